@@ -1,0 +1,150 @@
+//! `orchestrate check PATH...`: parse files and folders (recursing into `*.pp`).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+
+use crate::lang::diagnostic::FileDiagnostic;
+use crate::Error;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files and folders to check; folders are searched for `*.pp` files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// How to print problems.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Diagnostics with the source and a hint, on stderr.
+    Human,
+    /// One JSON object per problem on stdout: file, line, column, message.
+    Json,
+}
+
+pub fn run(args: CheckArgs) -> Result<(), Error> {
+    let files = manifests(&args.paths)?;
+    let results = check_all(&files);
+    let mut failed = 0;
+    let color = args.format == Format::Human
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for result in results {
+        let Some(diagnostic) = result? else { continue };
+        failed += 1;
+        match args.format {
+            Format::Human => eprint!("{}", diagnostic.render(color)),
+            Format::Json => {
+                serde_json::to_writer(&mut out, &diagnostic.json()).map_err(std::io::Error::from)?;
+                writeln!(out)?;
+            }
+        }
+    }
+    if args.format == Format::Human {
+        let ok = files.len() - failed;
+        eprintln!("checked {} file(s): {ok} ok, {failed} with problems", files.len());
+    }
+    match failed {
+        0 => Ok(()),
+        files => Err(Error::CheckFailed { files }),
+    }
+}
+
+/// The `.pp` files named or found below the paths, in a stable order.
+fn manifests(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|_| Error::PathNotFound { path: path.clone() })?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            collect_pp(path, &mut found)?;
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn collect_pp(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), Error> {
+    let entries = std::fs::read_dir(dir).map_err(|source| Error::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_pp(&path, found)?;
+        } else if path.extension().is_some_and(|e| e == "pp") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
+
+type FileResult = Result<Option<FileDiagnostic>, Error>;
+
+/// Checks the files on every core, returning the results in the files' order.
+fn check_all(files: &[PathBuf]) -> Vec<FileResult> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, FileResult)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                std::thread::Builder::new()
+                    // The parser recurses once per nesting level; give it room for the deepest
+                    // nesting the prescan allows.
+                    .stack_size(64 << 20)
+                    .spawn_scoped(scope, || {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(file) = files.get(i) else { break };
+                            done.push((i, check_file(file)));
+                        }
+                        done
+                    })
+                    .expect("spawning a checker thread")
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a checker thread panicked"))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+fn check_file(path: &Path) -> FileResult {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let error = crate::lang::SyntaxError::new(
+                "the file is not valid UTF-8",
+                crate::lang::ast::Span::new(valid, valid + 1),
+                "invalid byte",
+            )
+            .with_help("Puppet manifests must be UTF-8 encoded");
+            return Ok(Some(FileDiagnostic::new(&path.display().to_string(), Arc::new(text), &error)));
+        }
+    };
+    Ok(crate::lang::parse(&text).err().map(|error| {
+        FileDiagnostic::new(&path.display().to_string(), Arc::new(text), &error)
+    }))
+}

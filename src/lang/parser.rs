@@ -1,0 +1,910 @@
+//! pest's parse tree → the spanned AST of `ast.rs`.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use pest::iterators::{Pair, Pairs};
+use pest::pratt_parser::{Assoc, Op, PrattParser};
+use pest::Parser as _;
+
+use super::ast::*;
+use super::prescan::{prescan, HeredocInfo};
+use super::strings;
+use super::syntax_error::{self, SyntaxError};
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/puppet.pest"]
+pub struct PuppetParser;
+
+/// Parses a whole manifest.
+pub fn parse(source: &str) -> Result<Program> {
+    let scan = prescan(source);
+    if let Some(problem) = scan.problems.first() {
+        return Err(SyntaxError::from_scan(problem.clone()));
+    }
+    let mut pairs = PuppetParser::parse(Rule::program, &scan.text)
+        .map_err(|e| syntax_error::from_pest(e, source, &scan))?;
+    let program = pairs.next().expect("the program rule always yields one pair");
+    let builder = Builder {
+        source,
+        heredocs: &scan.heredocs,
+    };
+    builder.program(program)
+}
+
+type Result<T> = std::result::Result<T, SyntaxError>;
+
+static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
+    use Assoc::{Left, Right};
+    use Rule::*;
+    // Lowest precedence first, as in Puppet's own grammar (egrammar.ra).
+    PrattParser::new()
+        .op(Op::infix(op_out_edge, Left)
+            | Op::infix(op_out_edge_sub, Left)
+            | Op::infix(op_in_edge, Left)
+            | Op::infix(op_in_edge_sub, Left))
+        .op(Op::infix(op_assign, Right) | Op::infix(op_append, Right) | Op::infix(op_delete, Right))
+        .op(Op::infix(op_or, Left))
+        .op(Op::infix(op_and, Left))
+        .op(Op::infix(op_lt, Left)
+            | Op::infix(op_le, Left)
+            | Op::infix(op_gt, Left)
+            | Op::infix(op_ge, Left))
+        .op(Op::infix(op_eq, Left) | Op::infix(op_ne, Left))
+        .op(Op::infix(op_lshift, Left) | Op::infix(op_rshift, Left))
+        .op(Op::infix(op_plus, Left) | Op::infix(op_minus, Left))
+        .op(Op::infix(op_times, Left) | Op::infix(op_div, Left) | Op::infix(op_mod, Left))
+        .op(Op::infix(op_match, Left) | Op::infix(op_nomatch, Left))
+        .op(Op::infix(op_in, Left))
+        .op(Op::prefix(op_neg) | Op::prefix(op_splat))
+        .op(Op::prefix(op_not))
+});
+
+fn span_of(pair: &Pair<Rule>) -> Span {
+    let s = pair.as_span();
+    Span::new(s.start(), s.end())
+}
+
+fn ident(pair: &Pair<Rule>) -> Ident {
+    Ident {
+        name: pair.as_str().to_string(),
+        span: span_of(pair),
+    }
+}
+
+struct Builder<'a> {
+    /// The original text (heredoc bodies are read from here, not from pest's blanked copy).
+    source: &'a str,
+    heredocs: &'a HashMap<usize, HeredocInfo>,
+}
+
+impl Builder<'_> {
+    fn program(&self, pair: Pair<Rule>) -> Result<Program> {
+        let span = span_of(&pair);
+        let list = pair
+            .into_inner()
+            .find(|p| p.as_rule() == Rule::stmt_list)
+            .expect("program holds a statement list");
+        Ok(Program {
+            statements: self.statements(list.into_inner())?,
+            span,
+        })
+    }
+
+    fn statements(&self, pairs: Pairs<Rule>) -> Result<Vec<Expr>> {
+        pairs.map(|p| self.statement(p)).collect()
+    }
+
+    fn block(&self, pair: Pair<Rule>) -> Result<Block> {
+        let span = span_of(&pair);
+        let list = pair.into_inner().next().expect("a block holds a statement list");
+        Ok(Block {
+            statements: self.statements(list.into_inner())?,
+            span,
+        })
+    }
+
+    fn statement(&self, pair: Pair<Rule>) -> Result<Expr> {
+        let span = span_of(&pair);
+        let kind = match pair.as_rule() {
+            Rule::class_def => self.class_def(pair)?,
+            Rule::define_def => ExprKind::Define(self.definition(pair)?),
+            Rule::application_def => ExprKind::Application(self.definition(pair)?),
+            Rule::plan_def => ExprKind::Plan(self.definition(pair)?),
+            Rule::function_def => self.function_def(pair)?,
+            Rule::type_alias => {
+                let mut inner = pair.into_inner().skip(1);
+                let name = ident(&inner.next().expect("alias name"));
+                let value = self.expression(inner.next().expect("alias value"))?;
+                ExprKind::TypeAlias {
+                    name,
+                    value: Box::new(value),
+                }
+            }
+            Rule::site_def => {
+                let block = pair.into_inner().nth(1).expect("site block");
+                ExprKind::Site(self.block(block)?)
+            }
+            Rule::node_def => self.node_def(pair)?,
+            Rule::capability_mapping => self.capability_mapping(pair)?,
+            Rule::statement_call => {
+                let mut inner = pair.into_inner();
+                let name = ident(&inner.next().expect("function name"));
+                let args = inner.map(|p| self.expression(p)).collect::<Result<_>>()?;
+                ExprKind::Call(Call {
+                    name,
+                    args,
+                    lambda: None,
+                    style: CallStyle::Bare,
+                })
+            }
+            Rule::expression => return self.expression(pair),
+            rule => unreachable!("statement rule {rule:?}"),
+        };
+        Ok(Expr::new(kind, span))
+    }
+
+    fn class_def(&self, pair: Pair<Rule>) -> Result<ExprKind> {
+        let mut name = None;
+        let mut params = Vec::new();
+        let mut parent = None;
+        let mut body = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::definition_name => name = Some(ident(&p)),
+                Rule::param_list => params = self.params(p)?,
+                Rule::inherits => parent = p.into_inner().nth(1).map(|n| ident(&n)),
+                Rule::block => body = Some(self.block(p)?),
+                _ => {}
+            }
+        }
+        Ok(ExprKind::Class(ClassDef {
+            name: name.expect("class name"),
+            params,
+            parent,
+            body: body.expect("class body"),
+        }))
+    }
+
+    fn definition(&self, pair: Pair<Rule>) -> Result<Definition> {
+        let (name, params, _, body) = self.signature(pair)?;
+        Ok(Definition { name, params, body })
+    }
+
+    fn function_def(&self, pair: Pair<Rule>) -> Result<ExprKind> {
+        let (name, params, return_type, body) = self.signature(pair)?;
+        Ok(ExprKind::Function(FunctionDef {
+            name,
+            params,
+            return_type: return_type.map(Box::new),
+            body,
+        }))
+    }
+
+    /// Name, parameters, return type and body of a define, function, plan or application.
+    fn signature(&self, pair: Pair<Rule>) -> Result<(Ident, Vec<Param>, Option<Expr>, Block)> {
+        let mut name = None;
+        let mut params = Vec::new();
+        let mut return_type = None;
+        let mut body = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::definition_name => name = Some(ident(&p)),
+                Rule::param_list => params = self.params(p)?,
+                Rule::return_type => {
+                    return_type = Some(self.type_expr(p.into_inner().next().expect("type"))?)
+                }
+                Rule::block => body = Some(self.block(p)?),
+                _ => {}
+            }
+        }
+        Ok((
+            name.expect("definition name"),
+            params,
+            return_type,
+            body.expect("definition body"),
+        ))
+    }
+
+    fn params(&self, pair: Pair<Rule>) -> Result<Vec<Param>> {
+        pair.into_inner().map(|p| self.param(p)).collect()
+    }
+
+    fn param(&self, pair: Pair<Rule>) -> Result<Param> {
+        let span = span_of(&pair);
+        let mut type_expr = None;
+        let mut captures_rest = false;
+        let mut name = None;
+        let mut default = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::type_expr => type_expr = Some(self.type_expr(p)?),
+                Rule::captures_rest => captures_rest = true,
+                Rule::variable => {
+                    name = Some(Ident {
+                        name: p.as_str()[1..].to_string(),
+                        span: span_of(&p),
+                    })
+                }
+                Rule::param_default => {
+                    default = Some(self.expression(p.into_inner().next().expect("default"))?)
+                }
+                _ => {}
+            }
+        }
+        Ok(Param {
+            type_expr,
+            captures_rest,
+            name: name.expect("parameter name"),
+            default,
+            span,
+        })
+    }
+
+    /// `Optional[Array[String[1]]]` in a parameter list or a return type.
+    fn type_expr(&self, pair: Pair<Rule>) -> Result<Expr> {
+        let mut inner = pair.into_inner();
+        let name = inner.next().expect("type name");
+        let mut expr = Expr::new(ExprKind::TypeRef(name.as_str().to_string()), span_of(&name));
+        for access in inner {
+            expr = self.access(expr, access)?;
+        }
+        Ok(expr)
+    }
+
+    fn node_def(&self, pair: Pair<Rule>) -> Result<ExprKind> {
+        let mut matchers = Vec::new();
+        let mut body = None;
+        for p in pair.into_inner().skip(1) {
+            match p.as_rule() {
+                Rule::block => body = Some(self.block(p)?),
+                Rule::hostname => {
+                    matchers.push(Expr::new(ExprKind::Name(p.as_str().into()), span_of(&p)))
+                }
+                _ => matchers.push(self.primary(p)?),
+            }
+        }
+        Ok(ExprKind::Node(NodeDef {
+            matchers,
+            body: body.expect("node body"),
+        }))
+    }
+
+    fn capability_mapping(&self, pair: Pair<Rule>) -> Result<ExprKind> {
+        let mut inner = pair.into_inner();
+        let component = ident(&inner.next().expect("component"));
+        let kind = match inner.next().expect("produces or consumes").as_rule() {
+            Rule::kw_produces => CapabilityKind::Produces,
+            _ => CapabilityKind::Consumes,
+        };
+        let capability = ident(&inner.next().expect("capability"));
+        let attributes = self.attributes(inner.next().expect("attributes").into_inner())?;
+        Ok(ExprKind::CapabilityMapping(CapabilityMapping {
+            component,
+            kind,
+            capability,
+            attributes,
+        }))
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    fn expression(&self, pair: Pair<Rule>) -> Result<Expr> {
+        PRATT
+            .map_primary(|operand| self.operand(operand))
+            .map_prefix(|op, operand| {
+                let operand = operand?;
+                let op_span = span_of(&op);
+                let op = match op.as_rule() {
+                    Rule::op_not => UnaryOp::Not,
+                    Rule::op_neg => UnaryOp::Negate,
+                    _ => UnaryOp::Splat,
+                };
+                let span = op_span.to(operand.span);
+                Ok(Expr::new(
+                    ExprKind::Unary {
+                        op,
+                        operand: Box::new(operand),
+                    },
+                    span,
+                ))
+            })
+            .map_infix(|lhs, op, rhs| self.infix(lhs?, op, rhs?))
+            .parse(pair.into_inner())
+    }
+
+    fn infix(&self, lhs: Expr, op: Pair<Rule>, rhs: Expr) -> Result<Expr> {
+        use Rule::*;
+        let span = lhs.span.to(rhs.span);
+        let (lhs, rhs) = (Box::new(lhs), Box::new(rhs));
+        let binary = |op| ExprKind::Binary {
+            op,
+            lhs: lhs.clone(),
+            rhs: rhs.clone(),
+        };
+        let kind = match op.as_rule() {
+            op_out_edge => relationship(Arrow::Before, lhs, rhs),
+            op_out_edge_sub => relationship(Arrow::Notify, lhs, rhs),
+            op_in_edge => relationship(Arrow::Require, lhs, rhs),
+            op_in_edge_sub => relationship(Arrow::Subscribe, lhs, rhs),
+            op_assign => assignment(AssignOp::Assign, lhs, rhs)?,
+            op_append => assignment(AssignOp::Append, lhs, rhs)?,
+            op_delete => assignment(AssignOp::Delete, lhs, rhs)?,
+            op_or => binary(BinaryOp::Or),
+            op_and => binary(BinaryOp::And),
+            op_lt => binary(BinaryOp::Lt),
+            op_le => binary(BinaryOp::Le),
+            op_gt => binary(BinaryOp::Gt),
+            op_ge => binary(BinaryOp::Ge),
+            op_eq => binary(BinaryOp::Eq),
+            op_ne => binary(BinaryOp::Ne),
+            op_lshift => binary(BinaryOp::LShift),
+            op_rshift => binary(BinaryOp::RShift),
+            op_plus => binary(BinaryOp::Add),
+            op_minus => binary(BinaryOp::Sub),
+            op_times => binary(BinaryOp::Mul),
+            op_div => binary(BinaryOp::Div),
+            op_mod => binary(BinaryOp::Mod),
+            op_match => binary(BinaryOp::Match),
+            op_nomatch => binary(BinaryOp::NotMatch),
+            op_in => binary(BinaryOp::In),
+            rule => unreachable!("infix operator {rule:?}"),
+        };
+        Ok(Expr::new(kind, span))
+    }
+
+    /// A primary followed by its accesses, method calls and selectors.
+    fn operand(&self, pair: Pair<Rule>) -> Result<Expr> {
+        let mut inner = pair.into_inner();
+        let mut expr = self.primary(inner.next().expect("operand has a primary"))?;
+        for postfix in inner {
+            expr = match postfix.as_rule() {
+                Rule::access => self.access(expr, postfix)?,
+                Rule::method_call => self.method_call(expr, postfix)?,
+                Rule::selector => self.selector(expr, postfix)?,
+                rule => unreachable!("postfix {rule:?}"),
+            };
+        }
+        Ok(expr)
+    }
+
+    fn access(&self, target: Expr, pair: Pair<Rule>) -> Result<Expr> {
+        let span = target.span.to(span_of(&pair));
+        let keys = self.expressions(pair.into_inner())?;
+        Ok(Expr::new(
+            ExprKind::Access {
+                target: Box::new(target),
+                keys,
+            },
+            span,
+        ))
+    }
+
+    fn method_call(&self, receiver: Expr, pair: Pair<Rule>) -> Result<Expr> {
+        let span = receiver.span.to(span_of(&pair));
+        let mut inner = pair.into_inner();
+        let name = ident(&inner.next().expect("method name"));
+        let mut call = Call {
+            name,
+            args: Vec::new(),
+            lambda: None,
+            style: CallStyle::Bare,
+        };
+        for p in inner {
+            match p.as_rule() {
+                Rule::call_args => {
+                    call.args = self.expressions(p.into_inner())?;
+                    call.style = CallStyle::Parens;
+                }
+                _ => call.lambda = Some(self.lambda(p)?),
+            }
+        }
+        Ok(Expr::new(
+            ExprKind::MethodCall {
+                receiver: Box::new(receiver),
+                call,
+            },
+            span,
+        ))
+    }
+
+    fn selector(&self, subject: Expr, pair: Pair<Rule>) -> Result<Expr> {
+        let span = subject.span.to(span_of(&pair));
+        let cases = pair
+            .into_inner()
+            .map(|case| self.entry(case))
+            .collect::<Result<_>>()?;
+        Ok(Expr::new(
+            ExprKind::Selector {
+                subject: Box::new(subject),
+                cases,
+            },
+            span,
+        ))
+    }
+
+    fn entry(&self, pair: Pair<Rule>) -> Result<HashEntry> {
+        let mut inner = pair.into_inner();
+        Ok(HashEntry {
+            key: self.expression(inner.next().expect("key"))?,
+            value: self.expression(inner.next().expect("value"))?,
+        })
+    }
+
+    fn expressions(&self, pairs: Pairs<Rule>) -> Result<Vec<Expr>> {
+        pairs.map(|p| self.expression(p)).collect()
+    }
+
+    fn lambda(&self, pair: Pair<Rule>) -> Result<Lambda> {
+        let span = span_of(&pair);
+        let mut params = Vec::new();
+        let mut body = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::param => params.push(self.param(p)?),
+                _ => body = Some(self.block(p)?),
+            }
+        }
+        Ok(Lambda {
+            params,
+            body: body.expect("lambda body"),
+            span,
+        })
+    }
+
+    fn primary(&self, pair: Pair<Rule>) -> Result<Expr> {
+        let span = span_of(&pair);
+        let text = pair.as_str();
+        let kind = match pair.as_rule() {
+            Rule::variable => ExprKind::Variable(text[1..].to_string()),
+            Rule::sq_string => ExprKind::String(vec![StringPart::Text(strings::unescape_single(
+                &text[1..text.len() - 1],
+            ))]),
+            Rule::dq_string => ExprKind::String(self.dq_parts(pair.into_inner())?),
+            Rule::number => number(text, span)?,
+            Rule::heredoc => self.heredoc(span)?,
+            Rule::resource_expr => self.resource(pair)?,
+            Rule::if_expr => self.if_expr(pair)?,
+            Rule::unless_expr => self.unless_expr(pair)?,
+            Rule::case_expr => self.case_expr(pair)?,
+            Rule::kw_true => ExprKind::Boolean(true),
+            Rule::kw_false => ExprKind::Boolean(false),
+            Rule::kw_undef => ExprKind::Undef,
+            Rule::kw_default => ExprKind::Default,
+            Rule::type_primary | Rule::cond_type_primary => return self.type_primary(pair),
+            Rule::call_expr => self.call(pair)?,
+            Rule::bare_word => ExprKind::Name(text.to_string()),
+            Rule::array => ExprKind::Array(self.expressions(pair.into_inner())?),
+            Rule::hash => ExprKind::Hash(
+                pair.into_inner()
+                    .map(|e| self.entry(e))
+                    .collect::<Result<_>>()?,
+            ),
+            Rule::paren => ExprKind::Paren(Box::new(
+                self.expression(pair.into_inner().next().expect("inner"))?,
+            )),
+            Rule::regex => ExprKind::Regex(text[1..text.len() - 1].to_string()),
+            rule => unreachable!("primary {rule:?}"),
+        };
+        Ok(Expr::new(kind, span))
+    }
+
+    fn dq_parts(&self, pairs: Pairs<Rule>) -> Result<Vec<StringPart>> {
+        let mut parts = Vec::new();
+        for p in pairs {
+            match p.as_rule() {
+                Rule::dq_text | Rule::heredoc_text | Rule::dollar => {
+                    strings::push_text(&mut parts, p.as_str())
+                }
+                Rule::escape => strings::push_text(&mut parts, &strings::dq_escape(p.as_str())),
+                _ => parts.push(self.interpolation(p)?),
+            }
+        }
+        Ok(parts)
+    }
+
+    /// `$x` or `${expr}` in a string. A bare word (or a number) that starts a `${}` names a
+    /// variable: `${x[1]}` is `$x[1]`, `${1}` is `$1`.
+    fn interpolation(&self, pair: Pair<Rule>) -> Result<StringPart> {
+        let span = span_of(&pair);
+        if pair.as_rule() == Rule::dq_var {
+            let name = pair.as_str()[1..].to_string();
+            return Ok(StringPart::Interpolation(Expr::new(ExprKind::Variable(name), span)));
+        }
+        let expr = self.expression(pair.into_inner().next().expect("interpolated expression"))?;
+        Ok(StringPart::Interpolation(strings::name_to_variable(expr)))
+    }
+
+    fn heredoc(&self, span: Span) -> Result<ExprKind> {
+        let info = self
+            .heredocs
+            .get(&span.start)
+            .expect("prescan records every heredoc header pest accepts");
+        let body = &self.source[info.body.start..info.body.end];
+        let parts = if info.interpolated {
+            let pairs = PuppetParser::parse(Rule::heredoc_body, body).map_err(|e| {
+                let offset = match e.location {
+                    pest::error::InputLocation::Pos(p) => p,
+                    pest::error::InputLocation::Span((s, _)) => s,
+                };
+                SyntaxError::new(
+                    "this interpolation in the heredoc is not valid Puppet",
+                    Span::new(info.body.start + offset, info.body.start + offset + 1),
+                    "here",
+                )
+            })?;
+            let inner = pairs.into_iter().next().expect("heredoc body").into_inner();
+            let shifted = HeredocParts {
+                builder: self,
+                base: info.body.start,
+            };
+            shifted.parts(inner, info)?
+        } else {
+            vec![StringPart::Text(strings::heredoc_text(body, info, true))]
+        };
+        Ok(ExprKind::Heredoc(Heredoc {
+            syntax: info.syntax.clone(),
+            interpolated: info.interpolated,
+            parts: strings::trim_heredoc(parts, info.trim),
+        }))
+    }
+
+    fn type_primary(&self, pair: Pair<Rule>) -> Result<Expr> {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let name_pair = inner.next().expect("type name");
+        let name = ident(&name_pair);
+        let mut expr = Expr::new(ExprKind::TypeRef(name.name.clone()), name.span);
+        for tail in inner {
+            expr = match tail.as_rule() {
+                Rule::collector => Expr::new(self.collector(name.clone(), tail)?, span),
+                Rule::virtual_query | Rule::exported_query => {
+                    let exported = tail.as_rule() == Rule::exported_query;
+                    let query = self.query_of(tail)?;
+                    Expr::new(
+                        ExprKind::Collector(Collector {
+                            type_name: name.clone(),
+                            exported,
+                            query,
+                            attributes: None,
+                        }),
+                        span,
+                    )
+                }
+                Rule::attr_block if matches!(expr.kind, ExprKind::TypeRef(_)) => Expr::new(
+                    ExprKind::ResourceDefaults {
+                        type_name: name.clone(),
+                        attributes: self.attributes(tail.into_inner())?,
+                    },
+                    span,
+                ),
+                Rule::attr_block => Expr::new(
+                    ExprKind::ResourceOverride {
+                        target: Box::new(expr),
+                        attributes: self.attributes(tail.into_inner())?,
+                    },
+                    span,
+                ),
+                Rule::type_call_args => {
+                    let args = tail.into_inner().next().expect("call args");
+                    let call_span = name.span.to(span_of(&args));
+                    Expr::new(
+                        ExprKind::Call(Call {
+                            name: name.clone(),
+                            args: self.expressions(args.into_inner())?,
+                            lambda: None,
+                            style: CallStyle::Parens,
+                        }),
+                        call_span,
+                    )
+                }
+                Rule::type_access => {
+                    let mut e = expr;
+                    for access in tail.into_inner() {
+                        e = self.access(e, access)?;
+                    }
+                    e
+                }
+                rule => unreachable!("type tail {rule:?}"),
+            };
+        }
+        Ok(expr)
+    }
+
+    fn collector(&self, type_name: Ident, pair: Pair<Rule>) -> Result<ExprKind> {
+        let mut inner = pair.into_inner();
+        let query_pair = inner.next().expect("collector query");
+        let exported = query_pair.as_rule() == Rule::exported_query;
+        let query = self.query_of(query_pair)?;
+        let attributes = match inner.next() {
+            Some(block) => Some(self.attributes(block.into_inner())?),
+            None => None,
+        };
+        Ok(ExprKind::Collector(Collector {
+            type_name,
+            exported,
+            query,
+            attributes,
+        }))
+    }
+
+    fn query_of(&self, pair: Pair<Rule>) -> Result<Option<Query>> {
+        pair.into_inner().next().map(|q| self.query(q)).transpose()
+    }
+
+    fn query(&self, pair: Pair<Rule>) -> Result<Query> {
+        match pair.as_rule() {
+            Rule::query | Rule::query_and => {
+                let is_or = pair.as_rule() == Rule::query;
+                let mut terms = pair
+                    .into_inner()
+                    .filter(|p| !matches!(p.as_rule(), Rule::op_and | Rule::op_or));
+                let mut q = self.query(terms.next().expect("query term"))?;
+                for term in terms {
+                    let rhs = Box::new(self.query(term)?);
+                    q = if is_or {
+                        Query::Or(Box::new(q), rhs)
+                    } else {
+                        Query::And(Box::new(q), rhs)
+                    };
+                }
+                Ok(q)
+            }
+            Rule::query_compare => {
+                let mut inner = pair.into_inner();
+                let attribute = ident(&inner.next().expect("attribute"));
+                let equal = inner.next().expect("operator").as_rule() == Rule::op_eq;
+                let value = self.operand(inner.next().expect("value"))?;
+                Ok(Query::Compare {
+                    attribute,
+                    equal,
+                    value: Box::new(value),
+                })
+            }
+            rule => unreachable!("query {rule:?}"),
+        }
+    }
+
+    fn call(&self, pair: Pair<Rule>) -> Result<ExprKind> {
+        let mut inner = pair.into_inner();
+        let name = ident(&inner.next().expect("function name"));
+        let args = self.expressions(inner.next().expect("arguments").into_inner())?;
+        let lambda = inner.next().map(|l| self.lambda(l)).transpose()?;
+        Ok(ExprKind::Call(Call {
+            name,
+            args,
+            lambda,
+            style: CallStyle::Parens,
+        }))
+    }
+
+    fn resource(&self, pair: Pair<Rule>) -> Result<ExprKind> {
+        let mut virtuality = Virtuality::Real;
+        let mut type_name = None;
+        let mut bodies = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::virtuality => {
+                    virtuality = if p.as_str() == "@@" {
+                        Virtuality::Exported
+                    } else {
+                        Virtuality::Virtual
+                    }
+                }
+                Rule::resource_type => type_name = Some(ident(&p)),
+                _ => bodies.push(self.resource_body(p)?),
+            }
+        }
+        Ok(ExprKind::Resource(Resource {
+            virtuality,
+            type_name: type_name.expect("resource type"),
+            bodies,
+        }))
+    }
+
+    fn resource_body(&self, pair: Pair<Rule>) -> Result<ResourceBody> {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let title_pair = inner.next().expect("title");
+        let title = match title_pair.as_rule() {
+            Rule::kw_default => Expr::new(ExprKind::Default, span_of(&title_pair)),
+            _ => self.expression(title_pair)?,
+        };
+        Ok(ResourceBody {
+            title,
+            attributes: self.attributes(inner)?,
+            span,
+        })
+    }
+
+    fn attributes(&self, pairs: Pairs<Rule>) -> Result<Vec<Attribute>> {
+        pairs
+            .map(|p| {
+                let span = span_of(&p);
+                let mut inner = p.into_inner();
+                let name = ident(&inner.next().expect("attribute name"));
+                let append = inner.next().expect("arrow").as_rule() == Rule::attr_add;
+                let value = self.expression(inner.next().expect("attribute value"))?;
+                Ok(Attribute {
+                    name,
+                    append,
+                    value,
+                    span,
+                })
+            })
+            .collect()
+    }
+
+    fn if_expr(&self, pair: Pair<Rule>) -> Result<ExprKind> {
+        let mut inner = pair.into_inner().skip(1);
+        let condition = self.expression(inner.next().expect("condition"))?;
+        let then = self.block(inner.next().expect("then"))?;
+        let mut elsifs = Vec::new();
+        let mut otherwise = None;
+        for p in inner {
+            let is_elsif = p.as_rule() == Rule::elsif_part;
+            let mut parts = p.into_inner().skip(1);
+            if is_elsif {
+                let cond = self.expression(parts.next().expect("elsif condition"))?;
+                elsifs.push((cond, self.block(parts.next().expect("elsif block"))?));
+            } else {
+                otherwise = Some(self.block(parts.next().expect("else block"))?);
+            }
+        }
+        Ok(ExprKind::If {
+            condition: Box::new(condition),
+            then,
+            elsifs,
+            otherwise,
+        })
+    }
+
+    fn unless_expr(&self, pair: Pair<Rule>) -> Result<ExprKind> {
+        let mut inner = pair.into_inner().skip(1);
+        let condition = self.expression(inner.next().expect("condition"))?;
+        let then = self.block(inner.next().expect("then"))?;
+        let otherwise = match inner.next() {
+            Some(p) => Some(self.block(p.into_inner().nth(1).expect("else block"))?),
+            None => None,
+        };
+        Ok(ExprKind::Unless {
+            condition: Box::new(condition),
+            then,
+            otherwise,
+        })
+    }
+
+    fn case_expr(&self, pair: Pair<Rule>) -> Result<ExprKind> {
+        let mut inner = pair.into_inner().skip(1);
+        let subject = self.expression(inner.next().expect("case subject"))?;
+        let options = inner
+            .map(|option| {
+                let span = span_of(&option);
+                let mut values = Vec::new();
+                let mut body = None;
+                for p in option.into_inner() {
+                    match p.as_rule() {
+                        Rule::block => body = Some(self.block(p)?),
+                        _ => values.push(self.expression(p)?),
+                    }
+                }
+                Ok(CaseOption {
+                    values,
+                    body: body.expect("case body"),
+                    span,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(ExprKind::Case {
+            subject: Box::new(subject),
+            options,
+        })
+    }
+}
+
+/// Builds the parts of an interpolating heredoc body, whose pairs were parsed from the body
+/// alone, so their offsets are shifted back to the file's.
+struct HeredocParts<'b, 'a> {
+    builder: &'b Builder<'a>,
+    base: usize,
+}
+
+impl HeredocParts<'_, '_> {
+    fn parts(&self, pairs: Pairs<Rule>, info: &HeredocInfo) -> Result<Vec<StringPart>> {
+        let body = &self.builder.source[info.body.start..info.body.end];
+        let mut parts = Vec::new();
+        for p in pairs {
+            let at = p.as_span().start();
+            let at_line_start = at == 0 || body.as_bytes()[at - 1] == b'\n';
+            match p.as_rule() {
+                Rule::heredoc_text | Rule::dollar => {
+                    let text = strings::strip_margin(p.as_str(), info.margin, at_line_start);
+                    strings::push_text(&mut parts, &text)
+                }
+                Rule::escape => {
+                    strings::push_text(&mut parts, &strings::heredoc_escape(p.as_str(), info))
+                }
+                Rule::EOI => {}
+                _ => {
+                    let part = self.builder.interpolation(p)?;
+                    parts.push(shift_part(part, self.base));
+                }
+            }
+        }
+        Ok(parts)
+    }
+}
+
+fn shift_part(part: StringPart, by: usize) -> StringPart {
+    match part {
+        StringPart::Interpolation(mut e) => {
+            super::visit::shift_spans(&mut e, by);
+            StringPart::Interpolation(e)
+        }
+        text => text,
+    }
+}
+
+fn relationship(arrow: Arrow, lhs: Box<Expr>, rhs: Box<Expr>) -> ExprKind {
+    ExprKind::Relationship { arrow, lhs, rhs }
+}
+
+/// Puppet assigns only to variables, or destructures into an array of them.
+fn assignment(op: AssignOp, target: Box<Expr>, value: Box<Expr>) -> Result<ExprKind> {
+    check_assignable(&target, op)?;
+    Ok(ExprKind::Assign { op, target, value })
+}
+
+fn check_assignable(target: &Expr, op: AssignOp) -> Result<()> {
+    match &target.kind {
+        ExprKind::Variable(name) if name.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(SyntaxError::new(
+                format!("cannot assign to `${name}`: it holds a regex match result"),
+                target.span,
+                "not assignable",
+            )
+            .with_help("choose another variable name"))
+        }
+        ExprKind::Variable(name) if name.contains("::") => Err(SyntaxError::new(
+            format!("cannot assign to `${name}`: a variable of another scope is read-only"),
+            target.span,
+            "not assignable",
+        )
+        .with_help("assign to a local name (without `::`)")),
+        ExprKind::Variable(_) => Ok(()),
+        ExprKind::Array(items) if op == AssignOp::Assign => {
+            items.iter().try_for_each(|i| check_assignable(i, op))
+        }
+        _ => Err(SyntaxError::new(
+            "only a variable (or an array of variables) can be assigned to",
+            target.span,
+            "not a variable",
+        )
+        .with_help("Puppet variables are written `$name = value`")),
+    }
+}
+
+fn number(text: &str, span: Span) -> Result<ExprKind> {
+    let bad = |what: &str| {
+        SyntaxError::new(format!("`{text}` is not a valid {what}"), span, "this number")
+    };
+    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        return i64::from_str_radix(hex, 16)
+            .map(ExprKind::Integer)
+            .map_err(|_| bad("hexadecimal integer (it is too large)"));
+    }
+    if text.contains(['.', 'e', 'E']) {
+        return text
+            .parse::<f64>()
+            .map(ExprKind::Float)
+            .map_err(|_| bad("float"));
+    }
+    if text.len() > 1 && text.starts_with('0') {
+        return i64::from_str_radix(&text[1..], 8)
+            .map(ExprKind::Integer)
+            .map_err(|_| bad("octal integer").with_help("a number starting with 0 is octal: use digits 0 to 7, or drop the leading 0"));
+    }
+    text.parse::<i64>()
+        .map(ExprKind::Integer)
+        .map_err(|_| bad("integer (it is too large)"))
+}

@@ -1,0 +1,514 @@
+//! One quick pass over the text before pest runs.
+//!
+//! A heredoc's body starts on the line after its `@(TAG)` header while the rest of the header's
+//! line is still code, which a PEG cannot express. This pass finds every header, cuts the body
+//! (up to and including the end-marker line) out of a copy of the text by overwriting it with
+//! spaces of the same byte length, and remembers where each body was. Spans stay valid because
+//! nothing moves. The same pass measures bracket nesting (so pathological input is refused before
+//! it can exhaust the stack) and notes where an unterminated string starts (for the diagnostic).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use super::ast::Span;
+
+/// Bracket nesting deeper than this is refused: no real manifest comes near it, and the
+/// recursive-descent parser must not run out of stack.
+pub const MAX_NESTING: usize = 256;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeredocInfo {
+    pub tag: String,
+    pub interpolated: bool,
+    pub syntax: Option<String>,
+    /// The escape flags after `/`, expanded: `/` alone enables all of them.
+    pub escapes: String,
+    /// The body lines, without the end-marker line.
+    pub body: Span,
+    /// How many leading whitespace characters to strip from each line (the `|` column).
+    pub margin: usize,
+    /// `-` before the tag: drop the final line break.
+    pub trim: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanProblem {
+    pub message: String,
+    pub span: Span,
+    pub label: String,
+    pub help: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Prescan<'a> {
+    /// The text pest parses: the source with heredoc bodies blanked.
+    pub text: Cow<'a, str>,
+    /// Heredocs by the byte offset of their `@(`.
+    pub heredocs: HashMap<usize, HeredocInfo>,
+    /// Problems that make the file unparseable whatever pest says (a heredoc without end, too
+    /// deep nesting).
+    pub problems: Vec<ScanProblem>,
+    /// A string that runs to the end of the file: (offset of its quote, the quote).
+    pub unterminated_string: Option<(usize, char)>,
+    /// Brackets still open at the end: the innermost one's offset and character.
+    pub unclosed_bracket: Option<(usize, char)>,
+}
+
+pub fn prescan(source: &str) -> Prescan<'_> {
+    let mut scanner = Scanner {
+        src: source.as_bytes(),
+        pos: 0,
+        blanks: Vec::new(),
+        heredocs: HashMap::new(),
+        problems: Vec::new(),
+        unterminated_string: None,
+        open: Vec::new(),
+        last_significant: None,
+        next_body_start: None,
+        next_blank: 0,
+    };
+    scanner.code(false);
+    let text = if scanner.blanks.is_empty() {
+        Cow::Borrowed(source)
+    } else {
+        Cow::Owned(blank_out(source, &scanner.blanks))
+    };
+    let unclosed_bracket = scanner.open.last().map(|&(at, c)| (at, c as char));
+    Prescan {
+        text,
+        heredocs: scanner.heredocs,
+        problems: scanner.problems,
+        unterminated_string: scanner.unterminated_string,
+        unclosed_bracket,
+    }
+}
+
+/// Replaces every byte of the spans with a space, keeping line breaks (so line numbers hold).
+fn blank_out(source: &str, blanks: &[Span]) -> String {
+    let mut bytes = source.as_bytes().to_vec();
+    for span in blanks {
+        for b in &mut bytes[span.start..span.end] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    }
+    // Only whole UTF-8 sequences were replaced by ASCII spaces, so the text is still UTF-8.
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+struct Scanner<'a> {
+    src: &'a [u8],
+    pos: usize,
+    blanks: Vec<Span>,
+    heredocs: HashMap<usize, HeredocInfo>,
+    problems: Vec<ScanProblem>,
+    unterminated_string: Option<(usize, char)>,
+    /// Open brackets: offset and byte.
+    open: Vec<(usize, u8)>,
+    last_significant: Option<u8>,
+    /// Where the next heredoc body on the current line starts (after an earlier heredoc's end).
+    next_body_start: Option<(usize, usize)>,
+    /// The first body in `blanks` the scan has not jumped over yet.
+    next_blank: usize,
+}
+
+impl Scanner<'_> {
+    fn peek(&self, ahead: usize) -> Option<u8> {
+        self.src.get(self.pos + ahead).copied()
+    }
+
+    /// Scans code until the end of input, or (inside `${ }`) until the brace that closes it.
+    fn code(&mut self, in_interpolation: bool) {
+        let base = self.open.len();
+        while let Some(b) = self.peek(0) {
+            match b {
+                b'#' => self.skip_line_comment(),
+                b'/' if self.peek(1) == Some(b'*') => self.skip_block_comment(),
+                b'/' if self.regex_may_start() => self.skip_regex(),
+                b'\'' => self.single_quoted(),
+                b'"' => self.double_quoted(),
+                b'@' if self.peek(1) == Some(b'(') => self.heredoc_header(),
+                b'(' | b'[' | b'{' => {
+                    self.open_bracket(b);
+                    self.pos += 1;
+                }
+                b')' | b']' | b'}' => {
+                    if in_interpolation && b == b'}' && self.open.len() == base {
+                        self.pos += 1;
+                        return;
+                    }
+                    if self.open.len() > base {
+                        self.open.pop();
+                    }
+                    self.last_significant = Some(b);
+                    self.pos += 1;
+                }
+                b'\n' => {
+                    self.pos += 1;
+                    self.skip_heredoc_bodies();
+                }
+                b' ' | b'\t' | b'\r' => self.pos += 1,
+                _ => {
+                    self.last_significant = Some(b);
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+
+    /// At the start of a line, jumps over the heredoc bodies that begin there.
+    fn skip_heredoc_bodies(&mut self) {
+        while let Some(body) = self.blanks.get(self.next_blank) {
+            if body.start > self.pos {
+                return;
+            }
+            self.pos = self.pos.max(body.end);
+            self.next_blank += 1;
+        }
+    }
+
+    fn open_bracket(&mut self, b: u8) {
+        self.open.push((self.pos, b));
+        self.last_significant = Some(b);
+        if self.open.len() == MAX_NESTING + 1 {
+            self.problems.push(ScanProblem {
+                message: format!("brackets are nested more than {MAX_NESTING} deep"),
+                span: Span::new(self.pos, self.pos + 1),
+                label: "too deep".into(),
+                help: Some("split the expression into variables".into()),
+            });
+        }
+    }
+
+    /// A `/` starts a regex where a value is expected, i.e. after an operator or an opening
+    /// bracket, not after a value (where it divides).
+    fn regex_may_start(&self) -> bool {
+        match self.last_significant {
+            None => true,
+            Some(b) => b"(,=~{[:;!|>?}<".contains(&b),
+        }
+    }
+
+    fn skip_line_comment(&mut self) {
+        while let Some(b) = self.peek(0) {
+            if b == b'\n' {
+                return;
+            }
+            self.pos += 1;
+        }
+    }
+
+    fn skip_block_comment(&mut self) {
+        self.pos += 2;
+        while self.pos < self.src.len() {
+            if self.src[self.pos] == b'*' && self.peek(1) == Some(b'/') {
+                self.pos += 2;
+                return;
+            }
+            self.pos += 1;
+        }
+    }
+
+    fn skip_regex(&mut self) {
+        let start = self.pos;
+        self.pos += 1;
+        while let Some(b) = self.peek(0) {
+            match b {
+                b'\\' if self.peek(1).is_some_and(|n| n != b'\n') => self.pos += 2,
+                b'/' => {
+                    self.pos += 1;
+                    self.last_significant = Some(b'/');
+                    return;
+                }
+                b'\n' => break,
+                _ => self.pos += 1,
+            }
+        }
+        // Not a regex after all (a division at a line end): carry on after the slash.
+        self.pos = start + 1;
+        self.last_significant = Some(b'/');
+    }
+
+    fn single_quoted(&mut self) {
+        let start = self.pos;
+        self.pos += 1;
+        while let Some(b) = self.peek(0) {
+            match b {
+                b'\\' => self.pos += 2,
+                b'\'' => {
+                    self.pos += 1;
+                    self.last_significant = Some(b'\'');
+                    return;
+                }
+                _ => self.pos += 1,
+            }
+        }
+        self.pos = self.src.len();
+        self.unterminated_string.get_or_insert((start, '\''));
+    }
+
+    fn double_quoted(&mut self) {
+        let start = self.pos;
+        self.pos += 1;
+        while let Some(b) = self.peek(0) {
+            match b {
+                b'\\' => self.pos += 2,
+                b'"' => {
+                    self.pos += 1;
+                    self.last_significant = Some(b'"');
+                    return;
+                }
+                b'$' if self.peek(1) == Some(b'{') => {
+                    self.open_bracket(b'{');
+                    self.pos += 2;
+                    self.last_significant = Some(b'{');
+                    let depth = self.open.len();
+                    self.code(true);
+                    if self.open.len() >= depth {
+                        self.open.truncate(depth - 1);
+                    }
+                }
+                _ => self.pos += 1,
+            }
+        }
+        self.pos = self.src.len();
+        self.unterminated_string.get_or_insert((start, '"'));
+    }
+
+    fn heredoc_header(&mut self) {
+        let start = self.pos;
+        let Some(close) = self.src[start..]
+            .iter()
+            .position(|&b| b == b')' || b == b'\n')
+            .map(|i| start + i)
+            .filter(|&i| self.src[i] == b')')
+        else {
+            self.pos += 1;
+            return;
+        };
+        self.pos = close + 1;
+        self.last_significant = Some(b')');
+        let spec = String::from_utf8_lossy(&self.src[start + 2..close]).into_owned();
+        let header = Span::new(start, close + 1);
+        let spec = match parse_header(&spec) {
+            Ok(spec) => spec,
+            Err((message, help)) => {
+                self.problems.push(ScanProblem {
+                    message,
+                    span: header,
+                    label: "this heredoc".into(),
+                    help: Some(help),
+                });
+                return;
+            }
+        };
+        let (header_line_end, body_start) = match self.next_body_start {
+            Some((line_end, next)) if line_end > close => (line_end, next),
+            _ => match self.src[close..].iter().position(|&b| b == b'\n') {
+                Some(i) => (close + i, close + i + 1),
+                None => (self.src.len(), self.src.len()),
+            },
+        };
+        match find_end_marker(self.src, body_start, &spec.tag) {
+            Some(end) => {
+                self.blanks.push(Span::new(body_start, end.after));
+                self.next_body_start = Some((header_line_end, end.after));
+                self.heredocs.insert(
+                    start,
+                    HeredocInfo {
+                        tag: spec.tag,
+                        interpolated: spec.interpolated,
+                        syntax: spec.syntax,
+                        escapes: spec.escapes,
+                        body: Span::new(body_start, end.line_start),
+                        margin: end.margin,
+                        trim: end.trim,
+                    },
+                );
+            }
+            None => {
+                self.problems.push(ScanProblem {
+                    message: format!("heredoc `@({})` has no end marker", spec.raw),
+                    span: header,
+                    label: "this heredoc is never closed".into(),
+                    help: Some(format!(
+                        "end it with a line holding only the tag, such as `| {}` (the `|` sets the margin, `-` before the tag trims the last line break)",
+                        spec.tag
+                    )),
+                });
+                // The rest of the file is the unterminated body: nothing after it is code.
+                self.blanks.push(Span::new(body_start.min(self.src.len()), self.src.len()));
+                self.pos = self.src.len();
+            }
+        }
+    }
+}
+
+struct HeaderSpec {
+    raw: String,
+    tag: String,
+    interpolated: bool,
+    syntax: Option<String>,
+    escapes: String,
+}
+
+const ALL_ESCAPES: &str = "trnsuL$";
+
+fn parse_header(spec: &str) -> Result<HeaderSpec, (String, String)> {
+    let raw = spec.to_string();
+    let (rest, escapes) = match spec.find('/') {
+        Some(i) => {
+            let flags = &spec[i + 1..];
+            if let Some(bad) = flags.chars().find(|c| !ALL_ESCAPES.contains(*c)) {
+                return Err((
+                    format!("`{bad}` is not a heredoc escape flag"),
+                    "the flags after `/` are t r n s u L and $ (or `/` alone for all of them)".into(),
+                ));
+            }
+            let flags = if flags.is_empty() { ALL_ESCAPES } else { flags };
+            (&spec[..i], flags.to_string())
+        }
+        None => (spec, String::new()),
+    };
+    let (tag_part, syntax) = match rest.find(':') {
+        Some(i) => (&rest[..i], Some(rest[i + 1..].trim().to_string())),
+        None => (rest, None),
+    };
+    let tag_part = tag_part.trim();
+    let (tag, interpolated) = match tag_part.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) => (inner.to_string(), true),
+        None => (tag_part.to_string(), false),
+    };
+    if tag.is_empty() || tag.contains('"') {
+        return Err((
+            "a heredoc needs a tag: `@(END)` or `@(\"END\")`".into(),
+            "write the tag between the parentheses; quote it to interpolate variables".into(),
+        ));
+    }
+    Ok(HeaderSpec {
+        raw,
+        tag,
+        interpolated,
+        syntax,
+        escapes,
+    })
+}
+
+struct EndMarker {
+    line_start: usize,
+    /// The offset just past the end-marker line (and its line break).
+    after: usize,
+    margin: usize,
+    trim: bool,
+}
+
+/// Finds the line `[ws] [|] [ws] [-] [ws] TAG [ws]` at or after `from`.
+fn find_end_marker(src: &[u8], from: usize, tag: &str) -> Option<EndMarker> {
+    let mut line_start = from;
+    while line_start < src.len() {
+        let line_end = src[line_start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(src.len(), |i| line_start + i);
+        let line = &src[line_start..line_end];
+        if let Some((margin, trim)) = match_end_line(line, tag.as_bytes()) {
+            return Some(EndMarker {
+                line_start,
+                after: (line_end + 1).min(src.len()),
+                margin,
+                trim,
+            });
+        }
+        line_start = line_end + 1;
+    }
+    None
+}
+
+fn match_end_line(line: &[u8], tag: &[u8]) -> Option<(usize, bool)> {
+    let is_ws = |b: &u8| *b == b' ' || *b == b'\t';
+    let mut i = line.iter().take_while(|b| is_ws(b)).count();
+    let mut margin = 0;
+    if line.get(i) == Some(&b'|') {
+        margin = i;
+        i += 1;
+        i += line[i..].iter().take_while(|b| is_ws(b)).count();
+    }
+    let trim = line.get(i) == Some(&b'-');
+    if trim {
+        i += 1;
+        i += line[i..].iter().take_while(|b| is_ws(b)).count();
+    }
+    let rest = line[i..].strip_prefix(tag)?;
+    rest.iter()
+        .all(|b| is_ws(b) || *b == b'\r')
+        .then_some((margin, trim))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blanks_heredoc_body_and_keeps_length() {
+        let src = "$x = @(END)\n  hello\n  | END\nnotice($x)\n";
+        let scan = prescan(src);
+        assert_eq!(scan.text.len(), src.len());
+        assert_eq!(scan.text, "$x = @(END)\n       \n       \nnotice($x)\n");
+        let info = &scan.heredocs[&5];
+        assert_eq!(&src[info.body.start..info.body.end], "  hello\n");
+        assert_eq!(info.margin, 2);
+        assert!(!info.trim);
+    }
+
+    #[test]
+    fn two_heredocs_on_one_line_follow_each_other() {
+        let src = "foo(@(A), @(B))\na\nA\nb\n-B\n$z = 1\n";
+        let scan = prescan(src);
+        let a = &scan.heredocs[&4];
+        let b = &scan.heredocs[&10];
+        assert_eq!(&src[a.body.start..a.body.end], "a\n");
+        assert_eq!(&src[b.body.start..b.body.end], "b\n");
+        assert!(b.trim);
+        assert!(scan.text.ends_with("$z = 1\n"));
+    }
+
+    #[test]
+    fn missing_end_marker_is_a_problem() {
+        let scan = prescan("$x = @(END)\ntext\n");
+        assert_eq!(scan.problems.len(), 1);
+        assert!(scan.problems[0].message.contains("no end marker"));
+    }
+
+    #[test]
+    fn heredoc_inside_strings_and_comments_is_ignored() {
+        let scan = prescan("# @(X)\n$a = '@(Y)'\n$b = \"@(Z) ${x}\"\n");
+        assert!(scan.heredocs.is_empty());
+        assert!(scan.problems.is_empty());
+    }
+
+    #[test]
+    fn notes_unterminated_string_and_open_brackets() {
+        let scan = prescan("file { 'x':\n  ensure => \"present,\n}\n");
+        assert_eq!(scan.unterminated_string, Some((24, '"')));
+        let scan = prescan("class a {\n  if $x {\n}\n");
+        assert_eq!(scan.unclosed_bracket, Some((8, '{')));
+    }
+
+    #[test]
+    fn refuses_deep_nesting() {
+        let src = "[".repeat(MAX_NESTING + 5);
+        assert_eq!(prescan(&src).problems.len(), 1);
+        assert!(prescan(&"[".repeat(MAX_NESTING)).problems.is_empty());
+    }
+
+    #[test]
+    fn escape_flags_are_checked() {
+        assert!(prescan("@(END/x)\nEND\n").problems[0].message.contains("`x`"));
+        let scan = prescan("@(\"END\":json/)\nEND\n");
+        let info = &scan.heredocs[&0];
+        assert!(info.interpolated);
+        assert_eq!(info.syntax.as_deref(), Some("json"));
+        assert_eq!(info.escapes, ALL_ESCAPES);
+    }
+}
