@@ -18,6 +18,9 @@ pub struct CheckArgs {
     /// How to print problems.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Also print the syntax tree of each file that parses, as an S-expression with byte spans.
+    #[arg(long)]
+    pub ast: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -30,6 +33,9 @@ pub enum Format {
 
 pub fn run(args: CheckArgs) -> Result<(), Error> {
     let files = manifests(&args.paths)?;
+    if args.ast {
+        print_trees(&files)?;
+    }
     let results = check_all(&files);
     let mut failed = 0;
     let color = args.format == Format::Human
@@ -56,6 +62,19 @@ pub fn run(args: CheckArgs) -> Result<(), Error> {
         0 => Ok(()),
         files => Err(Error::CheckFailed { files }),
     }
+}
+
+fn print_trees(files: &[PathBuf]) -> Result<(), Error> {
+    for file in files {
+        let text = std::fs::read_to_string(file).map_err(|source| Error::Read {
+            path: file.clone(),
+            source,
+        })?;
+        if let Ok(program) = crate::lang::parse(&text) {
+            println!("# {}\n{}", file.display(), crate::lang::sexpr::dump(&program));
+        }
+    }
+    Ok(())
 }
 
 /// The `.pp` files named or found below the paths, in a stable order.

@@ -4,6 +4,7 @@ pub mod ast;
 pub mod diagnostic;
 pub mod parser;
 pub mod prescan;
+pub mod sexpr;
 pub mod strings;
 pub mod syntax_error;
 pub mod visit;

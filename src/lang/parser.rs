@@ -60,9 +60,11 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
         .op(Op::prefix(op_not))
 });
 
+/// The pair's span without the whitespace pest skipped after it while looking for more.
 fn span_of(pair: &Pair<Rule>) -> Span {
     let s = pair.as_span();
-    Span::new(s.start(), s.end())
+    let text = s.as_str().trim_end_matches([' ', '\t', '\r', '\n']);
+    Span::new(s.start(), s.start() + text.len())
 }
 
 fn ident(pair: &Pair<Rule>) -> Ident {
@@ -473,7 +475,7 @@ impl Builder<'_> {
             Rule::kw_default => ExprKind::Default,
             Rule::type_primary | Rule::cond_type_primary => return self.type_primary(pair),
             Rule::call_expr => self.call(pair)?,
-            Rule::bare_word => ExprKind::Name(text.to_string()),
+            Rule::bare_word => ExprKind::Name(not_reserved(&pair)?.name),
             Rule::array => ExprKind::Array(self.expressions(pair.into_inner())?),
             Rule::hash => ExprKind::Hash(
                 pair.into_inner()
@@ -667,7 +669,7 @@ impl Builder<'_> {
 
     fn call(&self, pair: Pair<Rule>) -> Result<ExprKind> {
         let mut inner = pair.into_inner();
-        let name = ident(&inner.next().expect("function name"));
+        let name = not_reserved(&inner.next().expect("function name"))?;
         let args = self.expressions(inner.next().expect("arguments").into_inner())?;
         let lambda = inner.next().map(|l| self.lambda(l)).transpose()?;
         Ok(ExprKind::Call(Call {
@@ -691,7 +693,8 @@ impl Builder<'_> {
                         Virtuality::Virtual
                     }
                 }
-                Rule::resource_type => type_name = Some(ident(&p)),
+                Rule::resource_type if p.as_str() == "class" => type_name = Some(ident(&p)),
+                Rule::resource_type => type_name = Some(not_reserved(&p)?),
                 _ => bodies.push(self.resource_body(p)?),
             }
         }
@@ -843,6 +846,25 @@ fn shift_part(part: StringPart, by: usize) -> StringPart {
         }
         text => text,
     }
+}
+
+/// Puppet's reserved words, which can never be a bare word, a function or a resource type.
+const RESERVED: &[&str] = &[
+    "and", "attr", "case", "class", "default", "define", "else", "elsif", "false", "function",
+    "if", "import", "in", "inherits", "node", "or", "private", "true", "undef", "unless",
+];
+
+fn not_reserved(pair: &Pair<Rule>) -> Result<Ident> {
+    let word = ident(pair);
+    if RESERVED.contains(&word.name.as_str()) {
+        return Err(SyntaxError::new(
+            format!("`{}` is a reserved word and cannot be used here", word.name),
+            word.span,
+            "reserved word",
+        )
+        .with_help(format!("quote it to use it as a string: '{}'", word.name)));
+    }
+    Ok(word)
 }
 
 fn relationship(arrow: Arrow, lhs: Box<Expr>, rhs: Box<Expr>) -> ExprKind {
