@@ -14,7 +14,7 @@ fn main() {
                 let _ = orchestrate::lang::parse(text);
             }
         }
-        best = best.min(t0.elapsed());
+        best = best.min(t0.elapsed()); eprint!("{:?} ", t0.elapsed());
     }
     let el = best;
     println!("{mode}: {} bytes in {:?}: {:.1} MB/s", total, el, total as f64 / el.as_secs_f64() / 1e6);

@@ -292,6 +292,11 @@ impl Builder<'_> {
     // ------------------------------------------------------------ expressions
 
     fn expression(&self, pair: Pair<Rule>) -> Result<Expr> {
+        let mut inner = pair.into_inner();
+        if inner.len() == 1 {
+            // Most expressions are a single operand: skip the Pratt machinery.
+            return self.operand(inner.next().expect("one operand"));
+        }
         PRATT
             .map_primary(|operand| self.operand(operand))
             .map_prefix(|op, operand| {
@@ -312,47 +317,51 @@ impl Builder<'_> {
                 ))
             })
             .map_infix(|lhs, op, rhs| self.infix(lhs?, op, rhs?))
-            .parse(pair.into_inner())
+            .parse(inner)
     }
 
     fn infix(&self, lhs: Expr, op: Pair<Rule>, rhs: Expr) -> Result<Expr> {
         use Rule::*;
         let span = lhs.span.to(rhs.span);
         let (lhs, rhs) = (Box::new(lhs), Box::new(rhs));
-        let binary = |op| ExprKind::Binary {
-            op,
-            lhs: lhs.clone(),
-            rhs: rhs.clone(),
-        };
-        let kind = match op.as_rule() {
-            op_out_edge => relationship(Arrow::Before, lhs, rhs),
-            op_out_edge_sub => relationship(Arrow::Notify, lhs, rhs),
-            op_in_edge => relationship(Arrow::Require, lhs, rhs),
-            op_in_edge_sub => relationship(Arrow::Subscribe, lhs, rhs),
-            op_assign => assignment(AssignOp::Assign, lhs, rhs)?,
-            op_append => assignment(AssignOp::Append, lhs, rhs)?,
-            op_delete => assignment(AssignOp::Delete, lhs, rhs)?,
-            op_or => binary(BinaryOp::Or),
-            op_and => binary(BinaryOp::And),
-            op_lt => binary(BinaryOp::Lt),
-            op_le => binary(BinaryOp::Le),
-            op_gt => binary(BinaryOp::Gt),
-            op_ge => binary(BinaryOp::Ge),
-            op_eq => binary(BinaryOp::Eq),
-            op_ne => binary(BinaryOp::Ne),
-            op_lshift => binary(BinaryOp::LShift),
-            op_rshift => binary(BinaryOp::RShift),
-            op_plus => binary(BinaryOp::Add),
-            op_minus => binary(BinaryOp::Sub),
-            op_times => binary(BinaryOp::Mul),
-            op_div => binary(BinaryOp::Div),
-            op_mod => binary(BinaryOp::Mod),
-            op_match => binary(BinaryOp::Match),
-            op_nomatch => binary(BinaryOp::NotMatch),
-            op_in => binary(BinaryOp::In),
+        let binary = match op.as_rule() {
+            op_out_edge => return Ok(Expr::new(relationship(Arrow::Before, lhs, rhs), span)),
+            op_out_edge_sub => return Ok(Expr::new(relationship(Arrow::Notify, lhs, rhs), span)),
+            op_in_edge => return Ok(Expr::new(relationship(Arrow::Require, lhs, rhs), span)),
+            op_in_edge_sub => {
+                return Ok(Expr::new(relationship(Arrow::Subscribe, lhs, rhs), span))
+            }
+            op_assign => return Ok(Expr::new(assignment(AssignOp::Assign, lhs, rhs)?, span)),
+            op_append => return Ok(Expr::new(assignment(AssignOp::Append, lhs, rhs)?, span)),
+            op_delete => return Ok(Expr::new(assignment(AssignOp::Delete, lhs, rhs)?, span)),
+            op_or => BinaryOp::Or,
+            op_and => BinaryOp::And,
+            op_lt => BinaryOp::Lt,
+            op_le => BinaryOp::Le,
+            op_gt => BinaryOp::Gt,
+            op_ge => BinaryOp::Ge,
+            op_eq => BinaryOp::Eq,
+            op_ne => BinaryOp::Ne,
+            op_lshift => BinaryOp::LShift,
+            op_rshift => BinaryOp::RShift,
+            op_plus => BinaryOp::Add,
+            op_minus => BinaryOp::Sub,
+            op_times => BinaryOp::Mul,
+            op_div => BinaryOp::Div,
+            op_mod => BinaryOp::Mod,
+            op_match => BinaryOp::Match,
+            op_nomatch => BinaryOp::NotMatch,
+            op_in => BinaryOp::In,
             rule => unreachable!("infix operator {rule:?}"),
         };
-        Ok(Expr::new(kind, span))
+        Ok(Expr::new(
+            ExprKind::Binary {
+                op: binary,
+                lhs,
+                rhs,
+            },
+            span,
+        ))
     }
 
     /// A primary followed by its accesses, method calls and selectors.
@@ -474,8 +483,7 @@ impl Builder<'_> {
             Rule::kw_undef => ExprKind::Undef,
             Rule::kw_default => ExprKind::Default,
             Rule::type_primary | Rule::cond_type_primary => return self.type_primary(pair),
-            Rule::call_expr => self.call(pair)?,
-            Rule::bare_word => ExprKind::Name(not_reserved(&pair)?.name),
+            Rule::word_expr | Rule::cond_word_expr => self.word_expr(pair)?,
             Rule::array => ExprKind::Array(self.expressions(pair.into_inner())?),
             Rule::hash => ExprKind::Hash(
                 pair.into_inner()
@@ -667,10 +675,27 @@ impl Builder<'_> {
         }
     }
 
-    fn call(&self, pair: Pair<Rule>) -> Result<ExprKind> {
+    /// A bare word, a function call, or a resource declaration.
+    fn word_expr(&self, pair: Pair<Rule>) -> Result<ExprKind> {
         let mut inner = pair.into_inner();
-        let name = not_reserved(&inner.next().expect("function name"))?;
-        let args = self.expressions(inner.next().expect("arguments").into_inner())?;
+        let word = inner.next().expect("word");
+        let Some(tail) = inner.next() else {
+            return Ok(ExprKind::Name(not_reserved(&word)?.name));
+        };
+        if tail.as_rule() == Rule::resource_block {
+            let type_name = if word.as_str() == "class" {
+                ident(&word)
+            } else {
+                valid_name(&word, "resource type")?
+            };
+            return Ok(ExprKind::Resource(Resource {
+                virtuality: Virtuality::Real,
+                type_name,
+                bodies: self.resource_bodies(tail)?,
+            }));
+        }
+        let name = valid_name(&word, "function name")?;
+        let args = self.expressions(tail.into_inner())?;
         let lambda = inner.next().map(|l| self.lambda(l)).transpose()?;
         Ok(ExprKind::Call(Call {
             name,
@@ -680,29 +705,28 @@ impl Builder<'_> {
         }))
     }
 
+    /// `@type { ... }` and `@@type { ... }`.
     fn resource(&self, pair: Pair<Rule>) -> Result<ExprKind> {
-        let mut virtuality = Virtuality::Real;
-        let mut type_name = None;
-        let mut bodies = Vec::new();
-        for p in pair.into_inner() {
-            match p.as_rule() {
-                Rule::virtuality => {
-                    virtuality = if p.as_str() == "@@" {
-                        Virtuality::Exported
-                    } else {
-                        Virtuality::Virtual
-                    }
-                }
-                Rule::resource_type if p.as_str() == "class" => type_name = Some(ident(&p)),
-                Rule::resource_type => type_name = Some(not_reserved(&p)?),
-                _ => bodies.push(self.resource_body(p)?),
-            }
-        }
+        let mut inner = pair.into_inner();
+        let virtuality = match inner.next().expect("virtuality").as_str() {
+            "@@" => Virtuality::Exported,
+            _ => Virtuality::Virtual,
+        };
+        let type_pair = inner.next().expect("resource type");
+        let type_name = match type_pair.as_str() {
+            "class" => ident(&type_pair),
+            _ => not_reserved(&type_pair)?,
+        };
+        let bodies = self.resource_bodies(inner.next().expect("resource block"))?;
         Ok(ExprKind::Resource(Resource {
             virtuality,
-            type_name: type_name.expect("resource type"),
+            type_name,
             bodies,
         }))
+    }
+
+    fn resource_bodies(&self, block: Pair<Rule>) -> Result<Vec<ResourceBody>> {
+        block.into_inner().map(|b| self.resource_body(b)).collect()
     }
 
     fn resource_body(&self, pair: Pair<Rule>) -> Result<ResourceBody> {
@@ -863,6 +887,20 @@ fn not_reserved(pair: &Pair<Rule>) -> Result<Ident> {
             "reserved word",
         )
         .with_help(format!("quote it to use it as a string: '{}'", word.name)));
+    }
+    Ok(word)
+}
+
+/// A word used as a resource type or function name: no hyphens, not reserved.
+fn valid_name(pair: &Pair<Rule>, what: &str) -> Result<Ident> {
+    let word = not_reserved(pair)?;
+    if word.name.contains('-') {
+        return Err(SyntaxError::new(
+            format!("`{}` is not a valid {what}", word.name),
+            word.span,
+            "contains `-`",
+        )
+        .with_help("names may hold letters, digits and `_`, separated by `::`"));
     }
     Ok(word)
 }

@@ -149,12 +149,20 @@ impl Scanner<'_> {
                     self.skip_heredoc_bodies();
                 }
                 b' ' | b'\t' | b'\r' => self.pos += 1,
-                _ => {
-                    self.last_significant = Some(b);
-                    self.pos += 1;
-                }
+                _ => self.skip_plain(),
             }
         }
+    }
+
+    /// Jumps over a run of bytes that mean nothing to this scan (names, operators, digits).
+    fn skip_plain(&mut self) {
+        let run = self.src[self.pos..]
+            .iter()
+            .position(|b| !is_plain(*b))
+            .unwrap_or(self.src.len() - self.pos)
+            .max(1);
+        self.last_significant = Some(self.src[self.pos + run - 1]);
+        self.pos += run;
     }
 
     /// At the start of a line, jumps over the heredoc bodies that begin there.
@@ -191,12 +199,7 @@ impl Scanner<'_> {
     }
 
     fn skip_line_comment(&mut self) {
-        while let Some(b) = self.peek(0) {
-            if b == b'\n' {
-                return;
-            }
-            self.pos += 1;
-        }
+        self.skip_until(b"\n");
     }
 
     fn skip_block_comment(&mut self) {
@@ -230,18 +233,28 @@ impl Scanner<'_> {
         self.last_significant = Some(b'/');
     }
 
+    /// Moves to the next byte that is one of `stops`, or to the end.
+    fn skip_until(&mut self, stops: &[u8]) {
+        self.pos = self.pos.min(self.src.len());
+        self.pos = self.src[self.pos..]
+            .iter()
+            .position(|b| stops.contains(b))
+            .map_or(self.src.len(), |i| self.pos + i);
+    }
+
     fn single_quoted(&mut self) {
         let start = self.pos;
         self.pos += 1;
-        while let Some(b) = self.peek(0) {
-            match b {
-                b'\\' => self.pos += 2,
-                b'\'' => {
+        loop {
+            self.skip_until(b"'\\");
+            match self.peek(0) {
+                Some(b'\\') => self.pos += 2,
+                Some(_) => {
                     self.pos += 1;
                     self.last_significant = Some(b'\'');
                     return;
                 }
-                _ => self.pos += 1,
+                None => break,
             }
         }
         self.pos = self.src.len();
@@ -251,7 +264,9 @@ impl Scanner<'_> {
     fn double_quoted(&mut self) {
         let start = self.pos;
         self.pos += 1;
-        while let Some(b) = self.peek(0) {
+        loop {
+            self.skip_until(b"\"\\$");
+            let Some(b) = self.peek(0) else { break };
             match b {
                 b'\\' => self.pos += 2,
                 b'"' => {
@@ -343,6 +358,15 @@ impl Scanner<'_> {
             }
         }
     }
+}
+
+/// Bytes the scan has nothing to do for (whitespace is not plain: it does not count as the last
+/// significant byte).
+fn is_plain(b: u8) -> bool {
+    !matches!(
+        b,
+        b'#' | b'/' | b'\'' | b'"' | b'@' | b'(' | b'[' | b'{' | b')' | b']' | b'}' | b'\n' | b' ' | b'\t' | b'\r'
+    )
 }
 
 struct HeaderSpec {

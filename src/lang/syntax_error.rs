@@ -66,10 +66,16 @@ pub fn from_pest(err: pest::error::Error<Rule>, source: &str, scan: &Prescan) ->
 }
 
 /// pest tracks the tokens it tried only when asked to, which slows every parse; so a failed
-/// parse is repeated once with tracking on to learn what was expected.
+/// parse is repeated once with tracking on to learn what was expected. The switch is global:
+/// the lock keeps two threads from turning it off under each other, and it is turned off again
+/// so that later parses run at full speed.
 fn detailed_error(text: &str) -> Option<pest::error::Error<Rule>> {
+    static DETAIL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = DETAIL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     pest::set_error_detail(true);
-    PuppetParser::parse(Rule::program, text).err()
+    let result = PuppetParser::parse(Rule::program, text).err();
+    pest::set_error_detail(false);
+    result
 }
 
 /// An unterminated string or an unclosed bracket makes pest fail at the end of the file, far
@@ -179,7 +185,8 @@ fn is_operator(word: &str) -> bool {
         word,
         "`->`" | "`~>`" | "`<-`" | "`<~`" | "`<<`" | "`>>`" | "`==`" | "`!=`" | "`=~`" | "`!~`"
             | "`<=`" | "`>=`" | "`+=`" | "`-=`" | "`=`" | "`<`" | "`>`" | "`+`" | "`-`"
-            | "`*`" | "`/`" | "`%`" | "`and`" | "`or`" | "`in`" | "`.`" | "`?`" | "an operator"
+            | "`*`" | "`/`" | "`%`" | "`and`" | "`or`" | "`in`" | "`.`" | "`?`" | "`!`" | "`~`"
+            | "an operator"
     )
 }
 
@@ -189,7 +196,19 @@ fn token_words(token: &str) -> String {
         "#" | "/*" | "*/" | " " | "\t" | "\r" | "\n" | "\u{feff}" | "0x" | "0X" | "::" | "${"
         | "u{" | "u" | "e" | "E" => String::new(),
         "x" | "BUILTIN_RULE" => String::new(),
-        t if t.len() == 4 && &t[1..3] == ".." => String::new(),
+        // A single character written as a range in the grammar ('x'..'x').
+        t if t.chars().count() == 4 && t.chars().nth(1) == Some('.') && t.chars().nth(2) == Some('.') => {
+            let mut c = t.chars();
+            match (c.next(), c.nth(2)) {
+                // Letters come from the lookaheads that gate keyword rules: not tokens to type.
+                (Some(a), Some(b))
+                    if a == b && !a.is_whitespace() && !a.is_alphanumeric() && a != '#' && a != '/' =>
+                {
+                    format!("`{a}`")
+                }
+                _ => String::new(),
+            }
+        }
         t if t.chars().all(|c| c.is_ascii_alphabetic()) && t.len() > 1 => format!("`{t}`"),
         t if t.chars().any(|c| c.is_ascii_alphanumeric()) => String::new(),
         t => format!("`{t}`"),
@@ -201,8 +220,9 @@ fn rule_words(rule: Rule) -> &'static str {
     match rule {
         expression | cond_expression | operand | cond_operand | variable | sq_string
         | dq_string | number | heredoc | resource_expr | if_expr | unless_expr | case_expr
-        | type_primary | cond_type_primary | call_expr | bare_word | array | hash | paren
+        | type_primary | cond_type_primary | word_expr | cond_word_expr | bare_word | array | hash | paren
         | regex | kw_true | kw_false | kw_undef | op_not | op_neg | op_splat => "an expression",
+        resource_block => "`{`",
         statement_call | class_def | define_def | node_def | function_def | type_alias
         | plan_def | application_def | site_def | capability_mapping | statement_fn => {
             "a statement"
