@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 
+use crate::lang::ast::Span;
 use crate::lang::diagnostic::FileDiagnostic;
+use crate::lang::SyntaxError;
 use crate::Error;
 
 #[derive(Debug, Args)]
@@ -44,13 +46,19 @@ pub fn run(args: CheckArgs) -> Result<(), Error> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for result in results {
-        let Some(diagnostic) = result? else { continue };
+        let diagnostics = result?;
+        if diagnostics.is_empty() {
+            continue;
+        }
         failed += 1;
-        match args.format {
-            Format::Human => eprint!("{}", diagnostic.render(color)),
-            Format::Json => {
-                serde_json::to_writer(&mut out, &diagnostic.json()).map_err(std::io::Error::from)?;
-                writeln!(out)?;
+        for diagnostic in diagnostics {
+            match args.format {
+                Format::Human => eprint!("{}", diagnostic.render(color)),
+                Format::Json => {
+                    serde_json::to_writer(&mut out, &diagnostic.json())
+                        .map_err(std::io::Error::from)?;
+                    writeln!(out)?;
+                }
             }
         }
     }
@@ -70,7 +78,7 @@ fn print_trees(files: &[PathBuf]) -> Result<(), Error> {
             path: file.clone(),
             source,
         })?;
-        if let Ok(program) = crate::lang::parse(&text) {
+        if let Ok(program) = crate::lang::check(&text) {
             println!("# {}\n{}", file.display(), crate::lang::sexpr::dump(&program));
         }
     }
@@ -110,7 +118,7 @@ fn collect_pp(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), Error> {
     Ok(())
 }
 
-type FileResult = Result<Option<FileDiagnostic>, Error>;
+type FileResult = Result<Vec<FileDiagnostic>, Error>;
 
 /// Checks the files on every core, returning the results in the files' order.
 fn check_all(files: &[PathBuf]) -> Vec<FileResult> {
@@ -149,21 +157,28 @@ fn check_file(path: &Path) -> FileResult {
         path: path.to_path_buf(),
         source,
     })?;
+    let name = path.display().to_string();
     let text = match String::from_utf8(bytes) {
         Ok(text) => text,
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            let error = crate::lang::SyntaxError::new(
+            let error = SyntaxError::new(
                 "the file is not valid UTF-8",
-                crate::lang::ast::Span::new(valid, valid + 1),
+                Span::new(valid, valid + 1),
                 "invalid byte",
             )
             .with_help("Puppet manifests must be UTF-8 encoded");
-            return Ok(Some(FileDiagnostic::new(&path.display().to_string(), Arc::new(text), &error)));
+            return Ok(vec![FileDiagnostic::new(&name, Arc::new(text), &error)]);
         }
     };
-    Ok(crate::lang::parse(&text).err().map(|error| {
-        FileDiagnostic::new(&path.display().to_string(), Arc::new(text), &error)
-    }))
+    let problems = match crate::lang::check(&text) {
+        Ok(_) => return Ok(Vec::new()),
+        Err(problems) => problems,
+    };
+    let text = Arc::new(text);
+    Ok(problems
+        .iter()
+        .map(|p| FileDiagnostic::new(&name, Arc::clone(&text), p))
+        .collect())
 }

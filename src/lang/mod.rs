@@ -7,7 +7,20 @@ pub mod prescan;
 pub mod sexpr;
 pub mod strings;
 pub mod syntax_error;
+pub mod validate;
 pub mod visit;
 
 pub use parser::parse;
 pub use syntax_error::SyntaxError;
+
+/// Parses and validates a manifest, as `puppet parser validate` does: the tree, or every
+/// problem found (a syntax error stops at the first; validation reports them all).
+pub fn check(source: &str) -> Result<ast::Program, Vec<SyntaxError>> {
+    let program = parse(source).map_err(|e| vec![e])?;
+    let problems = validate::validate(&program);
+    if problems.is_empty() {
+        Ok(program)
+    } else {
+        Err(problems)
+    }
+}

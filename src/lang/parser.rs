@@ -28,6 +28,7 @@ pub fn parse(source: &str) -> Result<Program> {
     let builder = Builder {
         source,
         heredocs: &scan.heredocs,
+        offset: 0,
     };
     builder.program(program)
 }
@@ -60,29 +61,61 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
         .op(Op::prefix(op_not))
 });
 
-/// The pair's span without the whitespace pest skipped after it while looking for more.
-fn span_of(pair: &Pair<Rule>) -> Span {
-    let s = pair.as_span();
-    let text = s.as_str().trim_end_matches([' ', '\t', '\r', '\n']);
-    Span::new(s.start(), s.start() + text.len())
-}
-
-fn ident(pair: &Pair<Rule>) -> Ident {
-    Ident {
-        name: pair.as_str().to_string(),
-        span: span_of(pair),
-    }
-}
 
 struct Builder<'a> {
     /// The original text (heredoc bodies are read from here, not from pest's blanked copy).
     source: &'a str,
     heredocs: &'a HashMap<usize, HeredocInfo>,
+    /// Where the parsed text starts in the file: 0, or a heredoc body's offset.
+    offset: usize,
 }
 
 impl Builder<'_> {
+    /// The pair's span in the file (pairs of a heredoc body are offset by where the body
+    /// starts), without the whitespace pest skipped after it while looking for more.
+    fn span(&self, pair: &Pair<Rule>) -> Span {
+        let s = pair.as_span();
+        let text = s.as_str().trim_end_matches([' ', '\t', '\r', '\n']);
+        let start = self.offset + s.start();
+        Span::new(start, start + text.len())
+    }
+
+    fn ident(&self, pair: &Pair<Rule>) -> Ident {
+        Ident {
+            name: pair.as_str().to_string(),
+            span: self.span(pair),
+        }
+    }
+
+    fn not_reserved(&self, pair: &Pair<Rule>) -> Result<Ident> {
+        let word = self.ident(pair);
+        if RESERVED.contains(&word.name.as_str()) {
+            return Err(SyntaxError::new(
+                format!("`{}` is a reserved word and cannot be used here", word.name),
+                word.span,
+                "reserved word",
+            )
+            .with_help(format!("quote it to use it as a string: '{}'", word.name)));
+        }
+        Ok(word)
+    }
+
+    /// A word used as a resource type or function name: no hyphens, not reserved.
+    fn valid_name(&self, pair: &Pair<Rule>, what: &str) -> Result<Ident> {
+        let word = self.not_reserved(pair)?;
+        if word.name.contains('-') {
+            return Err(SyntaxError::new(
+                format!("`{}` is not a valid {what}", word.name),
+                word.span,
+                "contains `-`",
+            )
+            .with_help("names may hold letters, digits and `_`, separated by `::`"));
+        }
+        Ok(word)
+    }
+
     fn program(&self, pair: Pair<Rule>) -> Result<Program> {
-        let span = span_of(&pair);
+        let span = self.span(&pair);
         let list = pair
             .into_inner()
             .find(|p| p.as_rule() == Rule::stmt_list)
@@ -98,7 +131,7 @@ impl Builder<'_> {
     }
 
     fn block(&self, pair: Pair<Rule>) -> Result<Block> {
-        let span = span_of(&pair);
+        let span = self.span(&pair);
         let list = pair.into_inner().next().expect("a block holds a statement list");
         Ok(Block {
             statements: self.statements(list.into_inner())?,
@@ -107,7 +140,7 @@ impl Builder<'_> {
     }
 
     fn statement(&self, pair: Pair<Rule>) -> Result<Expr> {
-        let span = span_of(&pair);
+        let span = self.span(&pair);
         let kind = match pair.as_rule() {
             Rule::class_def => self.class_def(pair)?,
             Rule::define_def => ExprKind::Define(self.definition(pair)?),
@@ -116,7 +149,7 @@ impl Builder<'_> {
             Rule::function_def => self.function_def(pair)?,
             Rule::type_alias => {
                 let mut inner = pair.into_inner().skip(1);
-                let name = ident(&inner.next().expect("alias name"));
+                let name = self.ident(&inner.next().expect("alias name"));
                 let value = self.expression(inner.next().expect("alias value"))?;
                 ExprKind::TypeAlias {
                     name,
@@ -131,7 +164,7 @@ impl Builder<'_> {
             Rule::capability_mapping => self.capability_mapping(pair)?,
             Rule::statement_call => {
                 let mut inner = pair.into_inner();
-                let name = ident(&inner.next().expect("function name"));
+                let name = self.ident(&inner.next().expect("function name"));
                 let args = inner.map(|p| self.expression(p)).collect::<Result<_>>()?;
                 ExprKind::Call(Call {
                     name,
@@ -153,9 +186,9 @@ impl Builder<'_> {
         let mut body = None;
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::definition_name => name = Some(ident(&p)),
+                Rule::definition_name => name = Some(self.ident(&p)),
                 Rule::param_list => params = self.params(p)?,
-                Rule::inherits => parent = p.into_inner().nth(1).map(|n| ident(&n)),
+                Rule::inherits => parent = p.into_inner().nth(1).map(|n| self.ident(&n)),
                 Rule::block => body = Some(self.block(p)?),
                 _ => {}
             }
@@ -191,7 +224,7 @@ impl Builder<'_> {
         let mut body = None;
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::definition_name => name = Some(ident(&p)),
+                Rule::definition_name => name = Some(self.ident(&p)),
                 Rule::param_list => params = self.params(p)?,
                 Rule::return_type => {
                     return_type = Some(self.type_expr(p.into_inner().next().expect("type"))?)
@@ -213,7 +246,7 @@ impl Builder<'_> {
     }
 
     fn param(&self, pair: Pair<Rule>) -> Result<Param> {
-        let span = span_of(&pair);
+        let span = self.span(&pair);
         let mut type_expr = None;
         let mut captures_rest = false;
         let mut name = None;
@@ -225,7 +258,7 @@ impl Builder<'_> {
                 Rule::variable => {
                     name = Some(Ident {
                         name: p.as_str()[1..].to_string(),
-                        span: span_of(&p),
+                        span: self.span(&p),
                     })
                 }
                 Rule::param_default => {
@@ -247,7 +280,7 @@ impl Builder<'_> {
     fn type_expr(&self, pair: Pair<Rule>) -> Result<Expr> {
         let mut inner = pair.into_inner();
         let name = inner.next().expect("type name");
-        let mut expr = Expr::new(ExprKind::TypeRef(name.as_str().to_string()), span_of(&name));
+        let mut expr = Expr::new(ExprKind::TypeRef(name.as_str().to_string()), self.span(&name));
         for access in inner {
             expr = self.access(expr, access)?;
         }
@@ -261,7 +294,7 @@ impl Builder<'_> {
             match p.as_rule() {
                 Rule::block => body = Some(self.block(p)?),
                 Rule::hostname => {
-                    matchers.push(Expr::new(ExprKind::Name(p.as_str().into()), span_of(&p)))
+                    matchers.push(Expr::new(ExprKind::Name(p.as_str().into()), self.span(&p)))
                 }
                 _ => matchers.push(self.primary(p)?),
             }
@@ -274,12 +307,12 @@ impl Builder<'_> {
 
     fn capability_mapping(&self, pair: Pair<Rule>) -> Result<ExprKind> {
         let mut inner = pair.into_inner();
-        let component = ident(&inner.next().expect("component"));
+        let component = self.ident(&inner.next().expect("component"));
         let kind = match inner.next().expect("produces or consumes").as_rule() {
             Rule::kw_produces => CapabilityKind::Produces,
             _ => CapabilityKind::Consumes,
         };
-        let capability = ident(&inner.next().expect("capability"));
+        let capability = self.ident(&inner.next().expect("capability"));
         let attributes = self.attributes(inner.next().expect("attributes").into_inner())?;
         Ok(ExprKind::CapabilityMapping(CapabilityMapping {
             component,
@@ -301,7 +334,7 @@ impl Builder<'_> {
             .map_primary(|operand| self.operand(operand))
             .map_prefix(|op, operand| {
                 let operand = operand?;
-                let op_span = span_of(&op);
+                let op_span = self.span(&op);
                 let op = match op.as_rule() {
                     Rule::op_not => UnaryOp::Not,
                     Rule::op_neg => UnaryOp::Negate,
@@ -380,7 +413,7 @@ impl Builder<'_> {
     }
 
     fn access(&self, target: Expr, pair: Pair<Rule>) -> Result<Expr> {
-        let span = target.span.to(span_of(&pair));
+        let span = target.span.to(self.span(&pair));
         let keys = self.expressions(pair.into_inner())?;
         Ok(Expr::new(
             ExprKind::Access {
@@ -392,9 +425,9 @@ impl Builder<'_> {
     }
 
     fn method_call(&self, receiver: Expr, pair: Pair<Rule>) -> Result<Expr> {
-        let span = receiver.span.to(span_of(&pair));
+        let span = receiver.span.to(self.span(&pair));
         let mut inner = pair.into_inner();
-        let name = ident(&inner.next().expect("method name"));
+        let name = self.ident(&inner.next().expect("method name"));
         let mut call = Call {
             name,
             args: Vec::new(),
@@ -420,7 +453,7 @@ impl Builder<'_> {
     }
 
     fn selector(&self, subject: Expr, pair: Pair<Rule>) -> Result<Expr> {
-        let span = subject.span.to(span_of(&pair));
+        let span = subject.span.to(self.span(&pair));
         let cases = pair
             .into_inner()
             .map(|case| self.entry(case))
@@ -447,7 +480,7 @@ impl Builder<'_> {
     }
 
     fn lambda(&self, pair: Pair<Rule>) -> Result<Lambda> {
-        let span = span_of(&pair);
+        let span = self.span(&pair);
         let mut params = Vec::new();
         let mut body = None;
         for p in pair.into_inner() {
@@ -464,7 +497,7 @@ impl Builder<'_> {
     }
 
     fn primary(&self, pair: Pair<Rule>) -> Result<Expr> {
-        let span = span_of(&pair);
+        let span = self.span(&pair);
         let text = pair.as_str();
         let kind = match pair.as_rule() {
             Rule::variable => ExprKind::Variable(text[1..].to_string()),
@@ -516,7 +549,7 @@ impl Builder<'_> {
     /// `$x` or `${expr}` in a string. A bare word (or a number) that starts a `${}` names a
     /// variable: `${x[1]}` is `$x[1]`, `${1}` is `$1`.
     fn interpolation(&self, pair: Pair<Rule>) -> Result<StringPart> {
-        let span = span_of(&pair);
+        let span = self.span(&pair);
         if pair.as_rule() == Rule::dq_var {
             let name = pair.as_str()[1..].to_string();
             return Ok(StringPart::Interpolation(Expr::new(ExprKind::Variable(name), span)));
@@ -544,11 +577,11 @@ impl Builder<'_> {
                 )
             })?;
             let inner = pairs.into_iter().next().expect("heredoc body").into_inner();
-            let shifted = HeredocParts {
-                builder: self,
-                base: info.body.start,
+            let body_builder = Builder {
+                offset: info.body.start,
+                ..*self
             };
-            shifted.parts(inner, info)?
+            body_builder.heredoc_parts(inner, info)?
         } else {
             vec![StringPart::Text(strings::heredoc_text(body, info, true))]
         };
@@ -559,11 +592,33 @@ impl Builder<'_> {
         }))
     }
 
+    /// The parts of an interpolating heredoc body; `self.offset` is where the body starts.
+    fn heredoc_parts(&self, pairs: Pairs<Rule>, info: &HeredocInfo) -> Result<Vec<StringPart>> {
+        let body = &self.source[info.body.start..info.body.end];
+        let mut parts = Vec::new();
+        for p in pairs {
+            let at = p.as_span().start();
+            let at_line_start = at == 0 || body.as_bytes()[at - 1] == b'\n';
+            match p.as_rule() {
+                Rule::heredoc_text | Rule::dollar => {
+                    let text = strings::strip_margin(p.as_str(), info.margin, at_line_start);
+                    strings::push_text(&mut parts, &text)
+                }
+                Rule::escape => {
+                    strings::push_text(&mut parts, &strings::heredoc_escape(p.as_str(), info))
+                }
+                Rule::EOI => {}
+                _ => parts.push(self.interpolation(p)?),
+            }
+        }
+        Ok(parts)
+    }
+
     fn type_primary(&self, pair: Pair<Rule>) -> Result<Expr> {
-        let span = span_of(&pair);
+        let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let name_pair = inner.next().expect("type name");
-        let name = ident(&name_pair);
+        let name = self.ident(&name_pair);
         let mut expr = Expr::new(ExprKind::TypeRef(name.name.clone()), name.span);
         for tail in inner {
             expr = match tail.as_rule() {
@@ -597,7 +652,7 @@ impl Builder<'_> {
                 ),
                 Rule::type_call_args => {
                     let args = tail.into_inner().next().expect("call args");
-                    let call_span = name.span.to(span_of(&args));
+                    let call_span = name.span.to(self.span(&args));
                     Expr::new(
                         ExprKind::Call(Call {
                             name: name.clone(),
@@ -662,7 +717,7 @@ impl Builder<'_> {
             }
             Rule::query_compare => {
                 let mut inner = pair.into_inner();
-                let attribute = ident(&inner.next().expect("attribute"));
+                let attribute = self.ident(&inner.next().expect("attribute"));
                 let equal = inner.next().expect("operator").as_rule() == Rule::op_eq;
                 let value = self.operand(inner.next().expect("value"))?;
                 Ok(Query::Compare {
@@ -680,13 +735,13 @@ impl Builder<'_> {
         let mut inner = pair.into_inner();
         let word = inner.next().expect("word");
         let Some(tail) = inner.next() else {
-            return Ok(ExprKind::Name(not_reserved(&word)?.name));
+            return Ok(ExprKind::Name(self.not_reserved(&word)?.name));
         };
         if tail.as_rule() == Rule::resource_block {
             let type_name = if word.as_str() == "class" {
-                ident(&word)
+                self.ident(&word)
             } else {
-                valid_name(&word, "resource type")?
+                self.valid_name(&word, "resource type")?
             };
             return Ok(ExprKind::Resource(Resource {
                 virtuality: Virtuality::Real,
@@ -694,7 +749,7 @@ impl Builder<'_> {
                 bodies: self.resource_bodies(tail)?,
             }));
         }
-        let name = valid_name(&word, "function name")?;
+        let name = self.valid_name(&word, "function name")?;
         let args = self.expressions(tail.into_inner())?;
         let lambda = inner.next().map(|l| self.lambda(l)).transpose()?;
         Ok(ExprKind::Call(Call {
@@ -714,8 +769,8 @@ impl Builder<'_> {
         };
         let type_pair = inner.next().expect("resource type");
         let type_name = match type_pair.as_str() {
-            "class" => ident(&type_pair),
-            _ => not_reserved(&type_pair)?,
+            "class" => self.ident(&type_pair),
+            _ => self.not_reserved(&type_pair)?,
         };
         let bodies = self.resource_bodies(inner.next().expect("resource block"))?;
         Ok(ExprKind::Resource(Resource {
@@ -730,11 +785,11 @@ impl Builder<'_> {
     }
 
     fn resource_body(&self, pair: Pair<Rule>) -> Result<ResourceBody> {
-        let span = span_of(&pair);
+        let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let title_pair = inner.next().expect("title");
         let title = match title_pair.as_rule() {
-            Rule::kw_default => Expr::new(ExprKind::Default, span_of(&title_pair)),
+            Rule::kw_default => Expr::new(ExprKind::Default, self.span(&title_pair)),
             _ => self.expression(title_pair)?,
         };
         Ok(ResourceBody {
@@ -747,9 +802,9 @@ impl Builder<'_> {
     fn attributes(&self, pairs: Pairs<Rule>) -> Result<Vec<Attribute>> {
         pairs
             .map(|p| {
-                let span = span_of(&p);
+                let span = self.span(&p);
                 let mut inner = p.into_inner();
-                let name = ident(&inner.next().expect("attribute name"));
+                let name = self.ident(&inner.next().expect("attribute name"));
                 let append = inner.next().expect("arrow").as_rule() == Rule::attr_add;
                 let value = self.expression(inner.next().expect("attribute value"))?;
                 Ok(Attribute {
@@ -806,7 +861,7 @@ impl Builder<'_> {
         let subject = self.expression(inner.next().expect("case subject"))?;
         let options = inner
             .map(|option| {
-                let span = span_of(&option);
+                let span = self.span(&option);
                 let mut values = Vec::new();
                 let mut body = None;
                 for p in option.into_inner() {
@@ -829,81 +884,11 @@ impl Builder<'_> {
     }
 }
 
-/// Builds the parts of an interpolating heredoc body, whose pairs were parsed from the body
-/// alone, so their offsets are shifted back to the file's.
-struct HeredocParts<'b, 'a> {
-    builder: &'b Builder<'a>,
-    base: usize,
-}
-
-impl HeredocParts<'_, '_> {
-    fn parts(&self, pairs: Pairs<Rule>, info: &HeredocInfo) -> Result<Vec<StringPart>> {
-        let body = &self.builder.source[info.body.start..info.body.end];
-        let mut parts = Vec::new();
-        for p in pairs {
-            let at = p.as_span().start();
-            let at_line_start = at == 0 || body.as_bytes()[at - 1] == b'\n';
-            match p.as_rule() {
-                Rule::heredoc_text | Rule::dollar => {
-                    let text = strings::strip_margin(p.as_str(), info.margin, at_line_start);
-                    strings::push_text(&mut parts, &text)
-                }
-                Rule::escape => {
-                    strings::push_text(&mut parts, &strings::heredoc_escape(p.as_str(), info))
-                }
-                Rule::EOI => {}
-                _ => {
-                    let part = self.builder.interpolation(p)?;
-                    parts.push(shift_part(part, self.base));
-                }
-            }
-        }
-        Ok(parts)
-    }
-}
-
-fn shift_part(part: StringPart, by: usize) -> StringPart {
-    match part {
-        StringPart::Interpolation(mut e) => {
-            super::visit::shift_spans(&mut e, by);
-            StringPart::Interpolation(e)
-        }
-        text => text,
-    }
-}
-
 /// Puppet's reserved words, which can never be a bare word, a function or a resource type.
 const RESERVED: &[&str] = &[
     "and", "attr", "case", "class", "default", "define", "else", "elsif", "false", "function",
     "if", "import", "in", "inherits", "node", "or", "private", "true", "undef", "unless",
 ];
-
-fn not_reserved(pair: &Pair<Rule>) -> Result<Ident> {
-    let word = ident(pair);
-    if RESERVED.contains(&word.name.as_str()) {
-        return Err(SyntaxError::new(
-            format!("`{}` is a reserved word and cannot be used here", word.name),
-            word.span,
-            "reserved word",
-        )
-        .with_help(format!("quote it to use it as a string: '{}'", word.name)));
-    }
-    Ok(word)
-}
-
-/// A word used as a resource type or function name: no hyphens, not reserved.
-fn valid_name(pair: &Pair<Rule>, what: &str) -> Result<Ident> {
-    let word = not_reserved(pair)?;
-    if word.name.contains('-') {
-        return Err(SyntaxError::new(
-            format!("`{}` is not a valid {what}", word.name),
-            word.span,
-            "contains `-`",
-        )
-        .with_help("names may hold letters, digits and `_`, separated by `::`"));
-    }
-    Ok(word)
-}
 
 fn relationship(arrow: Arrow, lhs: Box<Expr>, rhs: Box<Expr>) -> ExprKind {
     ExprKind::Relationship { arrow, lhs, rhs }

@@ -49,6 +49,8 @@ pub fn from_pest(err: pest::error::Error<Rule>, source: &str, scan: &Prescan) ->
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
+    // Point at the token the parser could not take, not at the whitespace before it.
+    let pos = skip_trivia(source, pos);
     if let Some(e) = unterminated(source, pos, scan) {
         return e;
     }
@@ -113,6 +115,23 @@ fn unterminated(source: &str, pos: usize, scan: &Prescan) -> Option<SyntaxError>
         }
     }
     None
+}
+
+/// The offset of the next token at or after `pos`: past whitespace and comments.
+fn skip_trivia(source: &str, mut pos: usize) -> usize {
+    let bytes = source.as_bytes();
+    while pos < bytes.len() {
+        match bytes[pos] {
+            b' ' | b'\t' | b'\r' | b'\n' => pos += 1,
+            b'#' => pos = source[pos..].find('\n').map_or(bytes.len(), |i| pos + i),
+            b'/' if bytes.get(pos + 1) == Some(&b'*') => match source[pos + 2..].find("*/") {
+                Some(i) => pos += i + 4,
+                None => return pos,
+            },
+            _ => return pos,
+        }
+    }
+    pos.min(bytes.len())
 }
 
 fn next_char_end(source: &str, pos: usize) -> usize {

@@ -1,11 +1,62 @@
-//! Walks every span of a tree (to move spans, or to check that each one points into the source).
+//! A read-only walk over the tree. Override the hooks you need; call the `walk_*` function from
+//! an override to keep descending.
 
 use super::ast::*;
 
-/// Calls `f` on the span of every node below and including `expr`.
-pub fn for_each_span(expr: &mut Expr, f: &mut dyn FnMut(&mut Span)) {
-    f(&mut expr.span);
-    match &mut expr.kind {
+/// What a block belongs to: Puppet's rules for a block's last statement depend on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockOwner {
+    Class,
+    Define,
+    Node,
+    Application,
+    Site,
+    Plan,
+    Function,
+    Lambda,
+    /// The branch of an `if`, `unless` or `case`: its value is the expression's value.
+    Branch,
+}
+
+pub trait Visitor {
+    fn expr(&mut self, expr: &Expr) {
+        walk_expr(self, expr);
+    }
+
+    fn block(&mut self, block: &Block, _owner: BlockOwner) {
+        walk_block(self, block);
+    }
+
+    fn params(&mut self, params: &[Param]) {
+        walk_params(self, params);
+    }
+
+    fn attributes(&mut self, attributes: &[Attribute]) {
+        attributes.iter().for_each(|a| self.expr(&a.value));
+    }
+}
+
+pub fn walk_program<V: Visitor + ?Sized>(v: &mut V, program: &Program) {
+    program.statements.iter().for_each(|e| v.expr(e));
+}
+
+pub fn walk_block<V: Visitor + ?Sized>(v: &mut V, block: &Block) {
+    block.statements.iter().for_each(|e| v.expr(e));
+}
+
+pub fn walk_params<V: Visitor + ?Sized>(v: &mut V, params: &[Param]) {
+    for p in params {
+        if let Some(t) = &p.type_expr {
+            v.expr(t);
+        }
+        if let Some(d) = &p.default {
+            v.expr(d);
+        }
+    }
+}
+
+pub fn walk_expr<V: Visitor + ?Sized>(v: &mut V, expr: &Expr) {
+    match &expr.kind {
         ExprKind::Undef
         | ExprKind::Default
         | ExprKind::Boolean(_)
@@ -15,32 +66,33 @@ pub fn for_each_span(expr: &mut Expr, f: &mut dyn FnMut(&mut Span)) {
         | ExprKind::Variable(_)
         | ExprKind::Name(_)
         | ExprKind::TypeRef(_) => {}
-        ExprKind::String(parts) => parts_spans(parts, f),
-        ExprKind::Heredoc(h) => parts_spans(&mut h.parts, f),
-        ExprKind::Array(items) => items.iter_mut().for_each(|e| for_each_span(e, f)),
-        ExprKind::Hash(entries) => entry_spans(entries, f),
-        ExprKind::Selector { subject, cases } => {
-            for_each_span(subject, f);
-            entry_spans(cases, f);
-        }
-        ExprKind::Paren(e) => for_each_span(e, f),
+        ExprKind::String(parts) => walk_parts(v, parts),
+        ExprKind::Heredoc(h) => walk_parts(v, &h.parts),
+        ExprKind::Array(items) => items.iter().for_each(|e| v.expr(e)),
+        ExprKind::Hash(entries) => walk_entries(v, entries),
+        ExprKind::Paren(e) | ExprKind::Unary { operand: e, .. } => v.expr(e),
         ExprKind::Access { target, keys } => {
-            for_each_span(target, f);
-            keys.iter_mut().for_each(|e| for_each_span(e, f));
+            v.expr(target);
+            keys.iter().for_each(|e| v.expr(e));
         }
-        ExprKind::Unary { operand, .. } => for_each_span(operand, f),
-        ExprKind::Binary { lhs, rhs, .. } | ExprKind::Relationship { lhs, rhs, .. } => {
-            for_each_span(lhs, f);
-            for_each_span(rhs, f);
+        ExprKind::Binary { lhs, rhs, .. }
+        | ExprKind::Relationship { lhs, rhs, .. }
+        | ExprKind::Assign {
+            target: lhs,
+            value: rhs,
+            ..
+        } => {
+            v.expr(lhs);
+            v.expr(rhs);
         }
-        ExprKind::Assign { target, value, .. } => {
-            for_each_span(target, f);
-            for_each_span(value, f);
-        }
-        ExprKind::Call(call) => call_spans(call, f),
+        ExprKind::Call(call) => walk_call(v, call),
         ExprKind::MethodCall { receiver, call } => {
-            for_each_span(receiver, f);
-            call_spans(call, f);
+            v.expr(receiver);
+            walk_call(v, call);
+        }
+        ExprKind::Selector { subject, cases } => {
+            v.expr(subject);
+            walk_entries(v, cases);
         }
         ExprKind::If {
             condition,
@@ -48,14 +100,14 @@ pub fn for_each_span(expr: &mut Expr, f: &mut dyn FnMut(&mut Span)) {
             elsifs,
             otherwise,
         } => {
-            for_each_span(condition, f);
-            block_spans(then, f);
+            v.expr(condition);
+            v.block(then, BlockOwner::Branch);
             for (c, b) in elsifs {
-                for_each_span(c, f);
-                block_spans(b, f);
+                v.expr(c);
+                v.block(b, BlockOwner::Branch);
             }
             if let Some(b) = otherwise {
-                block_spans(b, f);
+                v.block(b, BlockOwner::Branch);
             }
         }
         ExprKind::Unless {
@@ -63,156 +115,96 @@ pub fn for_each_span(expr: &mut Expr, f: &mut dyn FnMut(&mut Span)) {
             then,
             otherwise,
         } => {
-            for_each_span(condition, f);
-            block_spans(then, f);
+            v.expr(condition);
+            v.block(then, BlockOwner::Branch);
             if let Some(b) = otherwise {
-                block_spans(b, f);
+                v.block(b, BlockOwner::Branch);
             }
         }
         ExprKind::Case { subject, options } => {
-            for_each_span(subject, f);
+            v.expr(subject);
             for o in options {
-                f(&mut o.span);
-                o.values.iter_mut().for_each(|e| for_each_span(e, f));
-                block_spans(&mut o.body, f);
+                o.values.iter().for_each(|e| v.expr(e));
+                v.block(&o.body, BlockOwner::Branch);
             }
         }
         ExprKind::Resource(r) => {
-            f(&mut r.type_name.span);
-            for body in &mut r.bodies {
-                f(&mut body.span);
-                for_each_span(&mut body.title, f);
-                attribute_spans(&mut body.attributes, f);
+            for body in &r.bodies {
+                v.expr(&body.title);
+                v.attributes(&body.attributes);
             }
         }
-        ExprKind::ResourceDefaults {
-            type_name,
-            attributes,
-        } => {
-            f(&mut type_name.span);
-            attribute_spans(attributes, f);
-        }
+        ExprKind::ResourceDefaults { attributes, .. } => v.attributes(attributes),
         ExprKind::ResourceOverride { target, attributes } => {
-            for_each_span(target, f);
-            attribute_spans(attributes, f);
+            v.expr(target);
+            v.attributes(attributes);
         }
         ExprKind::Collector(c) => {
-            f(&mut c.type_name.span);
-            if let Some(q) = &mut c.query {
-                query_spans(q, f);
+            if let Some(q) = &c.query {
+                walk_query(v, q);
             }
-            if let Some(a) = &mut c.attributes {
-                attribute_spans(a, f);
+            if let Some(a) = &c.attributes {
+                v.attributes(a);
             }
         }
         ExprKind::Class(c) => {
-            f(&mut c.name.span);
-            param_spans(&mut c.params, f);
-            if let Some(p) = &mut c.parent {
-                f(&mut p.span);
-            }
-            block_spans(&mut c.body, f);
+            v.params(&c.params);
+            v.block(&c.body, BlockOwner::Class);
         }
-        ExprKind::Define(d) | ExprKind::Application(d) | ExprKind::Plan(d) => {
-            f(&mut d.name.span);
-            param_spans(&mut d.params, f);
-            block_spans(&mut d.body, f);
-        }
-        ExprKind::Function(d) => {
-            f(&mut d.name.span);
-            param_spans(&mut d.params, f);
-            if let Some(t) = &mut d.return_type {
-                for_each_span(t, f);
+        ExprKind::Define(d) => walk_definition(v, d, BlockOwner::Define),
+        ExprKind::Application(d) => walk_definition(v, d, BlockOwner::Application),
+        ExprKind::Plan(d) => walk_definition(v, d, BlockOwner::Plan),
+        ExprKind::Function(f) => {
+            v.params(&f.params);
+            if let Some(t) = &f.return_type {
+                v.expr(t);
             }
-            block_spans(&mut d.body, f);
+            v.block(&f.body, BlockOwner::Function);
         }
         ExprKind::Node(n) => {
-            n.matchers.iter_mut().for_each(|e| for_each_span(e, f));
-            block_spans(&mut n.body, f);
+            n.matchers.iter().for_each(|e| v.expr(e));
+            v.block(&n.body, BlockOwner::Node);
         }
-        ExprKind::TypeAlias { name, value } => {
-            f(&mut name.span);
-            for_each_span(value, f);
-        }
-        ExprKind::Site(b) => block_spans(b, f),
-        ExprKind::CapabilityMapping(m) => {
-            f(&mut m.component.span);
-            f(&mut m.capability.span);
-            attribute_spans(&mut m.attributes, f);
-        }
+        ExprKind::TypeAlias { value, .. } => v.expr(value),
+        ExprKind::Site(b) => v.block(b, BlockOwner::Site),
+        ExprKind::CapabilityMapping(m) => v.attributes(&m.attributes),
     }
 }
 
-fn parts_spans(parts: &mut [StringPart], f: &mut dyn FnMut(&mut Span)) {
+fn walk_definition<V: Visitor + ?Sized>(v: &mut V, d: &Definition, owner: BlockOwner) {
+    v.params(&d.params);
+    v.block(&d.body, owner);
+}
+
+fn walk_parts<V: Visitor + ?Sized>(v: &mut V, parts: &[StringPart]) {
     for part in parts {
         if let StringPart::Interpolation(e) = part {
-            for_each_span(e, f);
+            v.expr(e);
         }
     }
 }
 
-fn entry_spans(entries: &mut [HashEntry], f: &mut dyn FnMut(&mut Span)) {
+fn walk_entries<V: Visitor + ?Sized>(v: &mut V, entries: &[HashEntry]) {
     for e in entries {
-        for_each_span(&mut e.key, f);
-        for_each_span(&mut e.value, f);
+        v.expr(&e.key);
+        v.expr(&e.value);
     }
 }
 
-fn block_spans(block: &mut Block, f: &mut dyn FnMut(&mut Span)) {
-    f(&mut block.span);
-    block.statements.iter_mut().for_each(|e| for_each_span(e, f));
-}
-
-fn call_spans(call: &mut Call, f: &mut dyn FnMut(&mut Span)) {
-    f(&mut call.name.span);
-    call.args.iter_mut().for_each(|e| for_each_span(e, f));
-    if let Some(l) = &mut call.lambda {
-        f(&mut l.span);
-        param_spans(&mut l.params, f);
-        block_spans(&mut l.body, f);
+fn walk_call<V: Visitor + ?Sized>(v: &mut V, call: &Call) {
+    call.args.iter().for_each(|e| v.expr(e));
+    if let Some(l) = &call.lambda {
+        v.params(&l.params);
+        v.block(&l.body, BlockOwner::Lambda);
     }
 }
 
-fn param_spans(params: &mut [Param], f: &mut dyn FnMut(&mut Span)) {
-    for p in params {
-        f(&mut p.span);
-        f(&mut p.name.span);
-        if let Some(t) = &mut p.type_expr {
-            for_each_span(t, f);
-        }
-        if let Some(d) = &mut p.default {
-            for_each_span(d, f);
-        }
-    }
-}
-
-fn attribute_spans(attributes: &mut [Attribute], f: &mut dyn FnMut(&mut Span)) {
-    for a in attributes {
-        f(&mut a.span);
-        f(&mut a.name.span);
-        for_each_span(&mut a.value, f);
-    }
-}
-
-fn query_spans(query: &mut Query, f: &mut dyn FnMut(&mut Span)) {
+fn walk_query<V: Visitor + ?Sized>(v: &mut V, query: &Query) {
     match query {
         Query::Or(a, b) | Query::And(a, b) => {
-            query_spans(a, f);
-            query_spans(b, f);
+            walk_query(v, a);
+            walk_query(v, b);
         }
-        Query::Compare {
-            attribute, value, ..
-        } => {
-            f(&mut attribute.span);
-            for_each_span(value, f);
-        }
+        Query::Compare { value, .. } => v.expr(value),
     }
-}
-
-/// Moves every span of `expr` by `by` bytes.
-pub fn shift_spans(expr: &mut Expr, by: usize) {
-    for_each_span(expr, &mut |span| {
-        span.start += by;
-        span.end += by;
-    });
 }
