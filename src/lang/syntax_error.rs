@@ -186,9 +186,21 @@ fn expected_words(err: &pest::error::Error<Rule>) -> Vec<String> {
             add(rule_words(*rule));
         }
     }
-    // "an expression" covers the literal words that start one.
-    if words.iter().any(|w| w == "an expression") {
-        words.retain(|w| !matches!(w.as_str(), "`true`" | "`false`" | "`undef`" | "`default`" | "`(`" | "`[`" | "`{`" | "`!`" | "`-`" | "`*`" | "`@`" | "`@@`"));
+    // "an expression" covers the characters and words that start one.
+    if words.iter().any(|w| w == "an expression" || w == "a statement") {
+        words.retain(|w| {
+            !matches!(
+                w.as_str(),
+                "`true`" | "`false`" | "`undef`" | "`default`" | "`(`" | "`[`" | "`{`" | "`!`"
+                    | "`-`" | "`*`" | "`@`" | "`@@`" | "`\"`" | "`'`" | "`$`" | "`:`" | "`_`"
+                    | "`/`"
+            )
+        });
+    }
+    // Rare continuations of a type name that only distract from the likely mistake.
+    let rare = ["`<|`", "`<<|`", "`produces`", "`consumes`", "`produces` or `consumes`"];
+    if words.iter().any(|w| !rare.contains(&w.as_str())) {
+        words.retain(|w| !rare.contains(&w.as_str()));
     }
     // Operators, listed one by one, drown the useful words.
     let operators = words.iter().filter(|w| is_operator(w)).count();
@@ -290,6 +302,9 @@ fn hint(source: &str, pos: usize, expected: &[String]) -> Option<String> {
     }
     if starts_attribute(rest) && (expects("`,`") || expects("`}`")) {
         return Some("add a comma after the previous attribute: attributes are separated by `,`".into());
+    }
+    if rest.starts_with(['}', ']', ')']) && expects("end of file") {
+        return Some("this closing bracket has no opening one: remove it, or look for a missing opening bracket above".into());
     }
     if expects("`:`") && !rest.starts_with(':') {
         return Some("a resource title is followed by `:` before its attributes, as in `file { '/tmp/x': ensure => file }`".into());
