@@ -89,6 +89,48 @@ pub fn line_column(source: &str, offset: usize) -> (usize, usize) {
 mod tests {
     use super::*;
 
+    /// Every problem of `source`, rendered as `check` prints it (without colour).
+    fn rendered(source: &str) -> String {
+        let problems = crate::lang::check(source).expect_err("the manifest has a problem");
+        let source = Arc::new(source.to_string());
+        problems
+            .iter()
+            .map(|p| FileDiagnostic::new("site.pp", Arc::clone(&source), p).render(false))
+            .collect()
+    }
+
+    macro_rules! diagnostics {
+        ($($name:ident: $source:expr;)*) => {
+            $(
+                #[test]
+                fn $name() {
+                    let source: &str = $source;
+                    insta::assert_snapshot!(stringify!($name), rendered(source), source);
+                }
+            )*
+        };
+    }
+
+    diagnostics! {
+        missing_comma_between_attributes: "file { '/tmp/x':\n  ensure => file\n  mode   => '0644',\n}\n";
+        equals_instead_of_arrow: "file { '/tmp/x':\n  ensure = file,\n}\n";
+        equals_instead_of_arrow_in_hash: "$h = { 'a' = 1 }\n";
+        unterminated_string: "notify { 'x':\n  message => \"hello,\n}\n";
+        unterminated_single_quoted_string: "$a = 'it is\n$b = 2\n";
+        unterminated_heredoc: "$text = @(END)\n  line one\n  line two\n";
+        unclosed_brace: "class apache {\n  if $x {\n    notice(1)\n}\n";
+        missing_colon_after_title: "service { 'nginx'\n  ensure => running,\n}\n";
+        extra_closing_brace: "if $x {\n  notice(1)\n}\n}\n";
+        reserved_word_as_name: "$x = [if]\n";
+        bad_octal_number: "$mode = 0789\n";
+        assignment_to_non_variable: "$a[1] = 2\n";
+        value_with_no_effect: "$x = 1\n$x\nnotice($x)\n";
+        duplicate_parameter: "define web($port, $port) { }\n";
+        operator_at_end_of_file: "$total = 1 +\n";
+        unknown_heredoc_flag: "$a = @(END/q)\nx\nEND\n";
+        uppercase_class_name: "class Apache { }\n";
+    }
+
     #[test]
     fn lines_and_columns_are_one_based() {
         assert_eq!(line_column("ab\ncd", 0), (1, 1));

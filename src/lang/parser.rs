@@ -87,6 +87,25 @@ impl Builder<'_> {
         }
     }
 
+    /// Class, define, function and plan names: lowercase segments, like Puppet's.
+    fn definition_name(&self, pair: &Pair<Rule>) -> Result<Ident> {
+        let name = self.ident(pair);
+        let bad = name
+            .name
+            .trim_start_matches("::")
+            .split("::")
+            .any(|segment| segment.starts_with(|c: char| c.is_ascii_uppercase()));
+        if bad {
+            return Err(SyntaxError::new(
+                format!("`{}` is not a valid name: names start with a lowercase letter", name.name),
+                name.span,
+                "capitalised",
+            )
+            .with_help(format!("write `{}`", name.name.to_lowercase())));
+        }
+        Ok(name)
+    }
+
     fn not_reserved(&self, pair: &Pair<Rule>) -> Result<Ident> {
         let word = self.ident(pair);
         if RESERVED.contains(&word.name.as_str()) {
@@ -186,7 +205,7 @@ impl Builder<'_> {
         let mut body = None;
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::definition_name => name = Some(self.ident(&p)),
+                Rule::definition_name => name = Some(self.definition_name(&p)?),
                 Rule::param_list => params = self.params(p)?,
                 Rule::inherits => parent = p.into_inner().nth(1).map(|n| self.ident(&n)),
                 Rule::block => body = Some(self.block(p)?),
@@ -224,7 +243,7 @@ impl Builder<'_> {
         let mut body = None;
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::definition_name => name = Some(self.ident(&p)),
+                Rule::definition_name => name = Some(self.definition_name(&p)?),
                 Rule::param_list => params = self.params(p)?,
                 Rule::return_type => {
                     return_type = Some(self.type_expr(p.into_inner().next().expect("type"))?)
@@ -953,3 +972,6 @@ fn number(text: &str, span: Span) -> Result<ExprKind> {
         .map(ExprKind::Integer)
         .map_err(|_| bad("integer (it is too large)"))
 }
+
+#[cfg(test)]
+mod tests;

@@ -67,6 +67,12 @@ pub fn prescan(source: &str) -> Prescan<'_> {
         next_body_start: None,
         next_blank: 0,
     };
+    if source.starts_with('\u{feff}') {
+        // A byte-order mark is not code: pest sees three spaces instead.
+        scanner.pos = 3;
+        scanner.blanks.push(Span::new(0, 3));
+        scanner.next_blank = 1;
+    }
     scanner.code(false);
     let text = if scanner.blanks.is_empty() {
         Cow::Borrowed(source)

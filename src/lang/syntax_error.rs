@@ -57,12 +57,20 @@ pub fn from_pest(err: pest::error::Error<Rule>, source: &str, scan: &Prescan) ->
     let detailed = detailed_error(&scan.text).unwrap_or(err);
     let expected = expected_words(&detailed);
     let found = found_words(source, pos);
-    let span = Span::new(pos, next_char_end(source, pos));
     let message = match expected.is_empty() {
         true => format!("unexpected {found}"),
         false => format!("expected {}, found {found}", join_or(&expected)),
     };
-    let mut error = SyntaxError::new(message, span, format!("unexpected {found}"));
+    let mut error = if pos >= source.len() {
+        // Nothing to point at past the end: point at the last thing written.
+        let last = source.trim_end().len().saturating_sub(1);
+        let last = (0..=last).rev().find(|i| source.is_char_boundary(*i)).unwrap_or(0);
+        let span = Span::new(last, next_char_end(source, last));
+        SyntaxError::new(message, span, "the file ends after this")
+    } else {
+        let span = Span::new(pos, next_char_end(source, pos));
+        SyntaxError::new(message, span, format!("unexpected {found}"))
+    };
     error.help = hint(source, pos, &expected);
     error
 }
