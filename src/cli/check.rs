@@ -128,9 +128,6 @@ fn check_all(files: &[PathBuf]) -> Vec<FileResult> {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 std::thread::Builder::new()
-                    // The parser recurses once per nesting level; give it room for the deepest
-                    // nesting the prescan allows.
-                    .stack_size(64 << 20)
                     .spawn_scoped(scope, || {
                         let mut done = Vec::new();
                         loop {

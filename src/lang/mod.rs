@@ -11,13 +11,16 @@ pub mod validate;
 pub mod visit;
 
 pub use parser::parse;
+#[doc(hidden)]
+pub use parser::parse_here as parse_without_growing;
 pub use syntax_error::SyntaxError;
 
 /// Parses and validates a manifest, as `puppet parser validate` does: the tree, or every
 /// problem found (a syntax error stops at the first; validation reports them all).
 pub fn check(source: &str) -> Result<ast::Program, Vec<SyntaxError>> {
-    let program = parse(source).map_err(|e| vec![e])?;
-    let problems = validate::validate(&program);
+    let (program, depth) = parser::parse_with_depth(source);
+    let program = program.map_err(|e| vec![e])?;
+    let problems = parser::with_stack_for(depth, || validate::validate(&program));
     if problems.is_empty() {
         Ok(program)
     } else {

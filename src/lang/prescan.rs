@@ -52,6 +52,8 @@ pub struct Prescan<'a> {
     pub unterminated_string: Option<(usize, char)>,
     /// Brackets still open at the end: the innermost one's offset and character.
     pub unclosed_bracket: Option<(usize, char)>,
+    /// The deepest bracket nesting (which bounds the parser's recursion).
+    pub max_depth: usize,
 }
 
 pub fn prescan(source: &str) -> Prescan<'_> {
@@ -66,6 +68,7 @@ pub fn prescan(source: &str) -> Prescan<'_> {
         last_significant: None,
         next_body_start: None,
         next_blank: 0,
+        max_depth: 0,
     };
     if source.starts_with('\u{feff}') {
         // A byte-order mark is not code: pest sees three spaces instead.
@@ -86,6 +89,7 @@ pub fn prescan(source: &str) -> Prescan<'_> {
         problems: scanner.problems,
         unterminated_string: scanner.unterminated_string,
         unclosed_bracket,
+        max_depth: scanner.max_depth,
     }
 }
 
@@ -117,6 +121,7 @@ struct Scanner<'a> {
     next_body_start: Option<(usize, usize)>,
     /// The first body in `blanks` the scan has not jumped over yet.
     next_blank: usize,
+    max_depth: usize,
 }
 
 impl Scanner<'_> {
@@ -184,6 +189,7 @@ impl Scanner<'_> {
 
     fn open_bracket(&mut self, b: u8) {
         self.open.push((self.pos, b));
+        self.max_depth = self.max_depth.max(self.open.len());
         self.last_significant = Some(b);
         if self.open.len() == MAX_NESTING + 1 {
             self.problems.push(ScanProblem {

@@ -1,0 +1,132 @@
+//! Bad input never panics, and no input makes the parser slower than linear-ish.
+
+use proptest::prelude::*;
+
+use crate::lang::prescan::MAX_NESTING;
+use crate::lang::{check, parse};
+
+/// Runs `f` on a thread with the default stack of a spawned thread (2 MiB), the smallest any
+/// caller of the parser gets.
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(f)
+        .expect("spawn")
+        .join()
+        .expect("the parser must not overflow a 2 MiB stack")
+}
+
+fn nested(open: &str, inner: &str, close: &str, depth: usize) -> String {
+    format!("$x = {}{inner}{}\n", open.repeat(depth), close.repeat(depth))
+}
+
+#[test]
+fn the_deepest_allowed_nesting_parses_on_a_small_stack() {
+    let depth = MAX_NESTING - 1;
+    let cases = [
+        nested("[", "1", "]", depth),
+        nested("(", "1", ")", depth),
+        nested("{a => ", "1", "}", depth),
+        nested("Optional[", "String", "]", depth),
+        nested("\"${", "1", "}\"", depth / 2),
+        format!("{}notice(1){}", "if $x {\n".repeat(depth), "}\n".repeat(depth)),
+        format!("$y = $x{}", ".map |$v| { $v".repeat(depth / 2) + &" }".repeat(depth / 2)),
+    ];
+    for source in cases {
+        let result = on_small_stack(move || check(&source).map(|_| ()).map_err(|e| e[0].message.clone()));
+        assert_eq!(result, Ok(()));
+    }
+}
+
+#[test]
+fn deeper_nesting_is_refused_with_a_diagnostic() {
+    for source in [nested("[", "1", "]", 100_000), "(".repeat(1_000_000)] {
+        let error = on_small_stack(move || parse(&source).unwrap_err());
+        assert!(error.message.contains("nested more than"), "{}", error.message);
+    }
+}
+
+#[test]
+fn failing_nested_control_flow_is_not_exponential() {
+    // Each level that fails must not be re-read as something else: 60 levels would take
+    // longer than the age of the universe if it were.
+    for keyword in ["if", "unless", "case $x { 1: "] {
+        let source = format!("{}broken ) {}", format!("{keyword} ($x) {{\n").repeat(60), "}\n".repeat(60));
+        assert!(on_small_stack(move || parse(&source)).is_err());
+    }
+    let classes: String = (0..60).map(|i| format!("class c{i} {{\n")).collect();
+    assert!(parse(&format!("{classes}broken ) {}", "}\n".repeat(60))).is_err());
+}
+
+#[test]
+fn a_megabyte_manifest_parses() {
+    let resource = "file { \"/srv/app/${name}/conf\":\n  ensure  => file,\n  content => template('app/conf.erb'),\n  require => [Package['app'], User['app']],\n}\n";
+    let source = resource.repeat((1 << 20) / resource.len() + 1);
+    assert!(source.len() > 1 << 20);
+    let program = parse(&source).expect("parses");
+    assert_eq!(program.statements.len(), source.len() / resource.len());
+}
+
+#[test]
+fn every_truncation_of_a_real_manifest_is_handled() {
+    let source = include_str!("../../../playbooks/app_cluster_upgrade.pp");
+    for end in (0..source.len()).filter(|i| source.is_char_boundary(*i)) {
+        let _ = check(&source[..end]);
+    }
+}
+
+#[test]
+fn garbage_is_handled() {
+    for source in [
+        "\u{0}\u{1}\u{2}",
+        "}}}}",
+        ")",
+        "@(",
+        "@(\"",
+        "\"${",
+        "'\\",
+        "$",
+        "$x = [1, 2",
+        "/*",
+        "node",
+        "class { ",
+        "Foo <| a == |>",
+        "$a = @(END)\nEND",
+        "${}",
+        "\u{feff}",
+        "💥 => 💥",
+        "file { 'x': ensure => }",
+        "-> ->",
+        "*",
+    ] {
+        let _ = check(source);
+    }
+}
+
+/// Fragments of Puppet syntax, so random sequences reach deep into the grammar.
+fn token() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "$x", "$::y", "'s'", "\"d ${x} $y\"", "@(END)\nbody\nEND\n", "1", "0x1F", "1.5", "/re/",
+        "true", "undef", "default", "foo", "Foo", "Foo::Bar", "file", "class", "define", "node",
+        "if", "elsif", "else", "unless", "case", "site", "application", "produces", "consumes",
+        "plan", "function", "type", "include", "notice", "[", "]", "{", "}", "(", ")", ",", ";",
+        ":", "=>", "+>", "->", "~>", "<-", "<~", "<|", "|>", "<<|", "|>>", "=", "==", "!=", "=~",
+        "!~", "+", "-", "*", "/", "%", "<<", ">>", "<", ">", "!", "and", "or", "in", "?", ".",
+        "|", "@", "@@", "#c\n", "/* c */", " ", "\n", "\\",
+    ])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn token_soup_never_panics(tokens in prop::collection::vec(token(), 0..60)) {
+        let _ = check(&tokens.join(" "));
+        let _ = check(&tokens.concat());
+    }
+
+    #[test]
+    fn any_text_never_panics(text in "\\PC{0,200}") {
+        let _ = check(&text);
+    }
+}
