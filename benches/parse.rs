@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn manifests(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -22,7 +24,10 @@ fn manifests(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn corpus() -> (String, Vec<String>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for (name, dir) in [("debian corpus", "target/corpus/tree"), ("playbooks", "playbooks")] {
+    for (name, dir) in [
+        ("debian corpus", "target/corpus/tree"),
+        ("playbooks", "playbooks"),
+    ] {
         let mut files = Vec::new();
         manifests(&root.join(dir), &mut files);
         files.sort();

@@ -64,7 +64,10 @@ pub fn run(args: CheckArgs) -> Result<(), Error> {
     }
     if args.format == Format::Human {
         let ok = files.len() - failed;
-        eprintln!("checked {} file(s): {ok} ok, {failed} with problems", files.len());
+        eprintln!(
+            "checked {} file(s): {ok} ok, {failed} with problems",
+            files.len()
+        );
     }
     match failed {
         0 => Ok(()),
@@ -79,7 +82,11 @@ fn print_trees(files: &[PathBuf]) -> Result<(), Error> {
             source,
         })?;
         if let Ok(program) = crate::lang::check(&text) {
-            println!("# {}\n{}", file.display(), crate::lang::sexpr::dump(&program));
+            println!(
+                "# {}\n{}",
+                file.display(),
+                crate::lang::sexpr::dump(&program)
+            );
         }
     }
     Ok(())
@@ -89,7 +96,8 @@ fn print_trees(files: &[PathBuf]) -> Result<(), Error> {
 fn manifests(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     let mut files = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|_| Error::PathNotFound { path: path.clone() })?;
+        let meta =
+            std::fs::metadata(path).map_err(|_| Error::PathNotFound { path: path.clone() })?;
         if meta.is_dir() {
             let mut found = Vec::new();
             collect_pp(path, &mut found)?;
@@ -122,7 +130,9 @@ type FileResult = Result<Vec<FileDiagnostic>, Error>;
 
 /// Checks the files on every core, returning the results in the files' order.
 fn check_all(files: &[PathBuf]) -> Vec<FileResult> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len().max(1));
     let next = AtomicUsize::new(0);
     let mut results: Vec<(usize, FileResult)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)

@@ -83,7 +83,7 @@ pub enum ExprKind {
     Float(f64),
     /// A single- or double-quoted string; a plain one has a single `Text` part.
     String(Vec<StringPart>),
-    Heredoc(Heredoc),
+    Heredoc(Box<Heredoc>),
     /// The pattern between the slashes, as written.
     Regex(String),
     /// `$name`, without the dollar.
@@ -118,52 +118,63 @@ pub enum ExprKind {
         lhs: Box<Expr>,
         rhs: Box<Expr>,
     },
-    Call(Call),
+    Call(Box<Call>),
     MethodCall {
         receiver: Box<Expr>,
-        call: Call,
+        call: Box<Call>,
     },
     Selector {
         subject: Box<Expr>,
         cases: Vec<HashEntry>,
     },
-    If {
-        condition: Box<Expr>,
-        then: Block,
-        elsifs: Vec<(Expr, Block)>,
-        otherwise: Option<Block>,
-    },
-    Unless {
-        condition: Box<Expr>,
-        then: Block,
-        otherwise: Option<Block>,
-    },
+    If(Box<IfExpr>),
+    Unless(Box<UnlessExpr>),
     Case {
         subject: Box<Expr>,
         options: Vec<CaseOption>,
     },
-    Resource(Resource),
-    ResourceDefaults {
-        type_name: Ident,
-        attributes: Vec<Attribute>,
-    },
+    Resource(Box<Resource>),
+    ResourceDefaults(Box<ResourceDefaults>),
     ResourceOverride {
         target: Box<Expr>,
         attributes: Vec<Attribute>,
     },
-    Collector(Collector),
-    Class(ClassDef),
-    Define(Definition),
-    Application(Definition),
-    Plan(Definition),
-    Function(FunctionDef),
-    Node(NodeDef),
+    Collector(Box<Collector>),
+    Class(Box<ClassDef>),
+    Define(Box<Definition>),
+    Application(Box<Definition>),
+    Plan(Box<Definition>),
+    Function(Box<FunctionDef>),
+    Node(Box<NodeDef>),
     TypeAlias {
-        name: Ident,
+        name: Box<Ident>,
         value: Box<Expr>,
     },
-    Site(Block),
-    CapabilityMapping(CapabilityMapping),
+    Site(Box<Block>),
+    CapabilityMapping(Box<CapabilityMapping>),
+}
+
+// Large variants are boxed so that an `Expr` stays small: the parser moves many of them.
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct IfExpr {
+    pub condition: Expr,
+    pub then: Block,
+    pub elsifs: Vec<(Expr, Block)>,
+    pub otherwise: Option<Block>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnlessExpr {
+    pub condition: Expr,
+    pub then: Block,
+    pub otherwise: Option<Block>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceDefaults {
+    pub type_name: Ident,
+    pub attributes: Vec<Attribute>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -51,7 +51,9 @@ fn parse_scanned(source: &str, scan: Prescan) -> Result<Program> {
     }
     let mut pairs = PuppetParser::parse(Rule::program, &scan.text)
         .map_err(|e| syntax_error::from_pest(e, source, &scan))?;
-    let program = pairs.next().expect("the program rule always yields one pair");
+    let program = pairs
+        .next()
+        .expect("the program rule always yields one pair");
     let builder = Builder {
         source,
         heredocs: &scan.heredocs,
@@ -88,7 +90,6 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
         .op(Op::prefix(op_not))
 });
 
-
 struct Builder<'a> {
     /// The original text (heredoc bodies are read from here, not from pest's blanked copy).
     source: &'a str,
@@ -124,7 +125,10 @@ impl Builder<'_> {
             .any(|segment| segment.starts_with(|c: char| c.is_ascii_uppercase()));
         if bad {
             return Err(SyntaxError::new(
-                format!("`{}` is not a valid name: names start with a lowercase letter", name.name),
+                format!(
+                    "`{}` is not a valid name: names start with a lowercase letter",
+                    name.name
+                ),
                 name.span,
                 "capitalised",
             )
@@ -178,7 +182,10 @@ impl Builder<'_> {
 
     fn block(&self, pair: Pair<Rule>) -> Result<Block> {
         let span = self.span(&pair);
-        let list = pair.into_inner().next().expect("a block holds a statement list");
+        let list = pair
+            .into_inner()
+            .next()
+            .expect("a block holds a statement list");
         Ok(Block {
             statements: self.statements(list.into_inner())?,
             span,
@@ -189,22 +196,22 @@ impl Builder<'_> {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
             Rule::class_def => self.class_def(pair)?,
-            Rule::define_def => ExprKind::Define(self.definition(pair)?),
-            Rule::application_def => ExprKind::Application(self.definition(pair)?),
-            Rule::plan_def => ExprKind::Plan(self.definition(pair)?),
+            Rule::define_def => ExprKind::Define(Box::new(self.definition(pair)?)),
+            Rule::application_def => ExprKind::Application(Box::new(self.definition(pair)?)),
+            Rule::plan_def => ExprKind::Plan(Box::new(self.definition(pair)?)),
             Rule::function_def => self.function_def(pair)?,
             Rule::type_alias => {
                 let mut inner = pair.into_inner().skip(1);
                 let name = self.ident(&inner.next().expect("alias name"));
                 let value = self.expression(inner.next().expect("alias value"))?;
                 ExprKind::TypeAlias {
-                    name,
+                    name: Box::new(name),
                     value: Box::new(value),
                 }
             }
             Rule::site_def => {
                 let block = pair.into_inner().nth(1).expect("site block");
-                ExprKind::Site(self.block(block)?)
+                ExprKind::Site(Box::new(self.block(block)?))
             }
             Rule::node_def => self.node_def(pair)?,
             Rule::capability_mapping => self.capability_mapping(pair)?,
@@ -212,12 +219,12 @@ impl Builder<'_> {
                 let mut inner = pair.into_inner();
                 let name = self.ident(&inner.next().expect("function name"));
                 let args = inner.map(|p| self.expression(p)).collect::<Result<_>>()?;
-                ExprKind::Call(Call {
+                ExprKind::Call(Box::new(Call {
                     name,
                     args,
                     lambda: None,
                     style: CallStyle::Bare,
-                })
+                }))
             }
             Rule::expression => return self.expression(pair),
             rule => unreachable!("statement rule {rule:?}"),
@@ -239,12 +246,12 @@ impl Builder<'_> {
                 _ => {}
             }
         }
-        Ok(ExprKind::Class(ClassDef {
+        Ok(ExprKind::Class(Box::new(ClassDef {
             name: name.expect("class name"),
             params,
             parent,
             body: body.expect("class body"),
-        }))
+        })))
     }
 
     fn definition(&self, pair: Pair<Rule>) -> Result<Definition> {
@@ -254,12 +261,12 @@ impl Builder<'_> {
 
     fn function_def(&self, pair: Pair<Rule>) -> Result<ExprKind> {
         let (name, params, return_type, body) = self.signature(pair)?;
-        Ok(ExprKind::Function(FunctionDef {
+        Ok(ExprKind::Function(Box::new(FunctionDef {
             name,
             params,
             return_type: return_type.map(Box::new),
             body,
-        }))
+        })))
     }
 
     /// Name, parameters, return type and body of a define, function, plan or application.
@@ -326,7 +333,10 @@ impl Builder<'_> {
     fn type_expr(&self, pair: Pair<Rule>) -> Result<Expr> {
         let mut inner = pair.into_inner();
         let name = inner.next().expect("type name");
-        let mut expr = Expr::new(ExprKind::TypeRef(name.as_str().to_string()), self.span(&name));
+        let mut expr = Expr::new(
+            ExprKind::TypeRef(name.as_str().to_string()),
+            self.span(&name),
+        );
         for access in inner {
             expr = self.access(expr, access)?;
         }
@@ -345,10 +355,10 @@ impl Builder<'_> {
                 _ => matchers.push(self.primary(p)?),
             }
         }
-        Ok(ExprKind::Node(NodeDef {
+        Ok(ExprKind::Node(Box::new(NodeDef {
             matchers,
             body: body.expect("node body"),
-        }))
+        })))
     }
 
     fn capability_mapping(&self, pair: Pair<Rule>) -> Result<ExprKind> {
@@ -360,12 +370,12 @@ impl Builder<'_> {
         };
         let capability = self.ident(&inner.next().expect("capability"));
         let attributes = self.attributes(inner.next().expect("attributes").into_inner())?;
-        Ok(ExprKind::CapabilityMapping(CapabilityMapping {
+        Ok(ExprKind::CapabilityMapping(Box::new(CapabilityMapping {
             component,
             kind,
             capability,
             attributes,
-        }))
+        })))
     }
 
     // ------------------------------------------------------------ expressions
@@ -407,9 +417,7 @@ impl Builder<'_> {
             op_out_edge => return Ok(Expr::new(relationship(Arrow::Before, lhs, rhs), span)),
             op_out_edge_sub => return Ok(Expr::new(relationship(Arrow::Notify, lhs, rhs), span)),
             op_in_edge => return Ok(Expr::new(relationship(Arrow::Require, lhs, rhs), span)),
-            op_in_edge_sub => {
-                return Ok(Expr::new(relationship(Arrow::Subscribe, lhs, rhs), span))
-            }
+            op_in_edge_sub => return Ok(Expr::new(relationship(Arrow::Subscribe, lhs, rhs), span)),
             op_assign => return Ok(Expr::new(assignment(AssignOp::Assign, lhs, rhs)?, span)),
             op_append => return Ok(Expr::new(assignment(AssignOp::Append, lhs, rhs)?, span)),
             op_delete => return Ok(Expr::new(assignment(AssignOp::Delete, lhs, rhs)?, span)),
@@ -492,7 +500,7 @@ impl Builder<'_> {
         Ok(Expr::new(
             ExprKind::MethodCall {
                 receiver: Box::new(receiver),
-                call,
+                call: Box::new(call),
             },
             span,
         ))
@@ -598,7 +606,10 @@ impl Builder<'_> {
         let span = self.span(&pair);
         if pair.as_rule() == Rule::dq_var {
             let name = pair.as_str()[1..].to_string();
-            return Ok(StringPart::Interpolation(Expr::new(ExprKind::Variable(name), span)));
+            return Ok(StringPart::Interpolation(Expr::new(
+                ExprKind::Variable(name),
+                span,
+            )));
         }
         let expr = self.expression(pair.into_inner().next().expect("interpolated expression"))?;
         Ok(StringPart::Interpolation(strings::name_to_variable(expr)))
@@ -631,11 +642,11 @@ impl Builder<'_> {
         } else {
             vec![StringPart::Text(strings::heredoc_text(body, info, true))]
         };
-        Ok(ExprKind::Heredoc(Heredoc {
+        Ok(ExprKind::Heredoc(Box::new(Heredoc {
             syntax: info.syntax.clone(),
             interpolated: info.interpolated,
             parts: strings::trim_heredoc(parts, info.trim),
-        }))
+        })))
     }
 
     /// The parts of an interpolating heredoc body; `self.offset` is where the body starts.
@@ -673,20 +684,20 @@ impl Builder<'_> {
                     let exported = tail.as_rule() == Rule::exported_query;
                     let query = self.query_of(tail)?;
                     Expr::new(
-                        ExprKind::Collector(Collector {
+                        ExprKind::Collector(Box::new(Collector {
                             type_name: name.clone(),
                             exported,
                             query,
                             attributes: None,
-                        }),
+                        })),
                         span,
                     )
                 }
                 Rule::attr_block if matches!(expr.kind, ExprKind::TypeRef(_)) => Expr::new(
-                    ExprKind::ResourceDefaults {
+                    ExprKind::ResourceDefaults(Box::new(ResourceDefaults {
                         type_name: name.clone(),
                         attributes: self.attributes(tail.into_inner())?,
-                    },
+                    })),
                     span,
                 ),
                 Rule::attr_block => Expr::new(
@@ -700,12 +711,12 @@ impl Builder<'_> {
                     let args = tail.into_inner().next().expect("call args");
                     let call_span = name.span.to(self.span(&args));
                     Expr::new(
-                        ExprKind::Call(Call {
+                        ExprKind::Call(Box::new(Call {
                             name: name.clone(),
                             args: self.expressions(args.into_inner())?,
                             lambda: None,
                             style: CallStyle::Parens,
-                        }),
+                        })),
                         call_span,
                     )
                 }
@@ -731,12 +742,12 @@ impl Builder<'_> {
             Some(block) => Some(self.attributes(block.into_inner())?),
             None => None,
         };
-        Ok(ExprKind::Collector(Collector {
+        Ok(ExprKind::Collector(Box::new(Collector {
             type_name,
             exported,
             query,
             attributes,
-        }))
+        })))
     }
 
     fn query_of(&self, pair: Pair<Rule>) -> Result<Option<Query>> {
@@ -789,21 +800,21 @@ impl Builder<'_> {
             } else {
                 self.valid_name(&word, "resource type")?
             };
-            return Ok(ExprKind::Resource(Resource {
+            return Ok(ExprKind::Resource(Box::new(Resource {
                 virtuality: Virtuality::Real,
                 type_name,
                 bodies: self.resource_bodies(tail)?,
-            }));
+            })));
         }
         let name = self.valid_name(&word, "function name")?;
         let args = self.expressions(tail.into_inner())?;
         let lambda = inner.next().map(|l| self.lambda(l)).transpose()?;
-        Ok(ExprKind::Call(Call {
+        Ok(ExprKind::Call(Box::new(Call {
             name,
             args,
             lambda,
             style: CallStyle::Parens,
-        }))
+        })))
     }
 
     /// `@type { ... }` and `@@type { ... }`.
@@ -819,11 +830,11 @@ impl Builder<'_> {
             _ => self.not_reserved(&type_pair)?,
         };
         let bodies = self.resource_bodies(inner.next().expect("resource block"))?;
-        Ok(ExprKind::Resource(Resource {
+        Ok(ExprKind::Resource(Box::new(Resource {
             virtuality,
             type_name,
             bodies,
-        }))
+        })))
     }
 
     fn resource_bodies(&self, block: Pair<Rule>) -> Result<Vec<ResourceBody>> {
@@ -879,12 +890,12 @@ impl Builder<'_> {
                 otherwise = Some(self.block(parts.next().expect("else block"))?);
             }
         }
-        Ok(ExprKind::If {
-            condition: Box::new(condition),
+        Ok(ExprKind::If(Box::new(IfExpr {
+            condition,
             then,
             elsifs,
             otherwise,
-        })
+        })))
     }
 
     fn unless_expr(&self, pair: Pair<Rule>) -> Result<ExprKind> {
@@ -895,11 +906,11 @@ impl Builder<'_> {
             Some(p) => Some(self.block(p.into_inner().nth(1).expect("else block"))?),
             None => None,
         };
-        Ok(ExprKind::Unless {
-            condition: Box::new(condition),
+        Ok(ExprKind::Unless(Box::new(UnlessExpr {
+            condition,
             then,
             otherwise,
-        })
+        })))
     }
 
     fn case_expr(&self, pair: Pair<Rule>) -> Result<ExprKind> {
@@ -977,7 +988,11 @@ fn check_assignable(target: &Expr, op: AssignOp) -> Result<()> {
 
 fn number(text: &str, span: Span) -> Result<ExprKind> {
     let bad = |what: &str| {
-        SyntaxError::new(format!("`{text}` is not a valid {what}"), span, "this number")
+        SyntaxError::new(
+            format!("`{text}` is not a valid {what}"),
+            span,
+            "this number",
+        )
     };
     if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         return i64::from_str_radix(hex, 16)
@@ -993,7 +1008,11 @@ fn number(text: &str, span: Span) -> Result<ExprKind> {
     if text.len() > 1 && text.starts_with('0') {
         return i64::from_str_radix(&text[1..], 8)
             .map(ExprKind::Integer)
-            .map_err(|_| bad("octal integer").with_help("a number starting with 0 is octal: use digits 0 to 7, or drop the leading 0"));
+            .map_err(|_| {
+                bad("octal integer").with_help(
+                    "a number starting with 0 is octal: use digits 0 to 7, or drop the leading 0",
+                )
+            });
     }
     text.parse::<i64>()
         .map(ExprKind::Integer)

@@ -365,7 +365,8 @@ impl Scanner<'_> {
                     )),
                 });
                 // The rest of the file is the unterminated body: nothing after it is code.
-                self.blanks.push(Span::new(body_start.min(self.src.len()), self.src.len()));
+                self.blanks
+                    .push(Span::new(body_start.min(self.src.len()), self.src.len()));
                 self.pos = self.src.len();
             }
         }
@@ -377,7 +378,20 @@ impl Scanner<'_> {
 fn is_plain(b: u8) -> bool {
     !matches!(
         b,
-        b'#' | b'/' | b'\'' | b'"' | b'@' | b'(' | b'[' | b'{' | b')' | b']' | b'}' | b'\n' | b' ' | b'\t' | b'\r'
+        b'#' | b'/'
+            | b'\''
+            | b'"'
+            | b'@'
+            | b'('
+            | b'['
+            | b'{'
+            | b')'
+            | b']'
+            | b'}'
+            | b'\n'
+            | b' '
+            | b'\t'
+            | b'\r'
     )
 }
 
@@ -399,7 +413,8 @@ fn parse_header(spec: &str) -> Result<HeaderSpec, (String, String)> {
             if let Some(bad) = flags.chars().find(|c| !ALL_ESCAPES.contains(*c)) {
                 return Err((
                     format!("`{bad}` is not a heredoc escape flag"),
-                    "the flags after `/` are t r n s u L and $ (or `/` alone for all of them)".into(),
+                    "the flags after `/` are t r n s u L and $ (or `/` alone for all of them)"
+                        .into(),
                 ));
             }
             let flags = if flags.is_empty() { ALL_ESCAPES } else { flags };
@@ -540,7 +555,9 @@ mod tests {
 
     #[test]
     fn escape_flags_are_checked() {
-        assert!(prescan("@(END/x)\nEND\n").problems[0].message.contains("`x`"));
+        assert!(prescan("@(END/x)\nEND\n").problems[0]
+            .message
+            .contains("`x`"));
         let scan = prescan("@(\"END\":json/)\nEND\n");
         let info = &scan.heredocs[&0];
         assert!(info.interpolated);

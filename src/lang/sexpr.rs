@@ -117,7 +117,9 @@ impl Printer {
                 self.expr(operand);
                 self.close();
             }
-            ExprKind::Binary { op, lhs, rhs } => self.pair("binary", &format!("{op:?}"), lhs, rhs, span),
+            ExprKind::Binary { op, lhs, rhs } => {
+                self.pair("binary", &format!("{op:?}"), lhs, rhs, span)
+            }
             ExprKind::Assign { op, target, value } => {
                 self.pair("assign", &format!("{op:?}"), target, value, span)
             }
@@ -125,12 +127,20 @@ impl Printer {
                 self.pair("relationship", &format!("{arrow:?}"), lhs, rhs, span)
             }
             ExprKind::Call(call) => {
-                self.open("call", &format!("{} {:?}", call.name.name, call.style), span);
+                self.open(
+                    "call",
+                    &format!("{} {:?}", call.name.name, call.style),
+                    span,
+                );
                 self.call(call);
                 self.close();
             }
             ExprKind::MethodCall { receiver, call } => {
-                self.open("method", &format!("{} {:?}", call.name.name, call.style), span);
+                self.open(
+                    "method",
+                    &format!("{} {:?}", call.name.name, call.style),
+                    span,
+                );
                 self.expr(receiver);
                 self.call(call);
                 self.close();
@@ -141,12 +151,13 @@ impl Printer {
                 self.entries(cases);
                 self.close();
             }
-            ExprKind::If {
-                condition,
-                then,
-                elsifs,
-                otherwise,
-            } => {
+            ExprKind::If(i) => {
+                let IfExpr {
+                    condition,
+                    then,
+                    elsifs,
+                    otherwise,
+                } = &**i;
                 self.open("if", "", span);
                 self.expr(condition);
                 self.block("then", then);
@@ -161,11 +172,12 @@ impl Printer {
                 }
                 self.close();
             }
-            ExprKind::Unless {
-                condition,
-                then,
-                otherwise,
-            } => {
+            ExprKind::Unless(u) => {
+                let UnlessExpr {
+                    condition,
+                    then,
+                    otherwise,
+                } = &**u;
                 self.open("unless", "", span);
                 self.expr(condition);
                 self.block("then", then);
@@ -196,12 +208,9 @@ impl Printer {
                 }
                 self.close();
             }
-            ExprKind::ResourceDefaults {
-                type_name,
-                attributes,
-            } => {
-                self.open("defaults", &type_name.name, span);
-                self.attributes(attributes);
+            ExprKind::ResourceDefaults(d) => {
+                self.open("defaults", &d.type_name.name, span);
+                self.attributes(&d.attributes);
                 self.close();
             }
             ExprKind::ResourceOverride { target, attributes } => {
@@ -343,7 +352,11 @@ impl Printer {
     fn query(&mut self, q: &Query) {
         match q {
             Query::Or(a, b) | Query::And(a, b) => {
-                let tag = if matches!(q, Query::Or(..)) { "or" } else { "and" };
+                let tag = if matches!(q, Query::Or(..)) {
+                    "or"
+                } else {
+                    "and"
+                };
                 self.group(tag, |p| {
                     p.query(a);
                     p.query(b);

@@ -37,7 +37,9 @@ pub fn dq_escape(escape: &str) -> String {
         "r" => "\r".into(),
         "s" => " ".into(),
         "$" | "\"" | "'" | "\\" => rest.into(),
-        _ if rest.starts_with('u') && rest.len() > 1 => unicode(rest).unwrap_or_else(|| escape.into()),
+        _ if rest.starts_with('u') && rest.len() > 1 => {
+            unicode(rest).unwrap_or_else(|| escape.into())
+        }
         _ => escape.into(),
     }
 }
@@ -149,7 +151,10 @@ fn escape_len(text: &str) -> usize {
             return 3 + close + 1;
         }
     }
-    if after.starts_with('u') && after.len() >= 5 && after[1..5].bytes().all(|b| b.is_ascii_hexdigit()) {
+    if after.starts_with('u')
+        && after.len() >= 5
+        && after[1..5].bytes().all(|b| b.is_ascii_hexdigit())
+    {
         return 6;
     }
     1 + after.chars().next().map_or(0, char::len_utf8)

@@ -64,7 +64,10 @@ pub fn from_pest(err: pest::error::Error<Rule>, source: &str, scan: &Prescan) ->
     let mut error = if pos >= source.len() {
         // Nothing to point at past the end: point at the last thing written.
         let last = source.trim_end().len().saturating_sub(1);
-        let last = (0..=last).rev().find(|i| source.is_char_boundary(*i)).unwrap_or(0);
+        let last = (0..=last)
+            .rev()
+            .find(|i| source.is_char_boundary(*i))
+            .unwrap_or(0);
         let span = Span::new(last, next_char_end(source, last));
         SyntaxError::new(message, span, "the file ends after this")
     } else {
@@ -81,7 +84,9 @@ pub fn from_pest(err: pest::error::Error<Rule>, source: &str, scan: &Prescan) ->
 /// so that later parses run at full speed.
 fn detailed_error(text: &str) -> Option<pest::error::Error<Rule>> {
     static DETAIL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = DETAIL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _guard = DETAIL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     pest::set_error_detail(true);
     let result = PuppetParser::parse(Rule::program, text).err();
     pest::set_error_detail(false);
@@ -101,7 +106,9 @@ fn unterminated(source: &str, pos: usize, scan: &Prescan) -> Option<SyntaxError>
                     Span::new(start, start + 1),
                     "this string is never closed",
                 )
-                .with_help(format!("add the closing {quote} where the string should end")),
+                .with_help(format!(
+                    "add the closing {quote} where the string should end"
+                )),
             );
         }
     }
@@ -169,7 +176,11 @@ fn found_words(source: &str, pos: usize) -> String {
             .take_while(|c| "=>-~<!+*/%|&?.,;:@".contains(*c))
             .take(3)
             .collect();
-        let symbol = if symbol.is_empty() { first.to_string() } else { symbol };
+        let symbol = if symbol.is_empty() {
+            first.to_string()
+        } else {
+            symbol
+        };
         format!("`{symbol}`")
     } else {
         format!("`{word}`")
@@ -195,18 +206,42 @@ fn expected_words(err: &pest::error::Error<Rule>) -> Vec<String> {
         }
     }
     // "an expression" covers the characters and words that start one.
-    if words.iter().any(|w| w == "an expression" || w == "a statement") {
+    if words
+        .iter()
+        .any(|w| w == "an expression" || w == "a statement")
+    {
         words.retain(|w| {
             !matches!(
                 w.as_str(),
-                "`true`" | "`false`" | "`undef`" | "`default`" | "`(`" | "`[`" | "`{`" | "`!`"
-                    | "`-`" | "`*`" | "`@`" | "`@@`" | "`\"`" | "`'`" | "`$`" | "`:`" | "`_`"
+                "`true`"
+                    | "`false`"
+                    | "`undef`"
+                    | "`default`"
+                    | "`(`"
+                    | "`[`"
+                    | "`{`"
+                    | "`!`"
+                    | "`-`"
+                    | "`*`"
+                    | "`@`"
+                    | "`@@`"
+                    | "`\"`"
+                    | "`'`"
+                    | "`$`"
+                    | "`:`"
+                    | "`_`"
                     | "`/`"
             )
         });
     }
     // Rare continuations of a type name that only distract from the likely mistake.
-    let rare = ["`<|`", "`<<|`", "`produces`", "`consumes`", "`produces` or `consumes`"];
+    let rare = [
+        "`<|`",
+        "`<<|`",
+        "`produces`",
+        "`consumes`",
+        "`produces` or `consumes`",
+    ];
     if words.iter().any(|w| !rare.contains(&w.as_str())) {
         words.retain(|w| !rare.contains(&w.as_str()));
     }
@@ -222,9 +257,35 @@ fn expected_words(err: &pest::error::Error<Rule>) -> Vec<String> {
 fn is_operator(word: &str) -> bool {
     matches!(
         word,
-        "`->`" | "`~>`" | "`<-`" | "`<~`" | "`<<`" | "`>>`" | "`==`" | "`!=`" | "`=~`" | "`!~`"
-            | "`<=`" | "`>=`" | "`+=`" | "`-=`" | "`=`" | "`<`" | "`>`" | "`+`" | "`-`"
-            | "`*`" | "`/`" | "`%`" | "`and`" | "`or`" | "`in`" | "`.`" | "`?`" | "`!`" | "`~`"
+        "`->`"
+            | "`~>`"
+            | "`<-`"
+            | "`<~`"
+            | "`<<`"
+            | "`>>`"
+            | "`==`"
+            | "`!=`"
+            | "`=~`"
+            | "`!~`"
+            | "`<=`"
+            | "`>=`"
+            | "`+=`"
+            | "`-=`"
+            | "`=`"
+            | "`<`"
+            | "`>`"
+            | "`+`"
+            | "`-`"
+            | "`*`"
+            | "`/`"
+            | "`%`"
+            | "`and`"
+            | "`or`"
+            | "`in`"
+            | "`.`"
+            | "`?`"
+            | "`!`"
+            | "`~`"
             | "an operator"
     )
 }
@@ -236,12 +297,19 @@ fn token_words(token: &str) -> String {
         | "u{" | "u" | "e" | "E" => String::new(),
         "x" | "BUILTIN_RULE" => String::new(),
         // A single character written as a range in the grammar ('x'..'x').
-        t if t.chars().count() == 4 && t.chars().nth(1) == Some('.') && t.chars().nth(2) == Some('.') => {
+        t if t.chars().count() == 4
+            && t.chars().nth(1) == Some('.')
+            && t.chars().nth(2) == Some('.') =>
+        {
             let mut c = t.chars();
             match (c.next(), c.nth(2)) {
                 // Letters come from the lookaheads that gate keyword rules: not tokens to type.
                 (Some(a), Some(b))
-                    if a == b && !a.is_whitespace() && !a.is_alphanumeric() && a != '#' && a != '/' =>
+                    if a == b
+                        && !a.is_whitespace()
+                        && !a.is_alphanumeric()
+                        && a != '#'
+                        && a != '/' =>
                 {
                     format!("`{a}`")
                 }
@@ -259,8 +327,10 @@ fn rule_words(rule: Rule) -> &'static str {
     match rule {
         expression | cond_expression | operand | cond_operand | variable | sq_string
         | dq_string | number | heredoc | resource_expr | if_expr | unless_expr | case_expr
-        | type_primary | cond_type_primary | word_expr | cond_word_expr | bare_word | array | hash | paren
-        | regex | kw_true | kw_false | kw_undef | op_not | op_neg | op_splat => "an expression",
+        | type_primary | cond_type_primary | word_expr | cond_word_expr | bare_word | array
+        | hash | paren | regex | kw_true | kw_false | kw_undef | op_not | op_neg | op_splat => {
+            "an expression"
+        }
         resource_block => "`{`",
         statement_call | class_def | define_def | node_def | function_def | type_alias
         | plan_def | application_def | site_def | capability_mapping | statement_fn => {
@@ -305,11 +375,17 @@ fn join_or(words: &[String]) -> String {
 fn hint(source: &str, pos: usize, expected: &[String]) -> Option<String> {
     let rest = &source[pos.min(source.len())..];
     let expects = |w: &str| expected.iter().any(|e| e == w);
-    if rest.starts_with('=') && !rest.starts_with("==") && !rest.starts_with("=>") && expects("`=>`") {
+    if rest.starts_with('=')
+        && !rest.starts_with("==")
+        && !rest.starts_with("=>")
+        && expects("`=>`")
+    {
         return Some("attributes and hash entries are set with `=>`, not `=`".into());
     }
     if starts_attribute(rest) && (expects("`,`") || expects("`}`")) {
-        return Some("add a comma after the previous attribute: attributes are separated by `,`".into());
+        return Some(
+            "add a comma after the previous attribute: attributes are separated by `,`".into(),
+        );
     }
     if rest.starts_with(['}', ']', ')']) && expects("end of file") {
         return Some("this closing bracket has no opening one: remove it, or look for a missing opening bracket above".into());

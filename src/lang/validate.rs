@@ -54,7 +54,10 @@ impl Visitor for Validator {
             if !seen.insert(p.name.name.as_str()) {
                 self.problems.push(
                     SyntaxError::new(
-                        format!("the parameter `${}` is declared more than once", p.name.name),
+                        format!(
+                            "the parameter `${}` is declared more than once",
+                            p.name.name
+                        ),
                         p.name.span,
                         "declared again here",
                     )
@@ -105,25 +108,18 @@ fn no_effect(e: &Expr) -> bool {
             !matches!(op, BinaryOp::Match | BinaryOp::NotMatch) && no_effect(lhs) && no_effect(rhs)
         }
         ExprKind::Selector { subject, cases } => no_effect(subject) && entries_no_effect(cases),
-        ExprKind::If {
-            condition,
-            then,
-            elsifs,
-            otherwise,
-        } => {
-            no_effect(condition)
-                && block_no_effect(then)
-                && elsifs.iter().all(|(c, b)| no_effect(c) && block_no_effect(b))
-                && otherwise.as_ref().is_none_or(block_no_effect)
+        ExprKind::If(i) => {
+            no_effect(&i.condition)
+                && block_no_effect(&i.then)
+                && i.elsifs
+                    .iter()
+                    .all(|(c, b)| no_effect(c) && block_no_effect(b))
+                && i.otherwise.as_ref().is_none_or(block_no_effect)
         }
-        ExprKind::Unless {
-            condition,
-            then,
-            otherwise,
-        } => {
-            no_effect(condition)
-                && block_no_effect(then)
-                && otherwise.as_ref().is_none_or(block_no_effect)
+        ExprKind::Unless(u) => {
+            no_effect(&u.condition)
+                && block_no_effect(&u.then)
+                && u.otherwise.as_ref().is_none_or(block_no_effect)
         }
         ExprKind::Case { subject, options } => {
             no_effect(subject)
@@ -143,7 +139,9 @@ fn parts_no_effect(parts: &[StringPart]) -> bool {
 }
 
 fn entries_no_effect(entries: &[HashEntry]) -> bool {
-    entries.iter().all(|e| no_effect(&e.key) && no_effect(&e.value))
+    entries
+        .iter()
+        .all(|e| no_effect(&e.key) && no_effect(&e.value))
 }
 
 fn block_no_effect(block: &Block) -> bool {
@@ -170,8 +168,8 @@ pub fn describe(e: &Expr) -> &'static str {
         ExprKind::Access { .. } => "access expression",
         ExprKind::Unary { .. } | ExprKind::Binary { .. } => "expression",
         ExprKind::Selector { .. } => "selector",
-        ExprKind::If { .. } => "`if` statement",
-        ExprKind::Unless { .. } => "`unless` statement",
+        ExprKind::If(_) => "`if` statement",
+        ExprKind::Unless(_) => "`unless` statement",
         ExprKind::Case { .. } => "`case` statement",
         _ => "expression",
     }

@@ -94,30 +94,21 @@ pub fn walk_expr<V: Visitor + ?Sized>(v: &mut V, expr: &Expr) {
             v.expr(subject);
             walk_entries(v, cases);
         }
-        ExprKind::If {
-            condition,
-            then,
-            elsifs,
-            otherwise,
-        } => {
-            v.expr(condition);
-            v.block(then, BlockOwner::Branch);
-            for (c, b) in elsifs {
+        ExprKind::If(i) => {
+            v.expr(&i.condition);
+            v.block(&i.then, BlockOwner::Branch);
+            for (c, b) in &i.elsifs {
                 v.expr(c);
                 v.block(b, BlockOwner::Branch);
             }
-            if let Some(b) = otherwise {
+            if let Some(b) = &i.otherwise {
                 v.block(b, BlockOwner::Branch);
             }
         }
-        ExprKind::Unless {
-            condition,
-            then,
-            otherwise,
-        } => {
-            v.expr(condition);
-            v.block(then, BlockOwner::Branch);
-            if let Some(b) = otherwise {
+        ExprKind::Unless(u) => {
+            v.expr(&u.condition);
+            v.block(&u.then, BlockOwner::Branch);
+            if let Some(b) = &u.otherwise {
                 v.block(b, BlockOwner::Branch);
             }
         }
@@ -134,7 +125,7 @@ pub fn walk_expr<V: Visitor + ?Sized>(v: &mut V, expr: &Expr) {
                 v.attributes(&body.attributes);
             }
         }
-        ExprKind::ResourceDefaults { attributes, .. } => v.attributes(attributes),
+        ExprKind::ResourceDefaults(d) => v.attributes(&d.attributes),
         ExprKind::ResourceOverride { target, attributes } => {
             v.expr(target);
             v.attributes(attributes);

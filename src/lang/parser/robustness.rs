@@ -17,7 +17,11 @@ fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 fn nested(open: &str, inner: &str, close: &str, depth: usize) -> String {
-    format!("$x = {}{inner}{}\n", open.repeat(depth), close.repeat(depth))
+    format!(
+        "$x = {}{inner}{}\n",
+        open.repeat(depth),
+        close.repeat(depth)
+    )
 }
 
 #[test]
@@ -29,11 +33,19 @@ fn the_deepest_allowed_nesting_parses_on_a_small_stack() {
         nested("{a => ", "1", "}", depth),
         nested("Optional[", "String", "]", depth),
         nested("\"${", "1", "}\"", depth / 2),
-        format!("{}notice(1){}", "if $x {\n".repeat(depth), "}\n".repeat(depth)),
-        format!("$y = $x{}", ".map |$v| { $v".repeat(depth / 2) + &" }".repeat(depth / 2)),
+        format!(
+            "{}notice(1){}",
+            "if $x {\n".repeat(depth),
+            "}\n".repeat(depth)
+        ),
+        format!(
+            "$y = $x{}",
+            ".map |$v| { $v".repeat(depth / 2) + &" }".repeat(depth / 2)
+        ),
     ];
     for source in cases {
-        let result = on_small_stack(move || check(&source).map(|_| ()).map_err(|e| e[0].message.clone()));
+        let result =
+            on_small_stack(move || check(&source).map(|_| ()).map_err(|e| e[0].message.clone()));
         assert_eq!(result, Ok(()));
     }
 }
@@ -42,7 +54,11 @@ fn the_deepest_allowed_nesting_parses_on_a_small_stack() {
 fn deeper_nesting_is_refused_with_a_diagnostic() {
     for source in [nested("[", "1", "]", 100_000), "(".repeat(1_000_000)] {
         let error = on_small_stack(move || parse(&source).unwrap_err());
-        assert!(error.message.contains("nested more than"), "{}", error.message);
+        assert!(
+            error.message.contains("nested more than"),
+            "{}",
+            error.message
+        );
     }
 }
 
@@ -51,7 +67,11 @@ fn failing_nested_control_flow_is_not_exponential() {
     // Each level that fails must not be re-read as something else: 60 levels would take
     // longer than the age of the universe if it were.
     for keyword in ["if", "unless", "case $x { 1: "] {
-        let source = format!("{}broken ) {}", format!("{keyword} ($x) {{\n").repeat(60), "}\n".repeat(60));
+        let source = format!(
+            "{}broken ) {}",
+            format!("{keyword} ($x) {{\n").repeat(60),
+            "}\n".repeat(60)
+        );
         assert!(on_small_stack(move || parse(&source)).is_err());
     }
     let classes: String = (0..60).map(|i| format!("class c{i} {{\n")).collect();
@@ -106,13 +126,86 @@ fn garbage_is_handled() {
 /// Fragments of Puppet syntax, so random sequences reach deep into the grammar.
 fn token() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
-        "$x", "$::y", "'s'", "\"d ${x} $y\"", "@(END)\nbody\nEND\n", "1", "0x1F", "1.5", "/re/",
-        "true", "undef", "default", "foo", "Foo", "Foo::Bar", "file", "class", "define", "node",
-        "if", "elsif", "else", "unless", "case", "site", "application", "produces", "consumes",
-        "plan", "function", "type", "include", "notice", "[", "]", "{", "}", "(", ")", ",", ";",
-        ":", "=>", "+>", "->", "~>", "<-", "<~", "<|", "|>", "<<|", "|>>", "=", "==", "!=", "=~",
-        "!~", "+", "-", "*", "/", "%", "<<", ">>", "<", ">", "!", "and", "or", "in", "?", ".",
-        "|", "@", "@@", "#c\n", "/* c */", " ", "\n", "\\",
+        "$x",
+        "$::y",
+        "'s'",
+        "\"d ${x} $y\"",
+        "@(END)\nbody\nEND\n",
+        "1",
+        "0x1F",
+        "1.5",
+        "/re/",
+        "true",
+        "undef",
+        "default",
+        "foo",
+        "Foo",
+        "Foo::Bar",
+        "file",
+        "class",
+        "define",
+        "node",
+        "if",
+        "elsif",
+        "else",
+        "unless",
+        "case",
+        "site",
+        "application",
+        "produces",
+        "consumes",
+        "plan",
+        "function",
+        "type",
+        "include",
+        "notice",
+        "[",
+        "]",
+        "{",
+        "}",
+        "(",
+        ")",
+        ",",
+        ";",
+        ":",
+        "=>",
+        "+>",
+        "->",
+        "~>",
+        "<-",
+        "<~",
+        "<|",
+        "|>",
+        "<<|",
+        "|>>",
+        "=",
+        "==",
+        "!=",
+        "=~",
+        "!~",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "<<",
+        ">>",
+        "<",
+        ">",
+        "!",
+        "and",
+        "or",
+        "in",
+        "?",
+        ".",
+        "|",
+        "@",
+        "@@",
+        "#c\n",
+        "/* c */",
+        " ",
+        "\n",
+        "\\",
     ])
 }
 
