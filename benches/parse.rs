@@ -61,5 +61,29 @@ fn parse_corpus(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse_corpus);
+/// Time per byte must stay flat as files grow and as nesting deepens: no input is worse than
+/// linear.
+fn scaling(c: &mut Criterion) {
+    let resource =
+        "file { \"/srv/${name}\": ensure => file, require => [Package['a'], User['b']] }\n";
+    let mut group = c.benchmark_group("scaling");
+    group.sample_size(10);
+    for kib in [256, 512, 1024] {
+        let text = resource.repeat(kib * 1024 / resource.len());
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_function(format!("size {kib} KiB"), |b| {
+            b.iter(|| orchestrate::lang::parse(&text).expect("parses"))
+        });
+    }
+    for depth in [64, 128, 255] {
+        let text = format!("$x = {}1{}", "[".repeat(depth), "]".repeat(depth));
+        group.throughput(Throughput::Bytes(text.len() as u64));
+        group.bench_function(format!("nesting {depth}"), |b| {
+            b.iter(|| orchestrate::lang::parse(&text).expect("parses"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse_corpus, scaling);
 criterion_main!(benches);

@@ -159,7 +159,11 @@ fn a_file_that_is_not_utf8_is_a_problem_not_a_crash() {
 #[test]
 fn without_paths_it_explains_usage() {
     let out = Check::new().run();
-    assert!(out.stderr.contains("Usage: orchestrate check"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Usage: orchestrate check"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(out.status, 2);
 }
 
@@ -181,6 +185,10 @@ fn the_example_playbooks_are_clean() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = run_in(root, &["check".into(), "playbooks".into()]);
     assert_eq!(out.stdout, "");
-    assert!(out.stderr.ends_with(" with problems\n") && out.stderr.contains(" 0 with problems"), "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with(" with problems\n") && out.stderr.contains(" 0 with problems"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(out.status, 0);
 }

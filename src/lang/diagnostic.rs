@@ -129,6 +129,10 @@ mod tests {
         operator_at_end_of_file: "$total = 1 +\n";
         unknown_heredoc_flag: "$a = @(END/q)\nx\nEND\n";
         uppercase_class_name: "class Apache { }\n";
+        removed_append_operator: "$list = [1]\n$list += [2]\n";
+        invalid_variable_name: "$Port = 80\n";
+        trailing_semicolon: "notice(1);\n";
+        invalid_unicode_escape: "notice(\"\\u{110000}\")\n";
     }
 
     #[test]

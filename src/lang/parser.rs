@@ -123,6 +123,20 @@ impl Builder<'_> {
             .trim_start_matches("::")
             .split("::")
             .any(|segment| segment.starts_with(|c: char| c.is_ascii_uppercase()));
+        if RESERVED.contains(&name.name.as_str()) || name.name == "type" {
+            return Err(reserved(&name));
+        }
+        if name.name.starts_with("::") {
+            return Err(SyntaxError::new(
+                format!(
+                    "`{}` is not a valid name here: a definition's name has no leading `::`",
+                    name.name
+                ),
+                name.span,
+                "leading `::`",
+            )
+            .with_help(format!("write `{}`", name.name.trim_start_matches("::"))));
+        }
         if bad {
             return Err(SyntaxError::new(
                 format!(
@@ -137,17 +151,25 @@ impl Builder<'_> {
         Ok(name)
     }
 
+    /// An attribute name; `true`, `false`, `undef` and `default` are values, not names.
+    fn attribute_name(&self, pair: &Pair<Rule>) -> Result<Ident> {
+        let name = self.ident(pair);
+        if matches!(name.name.as_str(), "true" | "false" | "undef" | "default") {
+            return Err(SyntaxError::new(
+                format!("`{}` cannot be an attribute name", name.name),
+                name.span,
+                "a value, not a name",
+            ));
+        }
+        Ok(name)
+    }
+
     fn not_reserved(&self, pair: &Pair<Rule>) -> Result<Ident> {
         let word = self.ident(pair);
-        if RESERVED.contains(&word.name.as_str()) {
-            return Err(SyntaxError::new(
-                format!("`{}` is a reserved word and cannot be used here", word.name),
-                word.span,
-                "reserved word",
-            )
-            .with_help(format!("quote it to use it as a string: '{}'", word.name)));
+        match RESERVED.contains(&word.name.as_str()) {
+            true => Err(reserved(&word)),
+            false => Ok(word),
         }
-        Ok(word)
     }
 
     /// A word used as a resource type or function name: no hyphens, not reserved.
@@ -309,9 +331,10 @@ impl Builder<'_> {
                 Rule::type_expr => type_expr = Some(self.type_expr(p)?),
                 Rule::captures_rest => captures_rest = true,
                 Rule::variable => {
+                    let span = self.span(&p);
                     name = Some(Ident {
-                        name: p.as_str()[1..].to_string(),
-                        span: self.span(&p),
+                        name: variable_name(&p.as_str()[1..], span)?,
+                        span,
                     })
                 }
                 Rule::param_default => {
@@ -419,8 +442,14 @@ impl Builder<'_> {
             op_in_edge => return Ok(Expr::new(relationship(Arrow::Require, lhs, rhs), span)),
             op_in_edge_sub => return Ok(Expr::new(relationship(Arrow::Subscribe, lhs, rhs), span)),
             op_assign => return Ok(Expr::new(assignment(AssignOp::Assign, lhs, rhs)?, span)),
-            op_append => return Ok(Expr::new(assignment(AssignOp::Append, lhs, rhs)?, span)),
-            op_delete => return Ok(Expr::new(assignment(AssignOp::Delete, lhs, rhs)?, span)),
+            op_append | op_delete => {
+                return Err(SyntaxError::new(
+                    format!("the operator `{}` is no longer supported", op.as_str()),
+                    self.span(&op),
+                    "removed in Puppet 4",
+                )
+                .with_help("assign a new variable instead: `$all = $list + [$item]`"))
+            }
             op_or => BinaryOp::Or,
             op_and => BinaryOp::And,
             op_lt => BinaryOp::Lt,
@@ -523,8 +552,13 @@ impl Builder<'_> {
 
     fn entry(&self, pair: Pair<Rule>) -> Result<HashEntry> {
         let mut inner = pair.into_inner();
+        let key = inner.next().expect("key");
+        let key = match key.as_rule() {
+            Rule::keyword_key => Expr::new(ExprKind::Name(key.as_str().into()), self.span(&key)),
+            _ => self.expression(key)?,
+        };
         Ok(HashEntry {
-            key: self.expression(inner.next().expect("key"))?,
+            key,
             value: self.expression(inner.next().expect("value"))?,
         })
     }
@@ -554,7 +588,7 @@ impl Builder<'_> {
         let span = self.span(&pair);
         let text = pair.as_str();
         let kind = match pair.as_rule() {
-            Rule::variable => ExprKind::Variable(text[1..].to_string()),
+            Rule::variable => ExprKind::Variable(variable_name(&text[1..], span)?),
             Rule::sq_string => ExprKind::String(vec![StringPart::Text(strings::unescape_single(
                 &text[1..text.len() - 1],
             ))]),
@@ -570,7 +604,7 @@ impl Builder<'_> {
             Rule::kw_undef => ExprKind::Undef,
             Rule::kw_default => ExprKind::Default,
             Rule::type_primary | Rule::cond_type_primary => return self.type_primary(pair),
-            Rule::word_expr | Rule::cond_word_expr => self.word_expr(pair)?,
+            Rule::word_expr | Rule::cond_word_expr => return self.word_expr(pair),
             Rule::array => ExprKind::Array(self.expressions(pair.into_inner())?),
             Rule::hash => ExprKind::Hash(
                 pair.into_inner()
@@ -593,7 +627,19 @@ impl Builder<'_> {
                 Rule::dq_text | Rule::heredoc_text | Rule::dollar => {
                     strings::push_text(&mut parts, p.as_str())
                 }
-                Rule::escape => strings::push_text(&mut parts, &strings::dq_escape(p.as_str())),
+                Rule::escape => {
+                    let text = strings::dq_escape(p.as_str()).ok_or_else(|| {
+                        SyntaxError::new(
+                            format!("`{}` is not a valid unicode escape", p.as_str()),
+                            self.span(&p),
+                            "no such character",
+                        )
+                        .with_help(
+                            "a \\u escape takes 4 hex digits, or 1 to 6 in braces, up to 10FFFF",
+                        )
+                    })?;
+                    strings::push_text(&mut parts, &text)
+                }
                 _ => parts.push(self.interpolation(p)?),
             }
         }
@@ -605,7 +651,7 @@ impl Builder<'_> {
     fn interpolation(&self, pair: Pair<Rule>) -> Result<StringPart> {
         let span = self.span(&pair);
         if pair.as_rule() == Rule::dq_var {
-            let name = pair.as_str()[1..].to_string();
+            let name = variable_name(&pair.as_str()[1..], span)?;
             return Ok(StringPart::Interpolation(Expr::new(
                 ExprKind::Variable(name),
                 span,
@@ -693,6 +739,14 @@ impl Builder<'_> {
                         span,
                     )
                 }
+                Rule::resource_block => Expr::new(
+                    ExprKind::Resource(Box::new(Resource {
+                        virtuality: Virtuality::Real,
+                        type_name: name.clone(),
+                        bodies: self.resource_bodies(tail)?,
+                    })),
+                    span,
+                ),
                 Rule::attr_block if matches!(expr.kind, ExprKind::TypeRef(_)) => Expr::new(
                     ExprKind::ResourceDefaults(Box::new(ResourceDefaults {
                         type_name: name.clone(),
@@ -787,34 +841,64 @@ impl Builder<'_> {
         }
     }
 
-    /// A bare word, a function call, or a resource declaration.
-    fn word_expr(&self, pair: Pair<Rule>) -> Result<ExprKind> {
+    /// A bare word, a function call, a resource declaration, or an override of a resource
+    /// referenced by a lowercase name (`file['/a'] { mode => '0600' }`).
+    fn word_expr(&self, pair: Pair<Rule>) -> Result<Expr> {
+        let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let word = inner.next().expect("word");
         let Some(tail) = inner.next() else {
-            return Ok(ExprKind::Name(self.not_reserved(&word)?.name));
+            let name = self.not_reserved(&word)?;
+            if name.name == "type" {
+                return Err(reserved(&name));
+            }
+            return Ok(Expr::new(ExprKind::Name(name.name), span));
         };
-        if tail.as_rule() == Rule::resource_block {
-            let type_name = if word.as_str() == "class" {
-                self.ident(&word)
-            } else {
-                self.valid_name(&word, "resource type")?
-            };
-            return Ok(ExprKind::Resource(Box::new(Resource {
+        let kind = match tail.as_rule() {
+            Rule::resource_block => ExprKind::Resource(Box::new(Resource {
                 virtuality: Virtuality::Real,
-                type_name,
+                type_name: self.resource_type(&word)?,
                 bodies: self.resource_bodies(tail)?,
-            })));
+            })),
+            Rule::type_access => {
+                let name = self.not_reserved(&word)?;
+                let mut target = Expr::new(ExprKind::Name(name.name), name.span);
+                for access in tail.into_inner() {
+                    target = self.access(target, access)?;
+                }
+                let block = inner.next().expect("override attributes");
+                ExprKind::ResourceOverride {
+                    target: Box::new(target),
+                    attributes: self.attributes(block.into_inner())?,
+                }
+            }
+            _ => {
+                let name = self.valid_name(&word, "function name")?;
+                let args = self.expressions(tail.into_inner())?;
+                let lambda = inner.next().map(|l| self.lambda(l)).transpose()?;
+                ExprKind::Call(Box::new(Call {
+                    name,
+                    args,
+                    lambda,
+                    style: CallStyle::Parens,
+                }))
+            }
+        };
+        Ok(Expr::new(kind, span))
+    }
+
+    /// The type of a resource declaration: `class`, a name, or (as Puppet allows) a
+    /// capitalised type name.
+    fn resource_type(&self, word: &Pair<Rule>) -> Result<Ident> {
+        let text = word.as_str();
+        if text == "class" || text.starts_with(|c: char| c.is_ascii_uppercase()) {
+            return Ok(self.ident(word));
         }
-        let name = self.valid_name(&word, "function name")?;
-        let args = self.expressions(tail.into_inner())?;
-        let lambda = inner.next().map(|l| self.lambda(l)).transpose()?;
-        Ok(ExprKind::Call(Box::new(Call {
-            name,
-            args,
-            lambda,
-            style: CallStyle::Parens,
-        })))
+        let name = self.valid_name(word, "resource type")?;
+        if name.name == "type" {
+            return Err(reserved(&name));
+        }
+        Ok(name)
     }
 
     /// `@type { ... }` and `@@type { ... }`.
@@ -824,11 +908,7 @@ impl Builder<'_> {
             "@@" => Virtuality::Exported,
             _ => Virtuality::Virtual,
         };
-        let type_pair = inner.next().expect("resource type");
-        let type_name = match type_pair.as_str() {
-            "class" => self.ident(&type_pair),
-            _ => self.not_reserved(&type_pair)?,
-        };
+        let type_name = self.resource_type(&inner.next().expect("resource type"))?;
         let bodies = self.resource_bodies(inner.next().expect("resource block"))?;
         Ok(ExprKind::Resource(Box::new(Resource {
             virtuality,
@@ -861,7 +941,7 @@ impl Builder<'_> {
             .map(|p| {
                 let span = self.span(&p);
                 let mut inner = p.into_inner();
-                let name = self.ident(&inner.next().expect("attribute name"));
+                let name = self.attribute_name(&inner.next().expect("attribute name"))?;
                 let append = inner.next().expect("arrow").as_rule() == Rule::attr_add;
                 let value = self.expression(inner.next().expect("attribute value"))?;
                 Ok(Attribute {
@@ -944,8 +1024,41 @@ impl Builder<'_> {
 /// Puppet's reserved words, which can never be a bare word, a function or a resource type.
 const RESERVED: &[&str] = &[
     "and", "attr", "case", "class", "default", "define", "else", "elsif", "false", "function",
-    "if", "import", "in", "inherits", "node", "or", "private", "true", "undef", "unless",
+    "if", "in", "inherits", "node", "or", "private", "true", "undef", "unless",
 ];
+
+/// Checks a variable name (without `$`) against Puppet's rule: lowercase segments, the last may
+/// start with `_`; or all digits (a match result).
+fn variable_name(name: &str, span: Span) -> Result<String> {
+    let bare = name.strip_prefix("::").unwrap_or(name);
+    let segments: Vec<&str> = bare.split("::").collect();
+    let valid = if bare.starts_with(|c: char| c.is_ascii_digit()) {
+        segments.len() == 1 && bare.bytes().all(|b| b.is_ascii_digit())
+    } else {
+        segments.iter().enumerate().all(|(i, seg)| {
+            let last = i + 1 == segments.len();
+            seg.starts_with(|c: char| c.is_ascii_lowercase() || (last && c == '_'))
+        })
+    };
+    if valid {
+        return Ok(name.to_string());
+    }
+    Err(SyntaxError::new(
+        format!("`${name}` is not a valid variable name"),
+        span,
+        "invalid name",
+    )
+    .with_help("variable names are lowercase segments separated by `::` (the last may start with `_`), or a number for a match result"))
+}
+
+fn reserved(word: &Ident) -> SyntaxError {
+    SyntaxError::new(
+        format!("`{}` is a reserved word and cannot be used here", word.name),
+        word.span,
+        "reserved word",
+    )
+    .with_help(format!("quote it to use it as a string: '{}'", word.name))
+}
 
 fn relationship(arrow: Arrow, lhs: Box<Expr>, rhs: Box<Expr>) -> ExprKind {
     ExprKind::Relationship { arrow, lhs, rhs }

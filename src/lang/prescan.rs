@@ -71,10 +71,20 @@ pub fn prescan(source: &str) -> Prescan<'_> {
         max_depth: 0,
     };
     if source.starts_with('\u{feff}') {
-        // A byte-order mark is not code: pest sees three spaces instead.
-        scanner.pos = 3;
-        scanner.blanks.push(Span::new(0, 3));
-        scanner.next_blank = 1;
+        scanner.problems.push(ScanProblem {
+            message: "the file starts with a byte-order mark, which Puppet does not accept".into(),
+            span: Span::new(0, 3),
+            label: "byte-order mark".into(),
+            help: Some("save the file as UTF-8 without a BOM".into()),
+        });
+        return Prescan {
+            text: Cow::Borrowed(source),
+            heredocs: HashMap::new(),
+            problems: scanner.problems,
+            unterminated_string: None,
+            unclosed_bracket: None,
+            max_depth: 0,
+        };
     }
     scanner.code(false);
     let text = if scanner.blanks.is_empty() {
@@ -160,6 +170,8 @@ impl Scanner<'_> {
                     self.skip_heredoc_bodies();
                 }
                 b' ' | b'\t' | b'\r' => self.pos += 1,
+                0..=0x1f | 0x7f => self.control_character(b),
+                0x80.. => self.non_ascii(),
                 _ => self.skip_plain(),
             }
         }
@@ -174,6 +186,31 @@ impl Scanner<'_> {
             .max(1);
         self.last_significant = Some(self.src[self.pos + run - 1]);
         self.pos += run;
+    }
+
+    /// Control characters (a form feed, a vertical tab) are not whitespace in Puppet.
+    fn control_character(&mut self, b: u8) {
+        self.problems.push(ScanProblem {
+            message: format!("unexpected control character U+{b:04X}"),
+            span: Span::new(self.pos, self.pos + 1),
+            label: "control character".into(),
+            help: Some("remove it: only spaces, tabs and line breaks separate code".into()),
+        });
+        self.pos += 1;
+    }
+
+    /// Puppet reads the Unicode space separators (a no-break space, an em space) as
+    /// whitespace: they become ASCII spaces in pest's text. Anything else is left to pest.
+    fn non_ascii(&mut self) {
+        let text = std::str::from_utf8(&self.src[self.pos..]).unwrap_or_default();
+        let c = text.chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+        let len = c.len_utf8();
+        if is_space_separator(c) {
+            self.blanks.push(Span::new(self.pos, self.pos + len));
+        } else {
+            self.last_significant = Some(b'a');
+        }
+        self.pos += len;
     }
 
     /// At the start of a line, jumps over the heredoc bodies that begin there.
@@ -373,26 +410,22 @@ impl Scanner<'_> {
     }
 }
 
+/// Unicode's space separators (category Zs), except the ASCII space.
+fn is_space_separator(c: char) -> bool {
+    matches!(
+        c,
+        '\u{a0}' | '\u{1680}' | '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' | '\u{3000}'
+    )
+}
+
 /// Bytes the scan has nothing to do for (whitespace is not plain: it does not count as the last
 /// significant byte).
 fn is_plain(b: u8) -> bool {
-    !matches!(
-        b,
-        b'#' | b'/'
-            | b'\''
-            | b'"'
-            | b'@'
-            | b'('
-            | b'['
-            | b'{'
-            | b')'
-            | b']'
-            | b'}'
-            | b'\n'
-            | b' '
-            | b'\t'
-            | b'\r'
-    )
+    (0x21..0x7f).contains(&b)
+        && !matches!(
+            b,
+            b'#' | b'/' | b'\'' | b'"' | b'@' | b'(' | b'[' | b'{' | b')' | b']' | b'}'
+        )
 }
 
 struct HeaderSpec {

@@ -28,20 +28,18 @@ pub fn unescape_single(text: &str) -> String {
 }
 
 /// One escape of a double-quoted string, such as `\n`, `\u{1F600}` or `\$`. Puppet keeps an
-/// unknown escape as written.
-pub fn dq_escape(escape: &str) -> String {
+/// unknown escape as written; a `\u` escape that names no character is `None`.
+pub fn dq_escape(escape: &str) -> Option<String> {
     let rest = &escape[1..];
-    match rest {
+    Some(match rest {
         "n" => "\n".into(),
         "t" => "\t".into(),
         "r" => "\r".into(),
         "s" => " ".into(),
         "$" | "\"" | "'" | "\\" => rest.into(),
-        _ if rest.starts_with('u') && rest.len() > 1 => {
-            unicode(rest).unwrap_or_else(|| escape.into())
-        }
+        _ if rest.starts_with('u') && rest.len() > 1 => unicode(rest)?,
         _ => escape.into(),
-    }
+    })
 }
 
 fn unicode(rest: &str) -> Option<String> {
@@ -186,11 +184,12 @@ mod tests {
 
     #[test]
     fn double_quote_escapes() {
-        assert_eq!(dq_escape(r"\n"), "\n");
-        assert_eq!(dq_escape(r"\s"), " ");
-        assert_eq!(dq_escape(r"\u{1F600}"), "😀");
-        assert_eq!(dq_escape(r"\u00e9"), "é");
-        assert_eq!(dq_escape(r"\q"), r"\q");
+        assert_eq!(dq_escape(r"\n").unwrap(), "\n");
+        assert_eq!(dq_escape(r"\s").unwrap(), " ");
+        assert_eq!(dq_escape(r"\u{1F600}").unwrap(), "😀");
+        assert_eq!(dq_escape(r"\u00e9").unwrap(), "é");
+        assert_eq!(dq_escape(r"\q").unwrap(), r"\q");
+        assert_eq!(dq_escape(r"\u{110000}"), None);
     }
 
     #[test]

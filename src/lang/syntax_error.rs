@@ -387,6 +387,9 @@ fn hint(source: &str, pos: usize, expected: &[String]) -> Option<String> {
             "add a comma after the previous attribute: attributes are separated by `,`".into(),
         );
     }
+    if source[..pos.min(source.len())].trim_end().ends_with(';') && expects("an expression") {
+        return Some("a `;` goes between two statements: remove the one before this point".into());
+    }
     if rest.starts_with(['}', ']', ')']) && expects("end of file") {
         return Some("this closing bracket has no opening one: remove it, or look for a missing opening bracket above".into());
     }

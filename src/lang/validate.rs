@@ -1,5 +1,7 @@
 //! The checks Puppet's validator makes after parsing, which `puppet parser validate` reports as
-//! errors: values that are produced and then forgotten, and parameters declared twice.
+//! errors: values produced and then forgotten, definitions in the wrong place or defined twice,
+//! parameters that are duplicated or reserved, attribute operations a resource cannot take, and
+//! heredocs whose text is not valid in their declared syntax.
 
 use std::collections::HashSet;
 
@@ -19,9 +21,19 @@ pub fn validate(program: &Program) -> Vec<SyntaxError> {
 #[derive(Default)]
 struct Validator {
     problems: Vec<SyntaxError>,
+    /// The blocks the walk is inside, outermost first; empty at top level.
+    inside: Vec<BlockOwner>,
+    /// Definitions seen so far, by kind and name.
+    defined: HashSet<(&'static str, String)>,
 }
 
 impl Validator {
+    fn problem(&mut self, message: String, span: Span, label: &str, help: Option<&str>) {
+        let mut p = SyntaxError::new(message, span, label);
+        p.help = help.map(str::to_string);
+        self.problems.push(p);
+    }
+
     /// A statement whose only effect is its value is an error unless that value is used: as
     /// the last statement of a function, lambda, plan, branch or of the file.
     fn statements(&mut self, statements: &[Expr], last_value_used: bool) {
@@ -32,9 +44,139 @@ impl Validator {
             }
         }
     }
+
+    /// Classes, defines and nodes live at top level or directly in a class; functions, type
+    /// aliases, plans, applications and sites only at top level.
+    fn placement(&mut self, e: &Expr) {
+        let (what, in_class_ok) = match &e.kind {
+            ExprKind::Class(_) => ("class", true),
+            ExprKind::Define(_) => ("define", true),
+            ExprKind::Node(_) => ("node", true),
+            ExprKind::Function(_) => ("function", false),
+            ExprKind::TypeAlias { .. } => ("type alias", false),
+            ExprKind::Plan(_) => ("plan", false),
+            ExprKind::Application(_) => ("application", false),
+            ExprKind::Site(_) => ("site", false),
+            _ => return,
+        };
+        let allowed = match self.inside.last() {
+            None => true,
+            Some(BlockOwner::Class) => in_class_ok,
+            Some(_) => false,
+        };
+        if !allowed {
+            let place = if in_class_ok {
+                "at top level or directly inside a class"
+            } else {
+                "at top level"
+            };
+            self.problem(
+                format!("a {what} may only be defined {place}"),
+                e.span,
+                "not allowed here",
+                Some("move the definition out of the block"),
+            );
+        }
+    }
+
+    fn duplicate_definition(&mut self, e: &Expr) {
+        let (kind, name) = match &e.kind {
+            ExprKind::Class(c) => ("class", &c.name),
+            ExprKind::Define(d) => ("define", &d.name),
+            ExprKind::Function(f) => ("function", &f.name),
+            ExprKind::Plan(d) => ("plan", &d.name),
+            ExprKind::Application(d) => ("application", &d.name),
+            ExprKind::TypeAlias { name, .. } => ("type", &**name),
+            _ => return,
+        };
+        if kind == "type" && BUILTIN_TYPES.contains(&name.name.as_str()) {
+            self.problem(
+                format!("`{}` is a built-in type and cannot be redefined", name.name),
+                name.span,
+                "built-in type",
+                Some("choose another name, usually prefixed with the module's name"),
+            );
+        }
+        let key = name.name.trim_start_matches("::").to_ascii_lowercase();
+        if !self.defined.insert((kind, key)) {
+            self.problem(
+                format!("the {kind} `{}` is defined more than once", name.name),
+                name.span,
+                "defined again here",
+                Some("remove or rename one of the definitions"),
+            );
+        }
+    }
+
+    fn resource(&mut self, r: &Resource) {
+        if r.type_name.name == "class" && r.virtuality != Virtuality::Real {
+            self.problem(
+                "classes cannot be virtual or exported".into(),
+                r.type_name.span,
+                "class",
+                Some("declare the class without `@`"),
+            );
+        }
+        for body in &r.bodies {
+            self.attribute_operations(&body.attributes, "a resource declaration");
+        }
+    }
+
+    /// `+>` adds to a value set elsewhere, so only overrides and collectors may use it; `* =>`
+    /// may appear once per body.
+    fn attribute_operations(&mut self, attributes: &[Attribute], place: &str) {
+        for a in attributes.iter().filter(|a| a.append) {
+            self.problem(
+                format!(
+                    "`+>` cannot be used in {place} (attribute `{}`)",
+                    a.name.name
+                ),
+                a.span,
+                "`+>` not allowed here",
+                Some("use `=>`; `+>` is for overrides and collectors, which add to a value"),
+            );
+        }
+        if let Some(second) = attributes.iter().filter(|a| a.name.name == "*").nth(1) {
+            self.problem(
+                "`* =>` can be used only once per resource body".into(),
+                second.span,
+                "second `* =>`",
+                Some("merge the hashes: `* => $a + $b`"),
+            );
+        }
+    }
+
+    fn heredoc_syntax(&mut self, e: &Expr, heredoc: &Heredoc) {
+        let (Some(syntax), [StringPart::Text(text)]) = (&heredoc.syntax, heredoc.parts.as_slice())
+        else {
+            return;
+        };
+        if let Some(error) = syntax_error_in(syntax, text) {
+            self.problem(
+                format!("the heredoc's text is not valid {syntax}: {error}"),
+                e.span,
+                "declared syntax",
+                Some("fix the text, or remove the `:syntax` from the heredoc's tag"),
+            );
+        }
+    }
 }
 
 impl Visitor for Validator {
+    fn expr(&mut self, e: &Expr) {
+        self.placement(e);
+        self.duplicate_definition(e);
+        match &e.kind {
+            ExprKind::Resource(r) => self.resource(r),
+            ExprKind::ResourceDefaults(d) => {
+                self.attribute_operations(&d.attributes, "resource defaults")
+            }
+            ExprKind::Heredoc(h) => self.heredoc_syntax(e, h),
+            _ => {}
+        }
+        visit::walk_expr(self, e);
+    }
+
     fn block(&mut self, block: &Block, owner: BlockOwner) {
         let last_value_used = !matches!(
             owner,
@@ -45,27 +187,120 @@ impl Visitor for Validator {
                 | BlockOwner::Site
         );
         self.statements(&block.statements, last_value_used);
+        self.inside.push(owner);
         visit::walk_block(self, block);
+        self.inside.pop();
     }
 
-    fn params(&mut self, params: &[Param]) {
+    fn params(&mut self, params: &[Param], owner: BlockOwner) {
+        let resource_like = matches!(
+            owner,
+            BlockOwner::Class | BlockOwner::Define | BlockOwner::Application
+        );
         let mut seen = HashSet::new();
-        for p in params {
-            if !seen.insert(p.name.name.as_str()) {
-                self.problems.push(
-                    SyntaxError::new(
-                        format!(
-                            "the parameter `${}` is declared more than once",
-                            p.name.name
-                        ),
-                        p.name.span,
-                        "declared again here",
-                    )
-                    .with_help("rename or remove one of them"),
+        for (i, p) in params.iter().enumerate() {
+            let name = p.name.name.as_str();
+            // Puppet allows a lambda to repeat a parameter name (the last one wins).
+            if owner != BlockOwner::Lambda && !seen.insert(name) {
+                self.problem(
+                    format!("the parameter `${name}` is declared more than once"),
+                    p.name.span,
+                    "declared again here",
+                    Some("rename or remove one of them"),
+                );
+            }
+            if resource_like && matches!(name, "name" | "title") {
+                self.problem(
+                    format!("the parameter `${name}` redefines a built-in parameter"),
+                    p.name.span,
+                    "built-in parameter",
+                    Some("every class and define already has `$name` and `$title`: choose another name"),
+                );
+            }
+            if p.captures_rest && resource_like {
+                self.problem(
+                    format!("the parameter `${name}` captures the rest, which a class or define cannot do"),
+                    p.span,
+                    "`*` not allowed here",
+                    None,
+                );
+            } else if p.captures_rest && i + 1 != params.len() {
+                self.problem(
+                    format!("the parameter `${name}` captures the rest, so it must be the last"),
+                    p.span,
+                    "not last",
+                    Some("move it to the end of the parameter list"),
                 );
             }
         }
         visit::walk_params(self, params);
+    }
+}
+
+/// Puppet's own data types, which a type alias may not redefine.
+const BUILTIN_TYPES: &[&str] = &[
+    "Any",
+    "Array",
+    "Binary",
+    "Boolean",
+    "Callable",
+    "CatalogEntry",
+    "Class",
+    "Collection",
+    "Data",
+    "Default",
+    "Deferred",
+    "Enum",
+    "Error",
+    "Float",
+    "Hash",
+    "Init",
+    "Integer",
+    "Iterable",
+    "Iterator",
+    "NotUndef",
+    "Numeric",
+    "Object",
+    "Optional",
+    "Pattern",
+    "Regexp",
+    "Resource",
+    "RichData",
+    "Runtime",
+    "Scalar",
+    "ScalarData",
+    "SemVer",
+    "SemVerRange",
+    "Sensitive",
+    "String",
+    "Struct",
+    "Timespan",
+    "Timestamp",
+    "Tuple",
+    "Type",
+    "TypeSet",
+    "Undef",
+    "URI",
+    "Variant",
+];
+
+/// Puppet checks a heredoc's text against its declared syntax, for the syntaxes it knows.
+fn syntax_error_in(syntax: &str, text: &str) -> Option<String> {
+    match syntax {
+        "json" => serde_json::from_str::<serde_json::Value>(text)
+            .err()
+            .map(|e| e.to_string()),
+        "pp" => super::parse(text).err().map(|e| e.message),
+        "base64" => {
+            let clean: String = text.split_whitespace().collect();
+            let valid = clean.len() % 4 == 0
+                && clean
+                    .trim_end_matches('=')
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+            (!valid).then(|| "it holds characters outside the base64 alphabet".to_string())
+        }
+        _ => None,
     }
 }
 
@@ -212,6 +447,48 @@ mod tests {
         assert_eq!(
             problems("define h($a, $a) {}"),
             ["the parameter `$a` is declared more than once"]
+        );
+        assert!(problems("with(1, 2) |$a, $a| { $a }").is_empty());
+    }
+
+    #[test]
+    fn definitions_in_the_wrong_place() {
+        assert_eq!(
+            problems(
+                "if $x {\n  class foo { }\n}\nclass a {\n  define b() { }\n  function f() { }\n}"
+            ),
+            [
+                "a class may only be defined at top level or directly inside a class",
+                "a function may only be defined at top level",
+            ]
+        );
+    }
+
+    #[test]
+    fn resource_attribute_operations() {
+        assert_eq!(problems("file { '/a': require +> File['/b'] }").len(), 1);
+        assert_eq!(problems("File { require +> File['/b'] }").len(), 1);
+        assert!(problems("File['/a'] { require +> File['/b'] }").is_empty());
+        assert_eq!(problems("file { '/a': * => {}, * => {} }").len(), 1);
+        assert_eq!(problems("@class { 'x': }").len(), 1);
+    }
+
+    #[test]
+    fn definitions_are_unique() {
+        assert_eq!(problems("class a { }\nclass a { }").len(), 1);
+        assert_eq!(problems("type Integer = String").len(), 1);
+    }
+
+    #[test]
+    fn heredoc_text_is_checked_against_its_syntax() {
+        assert_eq!(
+            problems("$x = @(END:json)\n{\"a\": }\nEND\nnotice($x)").len(),
+            1
+        );
+        assert!(problems("$x = @(END:json)\n{\"a\": 1}\nEND\nnotice($x)").is_empty());
+        assert_eq!(
+            problems("$x = @(END:pp)\n$y = [1,\nEND\nnotice($x)").len(),
+            1
         );
     }
 }

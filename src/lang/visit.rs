@@ -27,7 +27,7 @@ pub trait Visitor {
         walk_block(self, block);
     }
 
-    fn params(&mut self, params: &[Param]) {
+    fn params(&mut self, params: &[Param], _owner: BlockOwner) {
         walk_params(self, params);
     }
 
@@ -139,14 +139,14 @@ pub fn walk_expr<V: Visitor + ?Sized>(v: &mut V, expr: &Expr) {
             }
         }
         ExprKind::Class(c) => {
-            v.params(&c.params);
+            v.params(&c.params, BlockOwner::Class);
             v.block(&c.body, BlockOwner::Class);
         }
         ExprKind::Define(d) => walk_definition(v, d, BlockOwner::Define),
         ExprKind::Application(d) => walk_definition(v, d, BlockOwner::Application),
         ExprKind::Plan(d) => walk_definition(v, d, BlockOwner::Plan),
         ExprKind::Function(f) => {
-            v.params(&f.params);
+            v.params(&f.params, BlockOwner::Function);
             if let Some(t) = &f.return_type {
                 v.expr(t);
             }
@@ -163,7 +163,7 @@ pub fn walk_expr<V: Visitor + ?Sized>(v: &mut V, expr: &Expr) {
 }
 
 fn walk_definition<V: Visitor + ?Sized>(v: &mut V, d: &Definition, owner: BlockOwner) {
-    v.params(&d.params);
+    v.params(&d.params, owner);
     v.block(&d.body, owner);
 }
 
@@ -185,7 +185,7 @@ fn walk_entries<V: Visitor + ?Sized>(v: &mut V, entries: &[HashEntry]) {
 fn walk_call<V: Visitor + ?Sized>(v: &mut V, call: &Call) {
     call.args.iter().for_each(|e| v.expr(e));
     if let Some(l) = &call.lambda {
-        v.params(&l.params);
+        v.params(&l.params, BlockOwner::Lambda);
         v.block(&l.body, BlockOwner::Lambda);
     }
 }

@@ -41,7 +41,7 @@ golden! {
     operator_precedence: "$a = 1 + 2 * 3 - 4 / 2 % 3\n$b = !$x and $y or $z == 1\n$c = 1 << 2 >> 1\n$d = $p in $q and $r !~ /x/\n$e = -$f * -2\n";
     comparison_operators: "$a = $x < 1 or $x <= 2 or $x > 3 or $x >= 4 or $x != 5";
     splat: "$a = foo(*$args)\nnotify { 'x': * => $attrs }\n";
-    assignment_forms: "$a = $b = 1\n[$c, $d] = [1, 2]\n$e += [3]\n$f -= [4]\n";
+    assignment_forms: "$a = $b = 1\n[$c, $d] = [1, 2]\n[$e, [$f, $g]] = [1, [2, 3]]\n";
     method_calls: "$a = $x.length\n$b = $x.split(',')\n$c = $x.map |$v| { $v * 2 }.filter |$v| { $v > 2 }\n$d = $x\n  .join(', ')\n";
     lambdas: "$h.each |String $k, Integer $v = 1| { notice($k) }\nwith(1, 2) |*$rest| { $rest }\n$r = $a.reduce(0) |$memo, $x| { $memo + $x }\n";
     prefix_calls: "notice('a', 'b')\n$x = size($y)\n$z = Integer('3')\n";
@@ -71,8 +71,11 @@ golden! {
     application_definition: "application lamp(String $db_user, Integer $web_instances = 1) {\n  lamp::mysql { $name: db_user => $db_user, export => Sql[$name] }\n  lamp::webapp { \"${name}-1\": consume => Sql[$name] }\n}\n";
     site_block: "site {\n  lamp { 'app1':\n    db_user => 'user',\n    nodes   => {\n      Node['dev1.example.net'] => Lamp::Mysql['app1'],\n      Node['dev2.example.net'] => Lamp::Webapp['app1-1'],\n    },\n  }\n}\n";
     capability_mappings: "Lamp::Mysql produces Sql { user => $db_user, host => $::fqdn }\nLamp::Webapp consumes Sql { db_user => $user }\n";
-    comments_and_separators: "# comment\n/* block\n comment */ $a = 1; $b = 2;;\n$c = 3 # trailing\n";
+    comments_and_separators: "# comment\n/* block\n comment */ $a = 1; $b = 2, $d = 4\n$c = 3 # trailing\n";
     bare_words: "$a = [present, foo::bar, latest-1, ::top]\n";
     empty_file: "";
-    crlf_and_bom: "\u{feff}$a = 1\r\n$b = 'x'\r\n";
+    crlf_line_ends: "$a = 1\r\n$b = 'x'\r\n";
+    capitalised_resource_and_lowercase_override: "File { '/a': ensure => file }\nfile['/a'] { mode => '0600' }\n@File { '/b': }\n";
+    keywords_as_hash_keys: "$h = { function => 1, if => 2, class => 3 }";
+    regex_across_lines: "$x = /abc\n/\nnotice($x)\n";
 }
