@@ -151,10 +151,10 @@ impl Builder<'_> {
         Ok(name)
     }
 
-    /// An attribute name; `true`, `false`, `undef` and `default` are values, not names.
+    /// An attribute name; `true` and `false` are values, not names.
     fn attribute_name(&self, pair: &Pair<Rule>) -> Result<Ident> {
         let name = self.ident(pair);
-        if matches!(name.name.as_str(), "true" | "false" | "undef" | "default") {
+        if matches!(name.name.as_str(), "true" | "false") {
             return Err(SyntaxError::new(
                 format!("`{}` cannot be an attribute name", name.name),
                 name.span,
@@ -848,11 +848,9 @@ impl Builder<'_> {
         let mut inner = pair.into_inner();
         let word = inner.next().expect("word");
         let Some(tail) = inner.next() else {
-            let name = self.not_reserved(&word)?;
-            if name.name == "type" {
-                return Err(reserved(&name));
-            }
-            return Ok(Expr::new(ExprKind::Name(name.name), span));
+            // A reserved word is refused by the validator, not here: in `"${type}"` the word
+            // names a variable, and `{ if => 1 }` has a keyword for a key.
+            return Ok(Expr::new(ExprKind::Name(word.as_str().to_string()), span));
         };
         let kind = match tail.as_rule() {
             Rule::resource_block => ExprKind::Resource(Box::new(Resource {
@@ -1022,7 +1020,7 @@ impl Builder<'_> {
 }
 
 /// Puppet's reserved words, which can never be a bare word, a function or a resource type.
-const RESERVED: &[&str] = &[
+pub(crate) const RESERVED: &[&str] = &[
     "and", "attr", "case", "class", "default", "define", "else", "elsif", "false", "function",
     "if", "in", "inherits", "node", "or", "private", "true", "undef", "unless",
 ];
@@ -1051,7 +1049,7 @@ fn variable_name(name: &str, span: Span) -> Result<String> {
     .with_help("variable names are lowercase segments separated by `::` (the last may start with `_`), or a number for a match result"))
 }
 
-fn reserved(word: &Ident) -> SyntaxError {
+pub(crate) fn reserved(word: &Ident) -> SyntaxError {
     SyntaxError::new(
         format!("`{}` is a reserved word and cannot be used here", word.name),
         word.span,

@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 
 use super::ast::*;
+use super::parser::{reserved, RESERVED};
 use super::syntax_error::SyntaxError;
 use super::visit::{self, BlockOwner, Visitor};
 
@@ -146,6 +147,17 @@ impl Validator {
         }
     }
 
+    /// Reserved words cannot stand as bare words (where Puppet would read a keyword).
+    fn reserved_word(&mut self, name: &str, span: Span) {
+        if RESERVED.contains(&name) || name == "type" {
+            let word = Ident {
+                name: name.to_string(),
+                span,
+            };
+            self.problems.push(reserved(&word));
+        }
+    }
+
     fn heredoc_syntax(&mut self, e: &Expr, heredoc: &Heredoc) {
         let (Some(syntax), [StringPart::Text(text)]) = (&heredoc.syntax, heredoc.parts.as_slice())
         else {
@@ -172,6 +184,17 @@ impl Visitor for Validator {
                 self.attribute_operations(&d.attributes, "resource defaults")
             }
             ExprKind::Heredoc(h) => self.heredoc_syntax(e, h),
+            ExprKind::Name(name) => self.reserved_word(name, e.span),
+            ExprKind::Hash(entries) => {
+                // A bare word is a string as a hash key, keywords included.
+                for entry in entries {
+                    if !matches!(entry.key.kind, ExprKind::Name(_)) {
+                        self.expr(&entry.key);
+                    }
+                    self.expr(&entry.value);
+                }
+                return;
+            }
             _ => {}
         }
         visit::walk_expr(self, e);
@@ -293,7 +316,7 @@ fn syntax_error_in(syntax: &str, text: &str) -> Option<String> {
         "pp" => super::parse(text).err().map(|e| e.message),
         "base64" => {
             let clean: String = text.split_whitespace().collect();
-            let valid = clean.len() % 4 == 0
+            let valid = clean.len().is_multiple_of(4)
                 && clean
                     .trim_end_matches('=')
                     .bytes()
