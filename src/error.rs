@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-/// Exit codes: 0 success; 1 the run or the check failed; 2 bad usage or bad input.
+/// Exit codes: 0 success; 1 the run or the check failed; 2 bad usage or bad input; 3 a bug.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// `check` found problems; they have been printed.
@@ -17,6 +17,9 @@ pub enum Error {
     },
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A bug: the parser panicked on this file.
+    #[error("internal error while checking {}: please report this file", path.display())]
+    Internal { path: PathBuf },
 }
 
 impl Error {
@@ -24,11 +27,12 @@ impl Error {
         match self {
             Error::CheckFailed { .. } => 1,
             Error::PathNotFound { .. } | Error::Read { .. } | Error::Io(_) => 2,
+            Error::Internal { .. } => 3,
         }
     }
 
     /// Whether the message still needs printing (a failed check has printed its diagnostics).
     pub fn is_reported(&self) -> bool {
-        matches!(self, Error::CheckFailed { .. })
+        matches!(self, Error::CheckFailed { .. } | Error::Internal { .. })
     }
 }

@@ -45,8 +45,16 @@ pub fn run(args: CheckArgs) -> Result<(), Error> {
         && std::env::var_os("NO_COLOR").is_none();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    let mut internal = None;
     for result in results {
-        let diagnostics = result?;
+        let diagnostics = match result {
+            Err(err @ Error::Internal { .. }) => {
+                eprintln!("error: {err}");
+                internal = Some(err);
+                continue;
+            }
+            other => other?,
+        };
         if diagnostics.is_empty() {
             continue;
         }
@@ -68,6 +76,9 @@ pub fn run(args: CheckArgs) -> Result<(), Error> {
             "checked {} file(s): {ok} ok, {failed} with problems",
             files.len()
         );
+    }
+    if let Some(err) = internal {
+        return Err(err);
     }
     match failed {
         0 => Ok(()),
@@ -143,7 +154,7 @@ fn check_all(files: &[PathBuf]) -> Vec<FileResult> {
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(file) = files.get(i) else { break };
-                            done.push((i, check_file(file)));
+                            done.push((i, check_file_safely(file)));
                         }
                         done
                     })
@@ -157,6 +168,16 @@ fn check_all(files: &[PathBuf]) -> Vec<FileResult> {
     });
     results.sort_by_key(|(i, _)| *i);
     results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// A bug in the parser must not take the other files' results down with it: a panic becomes
+/// an internal error reported against the file.
+fn check_file_safely(path: &Path) -> FileResult {
+    std::panic::catch_unwind(|| check_file(path)).unwrap_or_else(|_| {
+        Err(Error::Internal {
+            path: path.to_path_buf(),
+        })
+    })
 }
 
 fn check_file(path: &Path) -> FileResult {

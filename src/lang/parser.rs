@@ -662,10 +662,16 @@ impl Builder<'_> {
     }
 
     fn heredoc(&self, span: Span) -> Result<ExprKind> {
-        let info = self
-            .heredocs
-            .get(&span.start)
-            .expect("prescan records every heredoc header pest accepts");
+        // The prescan finds every heredoc of the file, but not one written inside an
+        // interpolation of another heredoc's body (which it blanks as text).
+        let Some(info) = self.heredocs.get(&span.start) else {
+            return Err(SyntaxError::new(
+                "a heredoc inside an interpolation of another heredoc is not supported",
+                span,
+                "nested heredoc",
+            )
+            .with_help("assign the inner heredoc to a variable first, and interpolate the variable"));
+        };
         let body = &self.source[info.body.start..info.body.end];
         let parts = if info.interpolated {
             let pairs = PuppetParser::parse(Rule::heredoc_body, body).map_err(|e| {
