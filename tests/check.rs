@@ -93,7 +93,7 @@ fn a_syntax_error_is_shown_with_source_and_hint() {
         .run();
     assert_eq!(
         out.stderr,
-        r#"  × expected `(`, `,`, `;`, `[`, `{`, `}` or an operator, found `content`
+        r#"  × expected `,`, `;`, `}` or an operator, found `content`
    ╭─[web.pp:3:3]
  2 │   ensure  => file
  3 │   content => 'hi',

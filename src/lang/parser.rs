@@ -670,7 +670,9 @@ impl Builder<'_> {
                 span,
                 "nested heredoc",
             )
-            .with_help("assign the inner heredoc to a variable first, and interpolate the variable"));
+            .with_help(
+                "assign the inner heredoc to a variable first, and interpolate the variable",
+            ));
         };
         let body = &self.source[info.body.start..info.body.end];
         let parts = if info.interpolated {

@@ -234,6 +234,14 @@ fn expected_words(err: &pest::error::Error<Rule>) -> Vec<String> {
             )
         });
     }
+    // After a complete value, a separator is the likely intent, not a call's `(`, a
+    // resource's `{` or an access's `[` continuing the value.
+    if words
+        .iter()
+        .any(|w| matches!(w.as_str(), "`,`" | "`;`" | "`}`" | "`]`" | "`)`"))
+    {
+        words.retain(|w| !matches!(w.as_str(), "`(`" | "`[`" | "`{`"));
+    }
     // Rare continuations of a type name that only distract from the likely mistake.
     let rare = [
         "`<|`",
