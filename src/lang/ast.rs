@@ -191,6 +191,8 @@ pub struct Heredoc {
     pub interpolated: bool,
     /// The text with margins, trimming and enabled escapes applied.
     pub parts: Vec<StringPart>,
+    /// Where the text is in the file (the node's own span is the `@(...)` header).
+    pub body: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]

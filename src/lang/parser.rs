@@ -700,6 +700,7 @@ impl Builder<'_> {
             syntax: info.syntax.clone(),
             interpolated: info.interpolated,
             parts: strings::trim_heredoc(parts, info.trim),
+            body: Span::new(self.offset + info.body.start, self.offset + info.body.end),
         })))
     }
 

@@ -392,10 +392,16 @@ impl Scanner<'_> {
                 );
             }
             None => {
+                // Point where its text starts, as Puppet does (the header is in the message).
+                let span = if body_start < self.src.len() {
+                    Span::new(body_start, body_start + 1)
+                } else {
+                    header
+                };
                 self.problems.push(ScanProblem {
                     message: format!("heredoc `@({})` has no end marker", spec.raw),
-                    span: header,
-                    label: "this heredoc is never closed".into(),
+                    span,
+                    label: "its text starts here and runs to the end of the file".into(),
                     help: Some(format!(
                         "end it with a line holding only the tag, such as `| {}` (the `|` sets the margin, `-` before the tag trims the last line break)",
                         spec.tag
@@ -450,13 +456,28 @@ fn parse_header(spec: &str) -> Result<HeaderSpec, (String, String)> {
                         .into(),
                 ));
             }
+            if let Some(twice) = flags.chars().find(|c| flags.matches(*c).count() > 1) {
+                return Err((
+                    format!("the heredoc escape flag `{twice}` is given twice"),
+                    "give each flag once".into(),
+                ));
+            }
             let flags = if flags.is_empty() { ALL_ESCAPES } else { flags };
             (&spec[..i], flags.to_string())
         }
         None => (spec, String::new()),
     };
-    let (tag_part, syntax) = match rest.find(':') {
-        Some(i) => (&rest[..i], Some(rest[i + 1..].trim().to_string())),
+    let (tag_part, syntax) = match rest.split_once(':') {
+        Some((tag, syntax)) => {
+            let syntax = syntax.trim();
+            if syntax.is_empty() || syntax.contains(':') {
+                return Err((
+                    "a heredoc takes one syntax after `:`, as in `@(END:json)`".into(),
+                    "the header is @(TAG[:syntax][/flags])".into(),
+                ));
+            }
+            (tag, Some(syntax.to_string()))
+        }
         None => (rest, None),
     };
     let tag_part = tag_part.trim();

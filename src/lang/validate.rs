@@ -158,16 +158,18 @@ impl Validator {
         }
     }
 
-    fn heredoc_syntax(&mut self, e: &Expr, heredoc: &Heredoc) {
+    fn heredoc_syntax(&mut self, heredoc: &Heredoc) {
         let (Some(syntax), [StringPart::Text(text)]) = (&heredoc.syntax, heredoc.parts.as_slice())
         else {
             return;
         };
         if let Some(error) = syntax_error_in(syntax, text) {
+            // Point where the text starts, as Puppet does.
+            let start = heredoc.body.start;
             self.problem(
                 format!("the heredoc's text is not valid {syntax}: {error}"),
-                e.span,
-                "declared syntax",
+                Span::new(start, (start + 1).min(heredoc.body.end)),
+                "this text",
                 Some("fix the text, or remove the `:syntax` from the heredoc's tag"),
             );
         }
@@ -183,12 +185,13 @@ impl Visitor for Validator {
             ExprKind::ResourceDefaults(d) => {
                 self.attribute_operations(&d.attributes, "resource defaults")
             }
-            ExprKind::Heredoc(h) => self.heredoc_syntax(e, h),
+            ExprKind::Heredoc(h) => self.heredoc_syntax(h),
             ExprKind::Name(name) => self.reserved_word(name, e.span),
             ExprKind::Hash(entries) => {
-                // A bare word is a string as a hash key, keywords included.
+                // `function` and `type` are plain words as hash keys (as in Puppet).
                 for entry in entries {
-                    if !matches!(entry.key.kind, ExprKind::Name(_)) {
+                    let plain_key = matches!(&entry.key.kind, ExprKind::Name(n) if n == "function" || n == "type");
+                    if !plain_key {
                         self.expr(&entry.key);
                     }
                     self.expr(&entry.value);

@@ -76,6 +76,6 @@ golden! {
     empty_file: "";
     crlf_line_ends: "$a = 1\r\n$b = 'x'\r\n";
     capitalised_resource_and_lowercase_override: "File { '/a': ensure => file }\nfile['/a'] { mode => '0600' }\n@File { '/b': }\n";
-    keywords_as_hash_keys: "$h = { function => 1, if => 2, class => 3 }";
+    keywords_as_hash_keys: "$h = { function => 1, type => 2, site => 3, default => 4 }";
     regex_across_lines: "$x = /abc\n/\nnotice($x)\n";
 }
