@@ -108,8 +108,8 @@ pub enum ExprKind {
         lhs: Box<Expr>,
         rhs: Box<Expr>,
     },
+    /// `$x = value` or `[$a, $b] = [1, 2]` (Puppet 4 removed `+=` and `-=`).
     Assign {
-        op: AssignOp,
         target: Box<Expr>,
         value: Box<Expr>,
     },
@@ -228,13 +228,6 @@ pub enum BinaryOp {
     Match,
     NotMatch,
     In,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AssignOp {
-    Assign,
-    Append,
-    Delete,
 }
 
 /// `->` `~>` `<-` `<~`.

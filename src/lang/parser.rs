@@ -441,7 +441,7 @@ impl Builder<'_> {
             op_out_edge_sub => return Ok(Expr::new(relationship(Arrow::Notify, lhs, rhs), span)),
             op_in_edge => return Ok(Expr::new(relationship(Arrow::Require, lhs, rhs), span)),
             op_in_edge_sub => return Ok(Expr::new(relationship(Arrow::Subscribe, lhs, rhs), span)),
-            op_assign => return Ok(Expr::new(assignment(AssignOp::Assign, lhs, rhs)?, span)),
+            op_assign => return Ok(Expr::new(assignment(lhs, rhs)?, span)),
             op_append | op_delete => {
                 return Err(SyntaxError::new(
                     format!("the operator `{}` is no longer supported", op.as_str()),
@@ -1072,12 +1072,12 @@ fn relationship(arrow: Arrow, lhs: Box<Expr>, rhs: Box<Expr>) -> ExprKind {
 }
 
 /// Puppet assigns only to variables, or destructures into an array of them.
-fn assignment(op: AssignOp, target: Box<Expr>, value: Box<Expr>) -> Result<ExprKind> {
-    check_assignable(&target, op)?;
-    Ok(ExprKind::Assign { op, target, value })
+fn assignment(target: Box<Expr>, value: Box<Expr>) -> Result<ExprKind> {
+    check_assignable(&target)?;
+    Ok(ExprKind::Assign { target, value })
 }
 
-fn check_assignable(target: &Expr, op: AssignOp) -> Result<()> {
+fn check_assignable(target: &Expr) -> Result<()> {
     match &target.kind {
         ExprKind::Variable(name) if name.bytes().all(|b| b.is_ascii_digit()) => {
             Err(SyntaxError::new(
@@ -1094,9 +1094,7 @@ fn check_assignable(target: &Expr, op: AssignOp) -> Result<()> {
         )
         .with_help("assign to a local name (without `::`)")),
         ExprKind::Variable(_) => Ok(()),
-        ExprKind::Array(items) if op == AssignOp::Assign => {
-            items.iter().try_for_each(|i| check_assignable(i, op))
-        }
+        ExprKind::Array(items) => items.iter().try_for_each(check_assignable),
         _ => Err(SyntaxError::new(
             "only a variable (or an array of variables) can be assigned to",
             target.span,

@@ -120,9 +120,7 @@ impl Printer {
             ExprKind::Binary { op, lhs, rhs } => {
                 self.pair("binary", &format!("{op:?}"), lhs, rhs, span)
             }
-            ExprKind::Assign { op, target, value } => {
-                self.pair("assign", &format!("{op:?}"), target, value, span)
-            }
+            ExprKind::Assign { target, value } => self.pair("assign", "", target, value, span),
             ExprKind::Relationship { arrow, lhs, rhs } => {
                 self.pair("relationship", &format!("{arrow:?}"), lhs, rhs, span)
             }

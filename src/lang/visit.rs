@@ -80,7 +80,6 @@ pub fn walk_expr<V: Visitor + ?Sized>(v: &mut V, expr: &Expr) {
         | ExprKind::Assign {
             target: lhs,
             value: rhs,
-            ..
         } => {
             v.expr(lhs);
             v.expr(rhs);
