@@ -72,6 +72,22 @@ impl Expr {
     pub fn new(kind: ExprKind, span: Span) -> Self {
         Expr { kind, span }
     }
+
+    /// A literal, a variable, a bare word or a type name: a node without children.
+    pub fn is_leaf(&self) -> bool {
+        matches!(
+            self.kind,
+            ExprKind::Undef
+                | ExprKind::Default
+                | ExprKind::Boolean(_)
+                | ExprKind::Integer(_)
+                | ExprKind::Float(_)
+                | ExprKind::Regex(_)
+                | ExprKind::Variable(_)
+                | ExprKind::Name(_)
+                | ExprKind::TypeRef(_)
+        )
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

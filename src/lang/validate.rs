@@ -348,16 +348,10 @@ fn forgotten_value(statement: &Expr, last: bool) -> SyntaxError {
 
 /// Whether evaluating the expression can do nothing but produce a value.
 fn no_effect(e: &Expr) -> bool {
+    if e.is_leaf() {
+        return true;
+    }
     match &e.kind {
-        ExprKind::Undef
-        | ExprKind::Default
-        | ExprKind::Boolean(_)
-        | ExprKind::Integer(_)
-        | ExprKind::Float(_)
-        | ExprKind::Regex(_)
-        | ExprKind::Variable(_)
-        | ExprKind::Name(_)
-        | ExprKind::TypeRef(_) => true,
         ExprKind::String(parts) => parts_no_effect(parts),
         ExprKind::Heredoc(h) => parts_no_effect(&h.parts),
         ExprKind::Array(items) => items.iter().all(no_effect),
