@@ -19,7 +19,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Parse Puppet manifests and report every syntax problem.
+    /// Parse and validate Puppet manifests, as `puppet parser validate` does, and report every problem.
     Check(check::CheckArgs),
 }
 
