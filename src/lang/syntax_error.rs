@@ -49,6 +49,12 @@ pub fn from_pest(err: pest::error::Error<Rule>, source: &str, scan: &Prescan) ->
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
+    // pest read a copy of the text where comments and heredoc bodies are spaces, so its
+    // position may fall inside a character of the original: move to the next whole one.
+    let mut pos = pos.min(source.len());
+    while !source.is_char_boundary(pos) {
+        pos += 1;
+    }
     // Point at the token the parser could not take, not at the whitespace before it.
     let pos = skip_trivia(source, pos);
     if let Some(e) = unterminated(source, pos, scan) {
