@@ -21,7 +21,7 @@ pub struct CheckArgs {
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// Also print the syntax tree of each file that parses, as an S-expression with byte spans.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "format")]
     pub ast: bool,
 }
 
@@ -51,6 +51,7 @@ pub fn run(args: CheckArgs) -> Result<(), Error> {
             Err(err @ Error::Internal { .. }) => {
                 eprintln!("error: {err}");
                 internal = Some(err);
+                failed += 1;
                 continue;
             }
             other => other?,
@@ -88,16 +89,18 @@ pub fn run(args: CheckArgs) -> Result<(), Error> {
 
 fn print_trees(files: &[PathBuf]) -> Result<(), Error> {
     for file in files {
-        let text = std::fs::read_to_string(file).map_err(|source| Error::Read {
+        let bytes = std::fs::read(file).map_err(|source| Error::Read {
             path: file.clone(),
             source,
         })?;
-        if let Ok(program) = crate::lang::check(&text) {
-            println!(
-                "# {}\n{}",
-                file.display(),
-                crate::lang::sexpr::dump(&program)
-            );
+        // A file that is not UTF-8, or that does not parse, has its diagnostic printed by the
+        // check itself; a parser panic is reported there too.
+        let Ok(text) = String::from_utf8(bytes) else { continue };
+        let tree = std::panic::catch_unwind(|| {
+            crate::lang::check(&text).ok().map(|p| crate::lang::sexpr::dump(&p))
+        });
+        if let Ok(Some(tree)) = tree {
+            println!("# {}\n{tree}", file.display());
         }
     }
     Ok(())

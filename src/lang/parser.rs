@@ -700,7 +700,7 @@ impl Builder<'_> {
             syntax: info.syntax.clone(),
             interpolated: info.interpolated,
             parts: strings::trim_heredoc(parts, info.trim),
-            body: Span::new(self.offset + info.body.start, self.offset + info.body.end),
+            body: info.body,
         })))
     }
 
@@ -873,10 +873,12 @@ impl Builder<'_> {
                 for access in tail.into_inner() {
                     target = self.access(target, access)?;
                 }
-                let block = inner.next().expect("override attributes");
-                ExprKind::ResourceOverride {
-                    target: Box::new(target),
-                    attributes: self.attributes(block.into_inner())?,
+                match inner.next() {
+                    Some(block) => ExprKind::ResourceOverride {
+                        target: Box::new(target),
+                        attributes: self.attributes(block.into_inner())?,
+                    },
+                    None => return Ok(target),
                 }
             }
             _ => {

@@ -73,6 +73,7 @@ pub fn prescan(source: &str) -> Prescan<'_> {
         next_blank: 0,
         max_depth: 0,
         comments: Vec::new(),
+        no_header_close_before: 0,
     };
     if source.starts_with('\u{feff}') {
         scanner.problems.push(ScanProblem {
@@ -137,9 +138,11 @@ struct Scanner<'a> {
     next_body_start: Option<(usize, usize)>,
     /// The first body in `blanks` the scan has not jumped over yet.
     next_blank: usize,
-    /// Comments, which pest never sees: the grammar has no COMMENT rule, so that skipping
-    /// between tokens costs one whitespace test instead of three.
+    /// Comments and Unicode spaces, which pest never sees: the grammar has no COMMENT rule, so
+    /// that skipping between tokens costs one whitespace test instead of three.
     comments: Vec<Span>,
+    /// A `@(` before this offset has no `)` on its line (so it is no heredoc).
+    no_header_close_before: usize,
     max_depth: usize,
 }
 
@@ -211,11 +214,19 @@ impl Scanner<'_> {
     /// Puppet reads the Unicode space separators (a no-break space, an em space) as
     /// whitespace: they become ASCII spaces in pest's text. Anything else is left to pest.
     fn non_ascii(&mut self) {
-        let text = std::str::from_utf8(&self.src[self.pos..]).unwrap_or_default();
-        let c = text.chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+        // Decode the one character here (the text is UTF-8: it came from a &str).
+        let window = &self.src[self.pos..(self.pos + 4).min(self.src.len())];
+        let valid = match std::str::from_utf8(window) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&window[..e.valid_up_to()]).unwrap_or_default(),
+        };
+        let Some(c) = valid.chars().next() else {
+            self.pos += 1;
+            return;
+        };
         let len = c.len_utf8();
         if is_space_separator(c) {
-            self.blanks.push(Span::new(self.pos, self.pos + len));
+            self.comments.push(Span::new(self.pos, self.pos + len));
         } else {
             self.last_significant = Some(b'a');
         }
@@ -361,15 +372,21 @@ impl Scanner<'_> {
 
     fn heredoc_header(&mut self) {
         let start = self.pos;
-        let Some(close) = self.src[start..]
-            .iter()
-            .position(|&b| b == b')' || b == b'\n')
-            .map(|i| start + i)
-            .filter(|&i| self.src[i] == b')')
-        else {
+        // Many `@(` on a line without `)` must not each scan to the end of the line.
+        if start < self.no_header_close_before {
             self.pos += 1;
             return;
-        };
+        }
+        let stop = self.src[start..]
+            .iter()
+            .position(|&b| b == b')' || b == b'\n')
+            .map_or(self.src.len(), |i| start + i);
+        if self.src.get(stop) != Some(&b')') {
+            self.no_header_close_before = stop;
+            self.pos += 1;
+            return;
+        }
+        let close = stop;
         self.pos = close + 1;
         self.last_significant = Some(b')');
         let spec = String::from_utf8_lossy(&self.src[start + 2..close]).into_owned();

@@ -151,7 +151,7 @@ fn escape_len(text: &str) -> usize {
     }
     if after.starts_with('u')
         && after.len() >= 5
-        && after[1..5].bytes().all(|b| b.is_ascii_hexdigit())
+        && after.as_bytes()[1..5].iter().all(u8::is_ascii_hexdigit)
     {
         return 6;
     }
