@@ -95,9 +95,13 @@ fn print_trees(files: &[PathBuf]) -> Result<(), Error> {
         })?;
         // A file that is not UTF-8, or that does not parse, has its diagnostic printed by the
         // check itself; a parser panic is reported there too.
-        let Ok(text) = String::from_utf8(bytes) else { continue };
+        let Ok(text) = String::from_utf8(bytes) else {
+            continue;
+        };
         let tree = std::panic::catch_unwind(|| {
-            crate::lang::check(&text).ok().map(|p| crate::lang::sexpr::dump(&p))
+            crate::lang::check(&text)
+                .ok()
+                .map(|p| crate::lang::sexpr::dump(&p))
         });
         if let Ok(Some(tree)) = tree {
             println!("# {}\n{tree}", file.display());
@@ -152,6 +156,9 @@ fn check_all(files: &[PathBuf]) -> Vec<FileResult> {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 std::thread::Builder::new()
+                    // Room to drop the deepest tree the parser builds (the parse and its
+                    // checks size their own stack).
+                    .stack_size(16 << 20)
                     .spawn_scoped(scope, || {
                         let mut done = Vec::new();
                         loop {

@@ -1,5 +1,6 @@
 //! pest's parse tree → the spanned AST of `ast.rs`.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -26,8 +27,13 @@ pub fn parse(source: &str) -> Result<Program> {
 /// that depth, so it is safe on any thread.
 pub(crate) fn parse_with_depth(source: &str) -> (Result<Program>, usize) {
     let scan = prescan(source);
-    let depth = scan.max_depth;
-    (with_stack_for(depth, || parse_scanned(source, scan)), depth)
+    let brackets = scan.max_depth;
+    match with_stack_for(brackets, || parse_scanned(source, scan)) {
+        // A level of operator chaining costs the walks over the tree far less stack than a
+        // level of brackets costs the parser.
+        Ok((program, tree)) => (Ok(program), brackets + tree / 64 + 1),
+        Err(e) => (Err(e), brackets),
+    }
 }
 
 /// Runs `f`, which recurses over text nested `depth` deep, where there is stack enough.
@@ -42,10 +48,11 @@ pub(crate) fn with_stack_for<T>(depth: usize, f: impl FnOnce() -> T) -> T {
 
 #[doc(hidden)]
 pub fn parse_here(source: &str) -> Result<Program> {
-    parse_scanned(source, prescan(source))
+    parse_scanned(source, prescan(source)).map(|(program, _)| program)
 }
 
-fn parse_scanned(source: &str, scan: Prescan) -> Result<Program> {
+/// The tree, and how many operators deep it nests.
+fn parse_scanned(source: &str, scan: Prescan) -> Result<(Program, usize)> {
     if let Some(problem) = scan.problems.first() {
         return Err(SyntaxError::from_scan(problem.clone()));
     }
@@ -58,8 +65,11 @@ fn parse_scanned(source: &str, scan: Prescan) -> Result<Program> {
         source,
         heredocs: &scan.heredocs,
         offset: 0,
+        tree_depth: Cell::new(0),
+        max_tree_depth: Cell::new(0),
     };
-    builder.program(program)
+    let program = builder.program(program)?;
+    Ok((program, builder.max_tree_depth.get()))
 }
 
 type Result<T> = std::result::Result<T, SyntaxError>;
@@ -96,6 +106,9 @@ struct Builder<'a> {
     heredocs: &'a HashMap<usize, HeredocInfo>,
     /// Where the parsed text starts in the file: 0, or a heredoc body's offset.
     offset: usize,
+    /// Operators on the path from the root to the expression being built, and the most seen.
+    tree_depth: Cell<usize>,
+    max_tree_depth: Cell<usize>,
 }
 
 impl Builder<'_> {
@@ -404,11 +417,26 @@ impl Builder<'_> {
     // ------------------------------------------------------------ expressions
 
     fn expression(&self, pair: Pair<Rule>) -> Result<Expr> {
+        let span = self.span(&pair);
         let mut inner = pair.into_inner();
         if inner.len() == 1 {
             // Most expressions are a single operand: skip the Pratt machinery.
             return self.operand(inner.next().expect("one operand"));
         }
+        check_operator_counts(inner.clone(), span)?;
+        // A chain of n operators nests n deep in the tree: count it for the stack that the
+        // walks over the tree (validation, evaluation) will need.
+        let chain = inner.len();
+        let outer = self.tree_depth.get();
+        self.tree_depth.set(outer + chain);
+        self.max_tree_depth
+            .set(self.max_tree_depth.get().max(outer + chain));
+        let built = self.fold_operators(inner);
+        self.tree_depth.set(outer);
+        built
+    }
+
+    fn fold_operators(&self, inner: Pairs<Rule>) -> Result<Expr> {
         PRATT
             .map_primary(|operand| self.operand(operand))
             .map_prefix(|op, operand| {
@@ -690,9 +718,15 @@ impl Builder<'_> {
             let inner = pairs.into_iter().next().expect("heredoc body").into_inner();
             let body_builder = Builder {
                 offset: info.body.start,
+                tree_depth: Cell::new(self.tree_depth.get()),
+                max_tree_depth: Cell::new(0),
                 ..*self
             };
-            body_builder.heredoc_parts(inner, info)?
+            let parts = body_builder.heredoc_parts(inner, info)?;
+            let deepest = body_builder.max_tree_depth.get();
+            self.max_tree_depth
+                .set(self.max_tree_depth.get().max(deepest));
+            parts
         } else {
             vec![StringPart::Text(strings::heredoc_text(body, info, true))]
         };
@@ -1067,6 +1101,45 @@ pub(crate) fn reserved(word: &Ident) -> SyntaxError {
         "reserved word",
     )
     .with_help(format!("quote it to use it as a string: '{}'", word.name))
+}
+
+/// The most operators one expression may chain, and the most assignments or prefix operators
+/// among them: beyond these a tree gets deep enough to threaten the stack, and no real manifest
+/// comes near.
+const MAX_OPERATORS: usize = 256;
+const MAX_NESTED_OPERATORS: usize = 16;
+
+/// Refuses a chain of operators that would nest the tree too deeply. Left-associative chains
+/// are built in a loop; assignments and prefix operators nest as they are built.
+fn check_operator_counts(inner: Pairs<Rule>, span: Span) -> Result<()> {
+    let mut operators = 0;
+    let mut nesting = 0;
+    for pair in inner {
+        match pair.as_rule() {
+            Rule::op_assign | Rule::op_not | Rule::op_neg | Rule::op_splat => {
+                operators += 1;
+                nesting += 1;
+            }
+            Rule::operand | Rule::cond_operand => {}
+            _ => operators += 1,
+        }
+    }
+    let too_many = if operators > MAX_OPERATORS {
+        Some(format!(
+            "this expression chains {operators} operators, more than {MAX_OPERATORS}"
+        ))
+    } else if nesting > MAX_NESTED_OPERATORS {
+        Some(format!(
+            "this expression has {nesting} assignments and prefix operators, more than {MAX_NESTED_OPERATORS}"
+        ))
+    } else {
+        None
+    };
+    match too_many {
+        Some(message) => Err(SyntaxError::new(message, span, "too long")
+            .with_help("split it into several expressions with variables")),
+        None => Ok(()),
+    }
 }
 
 fn relationship(arrow: Arrow, lhs: Box<Expr>, rhs: Box<Expr>) -> ExprKind {

@@ -60,21 +60,7 @@ pub struct Prescan<'a> {
 }
 
 pub fn prescan(source: &str) -> Prescan<'_> {
-    let mut scanner = Scanner {
-        src: source.as_bytes(),
-        pos: 0,
-        blanks: Vec::new(),
-        heredocs: HashMap::new(),
-        problems: Vec::new(),
-        unterminated_string: None,
-        open: Vec::new(),
-        last_significant: None,
-        next_body_start: None,
-        next_blank: 0,
-        max_depth: 0,
-        comments: Vec::new(),
-        no_header_close_before: 0,
-    };
+    let mut scanner = Scanner::new(source.as_bytes());
     if source.starts_with('\u{feff}') {
         scanner.problems.push(ScanProblem {
             message: "the file starts with a byte-order mark, which Puppet does not accept".into(),
@@ -146,7 +132,50 @@ struct Scanner<'a> {
     max_depth: usize,
 }
 
-impl Scanner<'_> {
+impl<'a> Scanner<'a> {
+    fn new(src: &'a [u8]) -> Self {
+        Scanner {
+            src,
+            pos: 0,
+            blanks: Vec::new(),
+            heredocs: HashMap::new(),
+            problems: Vec::new(),
+            unterminated_string: None,
+            open: Vec::new(),
+            last_significant: None,
+            next_body_start: None,
+            next_blank: 0,
+            max_depth: 0,
+            comments: Vec::new(),
+            no_header_close_before: 0,
+        }
+    }
+
+    /// The `${ }` in an interpolating heredoc's body are code: their nesting counts like the
+    /// file's (a scan of its own, so nothing else of this scan changes).
+    fn interpolations(&mut self, from: usize, to: usize) {
+        let mut sub = Scanner::new(&self.src[..to]);
+        sub.pos = from;
+        sub.open = self.open.clone();
+        loop {
+            sub.skip_until(b"$\\");
+            match (sub.peek(0), sub.peek(1)) {
+                (Some(b'\\'), _) => sub.pos += 2,
+                (Some(b'$'), Some(b'{')) => {
+                    sub.open_bracket(b'{');
+                    sub.pos += 2;
+                    let depth = sub.open.len();
+                    sub.code(true);
+                    sub.open.truncate(depth - 1);
+                }
+                (Some(_), _) => sub.pos += 1,
+                (None, _) => break,
+            }
+        }
+        self.max_depth = self.max_depth.max(sub.max_depth);
+        self.problems.extend(sub.problems);
+    }
+
     fn peek(&self, ahead: usize) -> Option<u8> {
         self.src.get(self.pos + ahead).copied()
     }
@@ -412,6 +441,9 @@ impl Scanner<'_> {
         };
         match find_end_marker(self.src, body_start, &spec.tag) {
             Some(end) => {
+                if spec.interpolated {
+                    self.interpolations(body_start, end.line_start);
+                }
                 self.blanks.push(Span::new(body_start, end.after));
                 self.next_body_start = Some((header_line_end, end.after));
                 self.heredocs.insert(

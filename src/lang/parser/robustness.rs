@@ -79,6 +79,58 @@ fn failing_nested_control_flow_is_not_exponential() {
 }
 
 #[test]
+fn long_operator_chains_are_refused_or_parsed_without_running_out_of_stack() {
+    let cases = [
+        (format!("$x = 1{}\n", " + 1".repeat(6000)), false),
+        (format!("$x = 1{}\n", " + 1".repeat(200)), true),
+        (format!("$x = {}true\n", "!".repeat(4000)), false),
+        (format!("{}1\n", "$a = ".repeat(4000)), false),
+        (
+            format!("{}\n", "File['a'] -> ".repeat(10_000) + "File['b']"),
+            false,
+        ),
+        (
+            format!(
+                "$x = @(\"E\")\n${{{}{}}}\nE\n",
+                "[".repeat(1000),
+                "]".repeat(1000)
+            ),
+            false,
+        ),
+        (
+            format!(
+                "$x = @(\"E\")\n${{{}1{}}}\nE\nnotice($x)\n",
+                "[".repeat(200),
+                "]".repeat(200)
+            ),
+            true,
+        ),
+    ];
+    for (source, parses) in cases {
+        let ok = on_small_stack(move || check(&source).is_ok());
+        assert_eq!(ok, parses);
+    }
+}
+
+#[test]
+fn review_findings_stay_fixed() {
+    // Each took seconds or panicked once: an access after a word read twice per level, a
+    // failed statement call re-read as the next statement, a quadratic prescan, a `\u`
+    // escape cut inside a character.
+    let words = format!("$x = {}1{}\n", "a[".repeat(40), "]".repeat(40));
+    assert!(parse(&words).is_ok());
+    let calls = format!(
+        "{}1 +{}",
+        "notice [$a.map |$x| { ".repeat(40),
+        "}]".repeat(40)
+    );
+    assert!(parse(&calls).is_err());
+    assert!(parse(&format!("$x = 1{}\n", "\u{a0}".repeat(80_000))).is_ok());
+    assert!(parse(&"@(".repeat(100_000)).is_err());
+    assert!(check("$x = @(E/u)\n\\uabc\u{e9}\nE\nnotice($x)\n").is_ok());
+}
+
+#[test]
 fn a_megabyte_manifest_parses() {
     let resource = "file { \"/srv/app/${name}/conf\":\n  ensure  => file,\n  content => template('app/conf.erb'),\n  require => [Package['app'], User['app']],\n}\n";
     let source = resource.repeat((1 << 20) / resource.len() + 1);
