@@ -133,6 +133,8 @@ mod tests {
         invalid_variable_name: "$Port = 80\n";
         trailing_semicolon: "notice(1);\n";
         invalid_unicode_escape: "notice(\"\\u{110000}\")\n";
+        assignment_in_condition: "if $x = 1 {\n  notice(1)\n}\n";
+        semicolon_between_attributes: "file { '/tmp/x': ensure => file; mode => '0644' }\n";
     }
 
     #[test]

@@ -704,7 +704,11 @@ impl Builder<'_> {
         };
         let body = &self.source[info.body.start..info.body.end];
         let parts = if info.interpolated {
-            let pairs = PuppetParser::parse(Rule::heredoc_body, body).map_err(|e| {
+            let rule = match info.escapes.contains('$') {
+                true => Rule::heredoc_body,
+                false => Rule::heredoc_body_plain_dollar,
+            };
+            let pairs = PuppetParser::parse(rule, body).map_err(|e| {
                 let offset = match e.location {
                     pest::error::InputLocation::Pos(p) => p,
                     pest::error::InputLocation::Span((s, _)) => s,
@@ -746,8 +750,8 @@ impl Builder<'_> {
             let at = p.as_span().start();
             let at_line_start = at == 0 || body.as_bytes()[at - 1] == b'\n';
             match p.as_rule() {
-                Rule::heredoc_text | Rule::dollar => {
-                    let text = strings::strip_margin(p.as_str(), info.margin, at_line_start);
+                Rule::heredoc_text | Rule::dollar | Rule::backslash => {
+                    let text = strings::strip_margin(p.as_str(), &info.margin, at_line_start);
                     strings::push_text(&mut parts, &text)
                 }
                 Rule::escape => {

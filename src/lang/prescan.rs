@@ -28,8 +28,8 @@ pub struct HeredocInfo {
     pub escapes: String,
     /// The body lines, without the end-marker line.
     pub body: Span,
-    /// How many leading whitespace characters to strip from each line (the `|` column).
-    pub margin: usize,
+    /// The indentation before the end marker's `|`, removed from each line that starts with it.
+    pub margin: String,
     /// `-` before the tag: drop the final line break.
     pub trim: bool,
 }
@@ -129,6 +129,8 @@ struct Scanner<'a> {
     comments: Vec<Span>,
     /// A `@(` before this offset has no `)` on its line (so it is no heredoc).
     no_header_close_before: usize,
+    /// Where the last run of plain bytes (names, operators) ended.
+    last_plain_end: usize,
     max_depth: usize,
 }
 
@@ -148,6 +150,7 @@ impl<'a> Scanner<'a> {
             max_depth: 0,
             comments: Vec::new(),
             no_header_close_before: 0,
+            last_plain_end: 0,
         }
     }
 
@@ -227,6 +230,7 @@ impl<'a> Scanner<'a> {
             .max(1);
         self.last_significant = Some(self.src[self.pos + run - 1]);
         self.pos += run;
+        self.last_plain_end = self.pos;
     }
 
     /// Control characters (a form feed, a vertical tab) are not whitespace in Puppet.
@@ -292,8 +296,28 @@ impl<'a> Scanner<'a> {
     fn regex_may_start(&self) -> bool {
         match self.last_significant {
             None => true,
+            Some(b) if b.is_ascii_alphanumeric() || b == b'_' => self.after_keyword(),
             Some(b) => b"(,=~{[:;!|>?}<".contains(&b),
         }
+    }
+
+    /// Whether the word just read is a keyword after which a value comes (`node /web/`,
+    /// `$x in /a/`), like Puppet's lexer decides.
+    fn after_keyword(&self) -> bool {
+        let text = &self.src[..self.last_plain_end];
+        let word_len = text
+            .iter()
+            .rev()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count();
+        let word = &text[text.len() - word_len..];
+        let before = text.len().checked_sub(word_len + 1).map(|i| text[i]);
+        let is_name = before.is_some_and(|b| b == b'$' || b == b':');
+        !is_name
+            && matches!(
+                word,
+                b"node" | b"in" | b"and" | b"or" | b"if" | b"elsif" | b"unless" | b"case"
+            )
     }
 
     fn skip_line_comment(&mut self) {
@@ -454,7 +478,7 @@ impl<'a> Scanner<'a> {
                         syntax: spec.syntax,
                         escapes: spec.escapes,
                         body: Span::new(body_start, end.line_start),
-                        margin: end.margin,
+                        margin: end.margin.clone(),
                         trim: end.trim,
                     },
                 );
@@ -516,7 +540,7 @@ fn parse_header(spec: &str) -> Result<HeaderSpec, (String, String)> {
     let raw = spec.to_string();
     let (rest, escapes) = match spec.find('/') {
         Some(i) => {
-            let flags = &spec[i + 1..];
+            let flags = spec[i + 1..].trim_end();
             if let Some(bad) = flags.chars().find(|c| !ALL_ESCAPES.contains(*c)) {
                 return Err((
                     format!("`{bad}` is not a heredoc escape flag"),
@@ -538,9 +562,14 @@ fn parse_header(spec: &str) -> Result<HeaderSpec, (String, String)> {
     let (tag_part, syntax) = match rest.split_once(':') {
         Some((tag, syntax)) => {
             let syntax = syntax.trim();
-            if syntax.is_empty() || syntax.contains(':') {
+            let valid = syntax.starts_with(|c: char| c.is_ascii_lowercase())
+                && syntax
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-._".contains(&b));
+            if !valid {
                 return Err((
-                    "a heredoc takes one syntax after `:`, as in `@(END:json)`".into(),
+                    "a heredoc takes one lowercase syntax name after `:`, as in `@(END:json)`"
+                        .into(),
                     "the header is @(TAG[:syntax][/flags])".into(),
                 ));
             }
@@ -572,7 +601,7 @@ struct EndMarker {
     line_start: usize,
     /// The offset just past the end-marker line (and its line break).
     after: usize,
-    margin: usize,
+    margin: String,
     trim: bool,
 }
 
@@ -586,6 +615,7 @@ fn find_end_marker(src: &[u8], from: usize, tag: &str) -> Option<EndMarker> {
             .map_or(src.len(), |i| line_start + i);
         let line = &src[line_start..line_end];
         if let Some((margin, trim)) = match_end_line(line, tag.as_bytes()) {
+            let margin = String::from_utf8_lossy(&line[..margin]).into_owned();
             return Some(EndMarker {
                 line_start,
                 after: (line_end + 1).min(src.len()),
@@ -630,7 +660,7 @@ mod tests {
         assert_eq!(scan.text, "$x = @(END)\n       \n       \nnotice($x)\n");
         let info = &scan.heredocs[&5];
         assert_eq!(&src[info.body.start..info.body.end], "  hello\n");
-        assert_eq!(info.margin, 2);
+        assert_eq!(info.margin, "  ");
         assert!(!info.trim);
     }
 

@@ -59,8 +59,7 @@ pub fn heredoc_escape(escape: &str, info: &HeredocInfo) -> String {
         "n" if enabled('n') => "\n".into(),
         "s" if enabled('s') => " ".into(),
         "$" if enabled('$') => "$".into(),
-        "\n" if enabled('L') => String::new(),
-        "\r" if enabled('L') => String::new(),
+        "\n" | "\r\n" if enabled('L') => String::new(),
         _ if rest.starts_with('u') && rest.len() > 1 && enabled('u') => {
             unicode(rest).unwrap_or_else(|| escape.into())
         }
@@ -100,31 +99,26 @@ pub fn name_to_variable(mut expr: Expr) -> Expr {
     expr
 }
 
-/// Removes up to `margin` spaces or tabs from the start of each line of `text`; the first line
-/// only when it starts a line of the heredoc.
-pub fn strip_margin(text: &str, margin: usize, at_line_start: bool) -> String {
-    if margin == 0 {
+/// Removes the margin (the end marker's exact indentation) from each line of `text` that
+/// starts with it, as Puppet does; the first line only when it starts a line of the heredoc.
+pub fn strip_margin(text: &str, margin: &str, at_line_start: bool) -> String {
+    if margin.is_empty() {
         return text.to_string();
     }
     let mut out = String::with_capacity(text.len());
     for (i, line) in text.split_inclusive('\n').enumerate() {
-        if i > 0 || at_line_start {
-            let cut = line
-                .bytes()
-                .take(margin)
-                .take_while(|b| *b == b' ' || *b == b'\t')
-                .count();
-            out.push_str(&line[cut..]);
-        } else {
-            out.push_str(line);
-        }
+        let strip = i > 0 || at_line_start;
+        out.push_str(match line.strip_prefix(margin) {
+            Some(rest) if strip => rest,
+            _ => line,
+        });
     }
     out
 }
 
 /// The text of a non-interpolating heredoc: margin stripped, then the enabled escapes applied.
 pub fn heredoc_text(body: &str, info: &HeredocInfo, at_line_start: bool) -> String {
-    let text = strip_margin(body, info.margin, at_line_start);
+    let text = strip_margin(body, &info.margin, at_line_start);
     if info.escapes.is_empty() || !text.contains('\\') {
         return text;
     }
@@ -154,6 +148,9 @@ fn escape_len(text: &str) -> usize {
         && after.as_bytes()[1..5].iter().all(u8::is_ascii_hexdigit)
     {
         return 6;
+    }
+    if after.starts_with("\r\n") {
+        return 3;
     }
     1 + after.chars().next().map_or(0, char::len_utf8)
 }
@@ -193,8 +190,10 @@ mod tests {
     }
 
     #[test]
-    fn margins_strip_only_whitespace() {
-        assert_eq!(strip_margin("    a\n  b\nc\n", 4, true), "a\nb\nc\n");
-        assert_eq!(strip_margin("x\n    y", 2, false), "x\n  y");
+    fn margins_strip_the_exact_indentation() {
+        // As `puppet apply` prints them: a line that does not start with the margin is kept.
+        assert_eq!(strip_margin("    a\n  b\nc\n", "    ", true), "a\n  b\nc\n");
+        assert_eq!(strip_margin("x\n    y", "  ", false), "x\n  y");
+        assert_eq!(strip_margin("\ta\n  c\n", "\t", true), "a\n  c\n");
     }
 }

@@ -61,7 +61,11 @@ pub fn from_pest(err: pest::error::Error<Rule>, source: &str, scan: &Prescan) ->
         return e;
     }
     let detailed = detailed_error(&scan.text).unwrap_or(err);
-    let expected = expected_words(&detailed);
+    let mut expected = expected_words(&detailed);
+    if source[pos..].starts_with('=') {
+        // The second characters of `==` and `=~`, which the `=` found already starts.
+        expected.retain(|w| w != "`=`" && w != "`~`");
+    }
     let found = found_words(source, pos);
     let message = match expected.is_empty() {
         true => format!("unexpected {found}"),
@@ -248,6 +252,13 @@ fn expected_words(err: &pest::error::Error<Rule>) -> Vec<String> {
     {
         words.retain(|w| !matches!(w.as_str(), "`(`" | "`[`" | "`{`"));
     }
+    // Characters that only start a longer token or a word, never what was missing.
+    if words
+        .iter()
+        .any(|w| w == "an attribute name" || w == "an expression")
+    {
+        words.retain(|w| !matches!(w.as_str(), "`_`" | "`*`"));
+    }
     // Rare continuations of a type name that only distract from the likely mistake.
     let rare = [
         "`<|`",
@@ -389,6 +400,32 @@ fn join_or(words: &[String]) -> String {
 fn hint(source: &str, pos: usize, expected: &[String]) -> Option<String> {
     let rest = &source[pos.min(source.len())..];
     let expects = |w: &str| expected.iter().any(|e| e == w);
+    let line_start = source[..pos.min(source.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line_before = source[line_start..pos.min(source.len())].trim_start();
+    let in_condition = ["if ", "elsif ", "unless ", "case "]
+        .iter()
+        .any(|k| line_before.starts_with(k) || line_before.contains(&format!("}} {k}")));
+    if rest.starts_with('=') && !rest.starts_with("==") && !rest.starts_with("=~") && in_condition {
+        return Some(
+            "a condition compares with `==`; `=` assigns, which a condition cannot do".into(),
+        );
+    }
+    let after_semicolon = line_before
+        .trim_end()
+        .rsplit_once(';')
+        .is_some_and(|(_, word)| {
+            word.trim()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        });
+    if rest.starts_with("=>") && after_semicolon {
+        return Some(
+            "`;` separates resource bodies, each with its own title: separate attributes with `,`"
+                .into(),
+        );
+    }
     if rest.starts_with('=')
         && !rest.starts_with("==")
         && !rest.starts_with("=>")
