@@ -133,6 +133,22 @@ fn json_prints_one_object_per_problem() {
 }
 
 #[test]
+fn a_file_with_many_problems_shows_the_first_fifty() {
+    // 59 problems: the last `if` of the file may produce its value.
+    let out = Check::new()
+        .file("noisy.pp", "if true { }\n".repeat(60))
+        .args(&["--format", "json", "noisy.pp"])
+        .run();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 51);
+    assert_eq!(
+        lines[50],
+        r#"{"file":"noisy.pp","line":51,"column":1,"message":"9 more problem(s) in this file not shown"}"#
+    );
+    assert_eq!(out.status, 1);
+}
+
+#[test]
 fn a_missing_path_is_bad_usage() {
     let out = Check::new()
         .file("a.pp", "notice(1)\n")

@@ -146,6 +146,9 @@ fn collect_pp(dir: &Path, found: &mut Vec<PathBuf>) -> Result<(), Error> {
 
 type FileResult = Result<Vec<FileDiagnostic>, Error>;
 
+/// Problems shown per file.
+const MOST_PROBLEMS_SHOWN: usize = 50;
+
 /// Checks the files on every core, returning the results in the files' order.
 fn check_all(files: &[PathBuf]) -> Vec<FileResult> {
     let workers = std::thread::available_parallelism()
@@ -215,8 +218,20 @@ fn check_file(path: &Path) -> FileResult {
         Err(problems) => problems,
     };
     let text = Arc::new(text);
-    Ok(problems
+    let mut shown: Vec<FileDiagnostic> = problems
         .iter()
+        .take(MOST_PROBLEMS_SHOWN)
         .map(|p| FileDiagnostic::new(&name, Arc::clone(&text), p))
-        .collect())
+        .collect();
+    if let Some(first_hidden) = problems.get(MOST_PROBLEMS_SHOWN) {
+        // Like Puppet, give up on a file after enough problems: the rest are usually echoes.
+        let more = problems.len() - MOST_PROBLEMS_SHOWN;
+        let summary = SyntaxError::new(
+            format!("{more} more problem(s) in this file not shown"),
+            first_hidden.span,
+            "the next one",
+        );
+        shown.push(FileDiagnostic::new(&name, text, &summary));
+    }
+    Ok(shown)
 }

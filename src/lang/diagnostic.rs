@@ -61,8 +61,31 @@ impl FileDiagnostic {
         self.line
     }
 
+    fn line_too_long(&self) -> bool {
+        const LONGEST_SHOWN: usize = 1000;
+        let text = self.source_code.inner().as_str();
+        let start = self.span.offset().min(text.len());
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        line_end - line_start > LONGEST_SHOWN
+    }
+
     /// The miette rendering: message, file:line:column, the source with the span labelled, help.
+    /// A line too long to show (minified or generated code) is named but not printed.
     pub fn render(&self, color: bool) -> String {
+        if self.line_too_long() {
+            let mut out = format!(
+                "  × {}\n  at {}:{}:{} (the line is too long to show)\n",
+                self.message,
+                self.source_code.name(),
+                self.line,
+                self.column
+            );
+            if let Some(help) = &self.help {
+                out.push_str(&format!("  help: {help}\n"));
+            }
+            return out;
+        }
         let theme = if color {
             GraphicalTheme::unicode()
         } else {
@@ -135,6 +158,18 @@ mod tests {
         invalid_unicode_escape: "notice(\"\\u{110000}\")\n";
         assignment_in_condition: "if $x = 1 {\n  notice(1)\n}\n";
         semicolon_between_attributes: "file { '/tmp/x': ensure => file; mode => '0644' }\n";
+    }
+
+    #[test]
+    fn a_line_too_long_to_show_is_named_not_printed() {
+        // miette cannot lay out columns past 65,535; minified code gets there.
+        let source = format!("$x = '{}' }}\n", "a".repeat(70_000));
+        let problems = crate::lang::check(&source).unwrap_err();
+        let d = FileDiagnostic::new("min.pp", Arc::new(source), &problems[0]);
+        assert_eq!(
+            d.render(false),
+            "  × expected `,`, `;`, end of file, an expression or an operator, found `}`\n  at min.pp:1:70009 (the line is too long to show)\n  help: this closing bracket has no opening one: remove it, or look for a missing opening bracket above\n"
+        );
     }
 
     #[test]

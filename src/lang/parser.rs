@@ -428,6 +428,16 @@ impl Builder<'_> {
         // walks over the tree (validation, evaluation) will need.
         let chain = inner.len();
         let outer = self.tree_depth.get();
+        if outer + chain > MAX_TREE_DEPTH {
+            // Each limit alone (brackets, operators per expression) can be respected while
+            // together they nest the tree deeper than any walk over it should go.
+            return Err(SyntaxError::new(
+                format!("expressions are nested more than {MAX_TREE_DEPTH} operators deep here"),
+                span,
+                "too deep",
+            )
+            .with_help("split the expression into variables"));
+        }
         self.tree_depth.set(outer + chain);
         self.max_tree_depth
             .set(self.max_tree_depth.get().max(outer + chain));
@@ -1111,6 +1121,8 @@ pub(crate) fn reserved(word: &Ident) -> SyntaxError {
 /// among them: beyond these a tree gets deep enough to threaten the stack, and no real manifest
 /// comes near.
 const MAX_OPERATORS: usize = 256;
+/// The most operators on a path from the root of a file's tree to a leaf.
+const MAX_TREE_DEPTH: usize = 4096;
 const MAX_NESTED_OPERATORS: usize = 16;
 
 /// Refuses a chain of operators that would nest the tree too deeply. Left-associative chains
@@ -1195,6 +1207,12 @@ fn number(text: &str, span: Span) -> Result<ExprKind> {
         return i64::from_str_radix(hex, 16)
             .map(ExprKind::Integer)
             .map_err(|_| bad("hexadecimal integer (it is too large)"));
+    }
+    let octal = text.len() > 1 && text.starts_with('0') && text.as_bytes()[1].is_ascii_digit();
+    if octal && text.contains(['.', 'e', 'E']) {
+        return Err(bad("octal number").with_help(
+            "a number starting with 0 is octal and has no fraction: drop the leading 0",
+        ));
     }
     if text.contains(['.', 'e', 'E']) {
         return text

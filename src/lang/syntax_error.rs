@@ -320,7 +320,7 @@ fn token_words(token: &str) -> String {
         // Parts of longer tokens, or whitespace and comments: never what a user should type.
         "#" | "/*" | "*/" | " " | "\t" | "\r" | "\n" | "\u{feff}" | "0x" | "0X" | "::" | "${"
         | "u{" | "u" | "e" | "E" => String::new(),
-        "x" | "BUILTIN_RULE" => String::new(),
+        "x" | "BUILTIN_RULE" | "\\" => String::new(),
         // A single character written as a range in the grammar ('x'..'x').
         t if t.chars().count() == 4
             && t.chars().nth(1) == Some('.')

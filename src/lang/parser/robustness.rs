@@ -113,6 +113,22 @@ fn long_operator_chains_are_refused_or_parsed_without_running_out_of_stack() {
 }
 
 #[test]
+fn brackets_and_operator_chains_together_stay_within_the_tree_depth_limit() {
+    // Each level respects both limits, but together they would nest 40,000 deep.
+    let source = format!(
+        "$x = {}1{}\n",
+        "(".repeat(160),
+        format!("){}", " + 1".repeat(255)).repeat(160)
+    );
+    let error = on_small_stack(move || check(&source).unwrap_err());
+    assert!(
+        error[0].message.contains("nested more than"),
+        "{}",
+        error[0].message
+    );
+}
+
+#[test]
 fn review_findings_stay_fixed() {
     // Each took seconds or panicked once: an access after a word read twice per level, a
     // failed statement call re-read as the next statement, a quadratic prescan, a `\u`
@@ -128,6 +144,7 @@ fn review_findings_stay_fixed() {
     assert!(parse(&format!("$x = 1{}\n", "\u{a0}".repeat(80_000))).is_ok());
     assert!(parse(&"@(".repeat(100_000)).is_err());
     assert!(check("$x = @(E/u)\n\\uabc\u{e9}\nE\nnotice($x)\n").is_ok());
+    assert!(parse("$x = 01.5\n").is_err());
 }
 
 #[test]
