@@ -115,7 +115,10 @@ impl Builder<'_> {
     /// The pair's span in the file (pairs of a heredoc body are offset by where the body
     /// starts), without the whitespace pest skipped after it while looking for more.
     fn span(&self, pair: &Pair<Rule>) -> Span {
-        let s = pair.as_span();
+        self.span_of(pair.as_span())
+    }
+
+    fn span_of(&self, s: pest::Span) -> Span {
         let text = s.as_str().trim_end_matches([' ', '\t', '\r', '\n']);
         let start = self.offset + s.start();
         Span::new(start, start + text.len())
@@ -417,12 +420,13 @@ impl Builder<'_> {
     // ------------------------------------------------------------ expressions
 
     fn expression(&self, pair: Pair<Rule>) -> Result<Expr> {
-        let span = self.span(&pair);
+        let raw_span = pair.as_span();
         let mut inner = pair.into_inner();
         if inner.len() == 1 {
             // Most expressions are a single operand: skip the Pratt machinery.
             return self.operand(inner.next().expect("one operand"));
         }
+        let span = self.span_of(raw_span);
         check_operator_counts(inner.clone(), span)?;
         // A chain of n operators nests n deep in the tree: count it for the stack that the
         // walks over the tree (validation, evaluation) will need.

@@ -81,9 +81,10 @@ pub fn prescan(source: &str) -> Prescan<'_> {
     let text = if scanner.blanks.is_empty() && scanner.comments.is_empty() {
         Cow::Borrowed(source)
     } else {
-        let mut blanks = scanner.blanks.clone();
-        blanks.extend_from_slice(&scanner.comments);
-        Cow::Owned(blank_out(source, &blanks))
+        Cow::Owned(blank_out(
+            source,
+            scanner.blanks.iter().chain(&scanner.comments),
+        ))
     };
     let unclosed_bracket = scanner.open.last().map(|&(at, c)| (at, c as char));
     Prescan {
@@ -97,7 +98,7 @@ pub fn prescan(source: &str) -> Prescan<'_> {
 }
 
 /// Replaces every byte of the spans with a space, keeping line breaks (so line numbers hold).
-fn blank_out(source: &str, blanks: &[Span]) -> String {
+fn blank_out<'s>(source: &str, blanks: impl Iterator<Item = &'s Span>) -> String {
     let mut bytes = source.as_bytes().to_vec();
     for span in blanks {
         for b in &mut bytes[span.start..span.end] {
@@ -164,13 +165,7 @@ impl<'a> Scanner<'a> {
             sub.skip_until(b"$\\");
             match (sub.peek(0), sub.peek(1)) {
                 (Some(b'\\'), _) => sub.pos += 2,
-                (Some(b'$'), Some(b'{')) => {
-                    sub.open_bracket(b'{');
-                    sub.pos += 2;
-                    let depth = sub.open.len();
-                    sub.code(true);
-                    sub.open.truncate(depth - 1);
-                }
+                (Some(b'$'), Some(b'{')) => sub.interpolation(),
                 (Some(_), _) => sub.pos += 1,
                 (None, _) => break,
             }
@@ -406,21 +401,22 @@ impl<'a> Scanner<'a> {
                     self.last_significant = Some(b'"');
                     return;
                 }
-                b'$' if self.peek(1) == Some(b'{') => {
-                    self.open_bracket(b'{');
-                    self.pos += 2;
-                    self.last_significant = Some(b'{');
-                    let depth = self.open.len();
-                    self.code(true);
-                    if self.open.len() >= depth {
-                        self.open.truncate(depth - 1);
-                    }
-                }
+                b'$' if self.peek(1) == Some(b'{') => self.interpolation(),
                 _ => self.pos += 1,
             }
         }
         self.pos = self.src.len();
         self.unterminated_string.get_or_insert((start, '"'));
+    }
+
+    /// `${ ... }` in a string: code up to the matching `}`, one bracket deeper.
+    fn interpolation(&mut self) {
+        self.open_bracket(b'{');
+        self.pos += 2;
+        self.last_significant = Some(b'{');
+        let depth = self.open.len();
+        self.code(true);
+        self.open.truncate(depth - 1);
     }
 
     fn heredoc_header(&mut self) {
