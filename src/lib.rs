@@ -1,8 +1,17 @@
 //! `orchestrate`: runs orchestration playbooks written in the Puppet language against fleets of
 //! nodes over NATS, and runs a whole site's Puppet in the order its applications need.
 
+pub mod agent;
 pub mod cli;
 pub mod error;
+pub mod eval;
+pub mod fleet;
+pub mod graph;
 pub mod lang;
+pub mod protocol;
+pub mod report;
+pub mod rpc;
+pub mod run;
+pub mod transport;
 
 pub use error::Error;
