@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::eval::{EvalErrorKind, EvalFailure};
+
 /// Exit codes: 0 success; 1 the run or the check failed; 2 bad usage or bad input; 3 a bug.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -20,19 +22,48 @@ pub enum Error {
     /// A bug: the parser panicked on this file.
     #[error("internal error while checking {}: please report this file", path.display())]
     Internal { path: PathBuf },
+    /// The command line is wrong (a malformed argument, a playbook that does not exist).
+    #[error("{message}")]
+    Usage { message: String },
+    /// The playbook could not be evaluated: `fail()`, a mistake in it, or discovery failing.
+    #[error("{}", .0.error.message())]
+    Evaluation(Box<EvalFailure>),
+    /// A step failed; the run's output has said which.
+    #[error("the run failed")]
+    RunFailed,
+    /// The fleet file cannot be used.
+    #[error("{0}")]
+    Fleet(String),
 }
 
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::CheckFailed { .. } => 1,
-            Error::PathNotFound { .. } | Error::Read { .. } | Error::Io(_) => 2,
+            Error::CheckFailed { .. } | Error::RunFailed => 1,
+            Error::Evaluation(failure) => match failure.error.kind() {
+                EvalErrorKind::Fail | EvalErrorKind::Fleet => 1,
+                _ => 2,
+            },
+            Error::PathNotFound { .. }
+            | Error::Read { .. }
+            | Error::Io(_)
+            | Error::Usage { .. }
+            | Error::Fleet(_) => 2,
             Error::Internal { .. } => 3,
         }
     }
 
-    /// Whether the message still needs printing (a failed check has printed its diagnostics).
+    /// Whether the message still needs printing (a failed check or run has printed its own).
     pub fn is_reported(&self) -> bool {
-        matches!(self, Error::CheckFailed { .. } | Error::Internal { .. })
+        matches!(
+            self,
+            Error::CheckFailed { .. } | Error::Internal { .. } | Error::RunFailed
+        )
+    }
+
+    pub fn usage(message: impl Into<String>) -> Error {
+        Error::Usage {
+            message: message.into(),
+        }
     }
 }

@@ -1,14 +1,27 @@
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use orchestrate::Error;
+
 fn main() -> ExitCode {
-    let cli = <orchestrate::cli::Cli as clap::Parser>::parse();
+    let cli = orchestrate::cli::parse();
     match orchestrate::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            if !err.is_reported() {
-                eprintln!("error: {err}");
-            }
+            report(&err);
             ExitCode::from(err.exit_code() as u8)
         }
+    }
+}
+
+/// An evaluation error is a diagnostic with the playbook's source; anything else one line.
+fn report(err: &Error) {
+    match err {
+        Error::Evaluation(failure) => {
+            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            eprint!("{}", failure.diagnostic().render(color));
+        }
+        err if !err.is_reported() => eprintln!("error: {err}"),
+        _ => {}
     }
 }

@@ -1,1 +1,44 @@
-//! (being written)
+//! The node side: what a node does with a request. Decoding, the acceptance checks (collective,
+//! ttl and time), the filter, dispatch to an agent, and the encoded reply. The simulated fleet
+//! uses it for each of its nodes; the node daemon uses it for its one node.
+
+mod acceptance;
+mod discovery;
+pub mod filter;
+mod node;
+mod rpcutil;
+
+use crate::protocol::{Request, RpcReplyBody};
+use crate::transport::BoxFuture;
+
+pub use acceptance::{check_request, Rejection, ALLOWED_CLOCK_SKEW_SECS};
+pub use discovery::DiscoveryAgent;
+pub use filter::CompiledFilter;
+pub use node::{Node, NodeInfo, Outgoing};
+pub use rpcutil::RpcutilAgent;
+
+/// An RPC agent: a named set of actions a node runs for callers.
+pub trait Agent: Send + Sync + 'static {
+    /// Runs `request.action` with `request.data` as inputs on `node`. Failures are replies with
+    /// a non-zero statuscode (see [`RpcReplyBody::fail`]); an action the agent lacks answers
+    /// [`RpcReplyBody::unknown_action`].
+    fn handle<'a>(
+        &'a self,
+        node: &'a NodeInfo,
+        request: &'a Request,
+    ) -> BoxFuture<'a, RpcReplyBody>;
+}
+
+/// A string input of a request, if given as a string.
+pub fn string_input<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+    request.data.get(name).and_then(serde_json::Value::as_str)
+}
+
+/// A boolean input, false when absent.
+pub fn flag_input(request: &Request, name: &str) -> bool {
+    request
+        .data
+        .get(name)
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
+}

@@ -1,6 +1,10 @@
 //! The command line: clap definitions, one file per verb.
 
 mod check;
+mod graph;
+mod list;
+mod run;
+mod setup;
 
 use clap::{Parser, Subcommand};
 
@@ -10,7 +14,8 @@ use crate::Error;
 #[command(
     name = "orchestrate",
     version,
-    about = "Run orchestration playbooks written in the Puppet language against fleets of nodes"
+    about = "Run orchestration playbooks written in the Puppet language against fleets of nodes",
+    after_help = "Run a playbook with `orchestrate PLAYBOOK [NAME=VALUE...]` (short for `orchestrate run`), e.g.\n  orchestrate app_cluster_upgrade cluster=bravo revision=20"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -19,12 +24,43 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run a playbook: `orchestrate run app_cluster_upgrade cluster=bravo revision=20`.
+    Run(run::RunArgs),
     /// Parse and validate Puppet manifests, as `puppet parser validate` does, and report every problem.
     Check(check::CheckArgs),
+    /// List the playbooks of the repository with their parameters and what they do.
+    List(list::ListArgs),
+    /// Draw a playbook's step graph (Graphviz DOT or JSON) without running it.
+    Graph(graph::GraphArgs),
+    /// `orchestrate PLAYBOOK [NAME=VALUE...]` runs a playbook.
+    #[command(external_subcommand)]
+    Playbook(Vec<String>),
+}
+
+/// The command line; `orchestrate PLAYBOOK ...` is read as `orchestrate run PLAYBOOK ...`.
+pub fn parse() -> Cli {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Playbook(words) => {
+            let argv = std::iter::once("orchestrate".to_string()).chain(words);
+            let args = run::RunCommand::parse_from(argv).args;
+            Cli {
+                command: Command::Run(args),
+            }
+        }
+        other => Cli { command: other },
+    }
 }
 
 pub fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
+        Command::Run(args) => run::run(args),
         Command::Check(args) => check::run(args),
+        Command::List(args) => list::run(args),
+        Command::Graph(args) => graph::run(args),
+        Command::Playbook(words) => Err(Error::usage(format!(
+            "cannot run {}: parse the command line with cli::parse",
+            words.join(" ")
+        ))),
     }
 }

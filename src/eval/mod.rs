@@ -1,1 +1,195 @@
-//! (being written)
+//! The evaluator: Puppet's semantics over the parsed playbook, producing a catalog of resources
+//! and relationships. `discover()` and `get_fact()` ask the fleet while it runs.
+
+pub mod catalog;
+mod evaluator;
+mod functions;
+mod loader;
+mod operators;
+mod resources;
+mod scope;
+#[cfg(test)]
+mod semantics_tests;
+pub mod types;
+pub mod value;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::lang::ast::Span;
+use crate::lang::diagnostic::FileDiagnostic;
+use crate::lang::SyntaxError;
+use crate::protocol::Filter;
+
+pub use catalog::Catalog;
+pub use evaluator::{evaluate, EvalFailure};
+pub use loader::{list_playbooks, Loader, PlaybookInfo, SourceFile};
+pub use value::Value;
+
+/// Index of a file in the loader's list of sources.
+pub type FileId = usize;
+
+/// Where something was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Origin {
+    pub file: FileId,
+    pub span: Span,
+}
+
+/// How the evaluator reaches the fleet during evaluation. The run implements it over the RPC
+/// client; tests and fleet-less playbooks use `NoFleet`.
+pub trait NodeQuery {
+    /// Identities of the nodes running `agent` that match `filter`, sorted.
+    fn discover(&self, agent: &str, filter: &Filter) -> Result<Vec<String>, String>;
+    /// One fact of the one node matching `filter`.
+    fn get_fact(&self, fact: &str, filter: &Filter) -> Result<Value, String>;
+}
+
+/// For playbooks run without a fleet: discovery is an error that says so.
+pub struct NoFleet;
+
+impl NodeQuery for NoFleet {
+    fn discover(&self, _: &str, _: &Filter) -> Result<Vec<String>, String> {
+        Err("no fleet is configured (give --fleet FILE or --nats URL)".into())
+    }
+
+    fn get_fact(&self, _: &str, _: &Filter) -> Result<Value, String> {
+        Err("no fleet is configured (give --fleet FILE or --nats URL)".into())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Notice,
+    Warning,
+    Err,
+}
+
+/// Where `notice`, `warning` and `err` go: the console, or a buffer in tests.
+pub trait Log {
+    fn log(&mut self, level: Level, text: &str);
+}
+
+/// `Notice:` lines on stdout, warnings and errors on stderr.
+pub struct ConsoleLog;
+
+impl Log for ConsoleLog {
+    fn log(&mut self, level: Level, text: &str) {
+        match level {
+            Level::Notice => println!("Notice: {text}"),
+            Level::Warning => eprintln!("Warning: {text}"),
+            Level::Err => eprintln!("Error: {text}"),
+        }
+    }
+}
+
+/// The lines logged, as `Notice: text`, for tests.
+#[derive(Default, Debug)]
+pub struct BufferLog {
+    pub lines: Vec<String>,
+}
+
+impl Log for BufferLog {
+    fn log(&mut self, level: Level, text: &str) {
+        let prefix = match level {
+            Level::Notice => "Notice",
+            Level::Warning => "Warning",
+            Level::Err => "Error",
+        };
+        self.lines.push(format!("{prefix}: {text}"));
+    }
+}
+
+/// What the evaluation is asked to do.
+pub struct EvalRequest<'a> {
+    pub loader: Loader,
+    /// The playbook's file.
+    pub path: PathBuf,
+    /// The playbook's name (its file's stem); a `plan` of that name takes the arguments.
+    pub playbook: String,
+    /// `name=value` arguments from the command line.
+    pub args: Vec<(String, Value)>,
+    /// `$id`: who runs the playbook.
+    pub caller: String,
+    pub nodes: &'a dyn NodeQuery,
+    pub log: &'a mut dyn Log,
+}
+
+/// The result of evaluating a playbook.
+#[derive(Debug)]
+pub struct Evaluation {
+    pub catalog: Catalog,
+    pub sources: Vec<SourceFile>,
+}
+
+/// What went wrong, where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvalErrorKind {
+    /// The playbook called `fail()`: the run failed, as the playbook meant it to.
+    Fail,
+    /// The playbook is wrong: an unknown type or function, a bad parameter, a type mismatch.
+    Input,
+    /// Discovery or a fact lookup could not reach the fleet.
+    Fleet,
+    /// `next()` leaving a block, `break()` an iteration, `return()` a function; the
+    /// evaluator catches them where they end. Escaping further, they are a mistake.
+    Next,
+    Break,
+    Return,
+}
+
+#[derive(Debug, Clone)]
+pub struct EvalError {
+    pub kind: EvalErrorKind,
+    pub problem: SyntaxError,
+    pub file: FileId,
+}
+
+impl EvalError {
+    pub fn input(message: impl Into<String>, at: Origin, label: impl Into<String>) -> Self {
+        EvalError {
+            kind: EvalErrorKind::Input,
+            problem: SyntaxError::new(message, at.span, label),
+            file: at.file,
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.problem.help = Some(help.into());
+        self
+    }
+
+    pub fn kind(&self) -> EvalErrorKind {
+        self.kind
+    }
+
+    pub fn message(&self) -> &str {
+        &self.problem.message
+    }
+
+    /// The miette diagnostic, with the file's text.
+    pub fn diagnostic(&self, sources: &[SourceFile]) -> FileDiagnostic {
+        let (name, text) = match sources.get(self.file) {
+            Some(source) => (source.display.clone(), source.text.clone()),
+            None => ("<unknown>".to_string(), Arc::new(String::new())),
+        };
+        FileDiagnostic::new(&name, text, &self.problem)
+    }
+}
+
+/// A playbook argument from the command line: JSON when it parses as JSON, else the text.
+pub fn parse_argument(text: &str) -> Value {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(json) => Value::from(&json),
+        Err(_) => Value::String(text.to_string()),
+    }
+}
+
+/// The repository layout: playbooks at the top, modules under `modules/`.
+pub fn playbook_path(repo: &std::path::Path, name: &str) -> PathBuf {
+    if name.ends_with(".pp") || name.contains('/') {
+        PathBuf::from(name)
+    } else {
+        repo.join(format!("{name}.pp"))
+    }
+}

@@ -1,1 +1,228 @@
-//! (being written)
+//! The step graph: the catalog's steps as a petgraph DAG. A define instance or class becomes a
+//! pair of empty nodes around what it contains (Puppet's "whits"), so an edge to a container
+//! orders every step inside it without an edge per pair. A cycle is an error naming its steps.
+
+mod export;
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+
+use crate::eval::catalog::{Catalog, ResourceId};
+use crate::eval::{EvalError, Origin};
+
+pub use export::{to_dot, to_json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Node {
+    /// A resource that runs: an `mcollective` or `notify` step.
+    Step(ResourceId),
+    /// Where a container begins: everything inside comes after it.
+    Start(ResourceId),
+    /// Where a container ends: it comes after everything inside.
+    End(ResourceId),
+}
+
+impl Node {
+    pub fn step(&self) -> Option<ResourceId> {
+        match self {
+            Node::Step(id) => Some(*id),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct StepGraph {
+    pub graph: DiGraph<Node, ()>,
+    /// The steps in declaration order.
+    pub steps: Vec<NodeIndex>,
+}
+
+impl StepGraph {
+    /// Builds the DAG and checks it has no cycle.
+    pub fn build(catalog: &Catalog) -> Result<StepGraph, EvalError> {
+        let mut graph = DiGraph::new();
+        let mut entry = Vec::with_capacity(catalog.resources.len());
+        let mut exit = Vec::with_capacity(catalog.resources.len());
+        let mut steps = Vec::new();
+        for (id, resource) in catalog.resources.iter().enumerate() {
+            if resource.is_container {
+                let start = graph.add_node(Node::Start(id));
+                let end = graph.add_node(Node::End(id));
+                graph.add_edge(start, end, ());
+                entry.push(start);
+                exit.push(end);
+            } else {
+                let step = graph.add_node(Node::Step(id));
+                steps.push(step);
+                entry.push(step);
+                exit.push(step);
+            }
+        }
+        for (id, resource) in catalog.resources.iter().enumerate() {
+            if let Some(container) = resource.container {
+                graph.add_edge(entry[container], entry[id], ());
+                graph.add_edge(exit[id], exit[container], ());
+            }
+        }
+        for edge in &catalog.edges {
+            graph.update_edge(exit[edge.from], entry[edge.to], ());
+        }
+        let built = StepGraph { graph, steps };
+        built.check_acyclic(catalog)?;
+        Ok(built)
+    }
+
+    /// A cycle is reported with the resources on it, at the relationship that closes it.
+    fn check_acyclic(&self, catalog: &Catalog) -> Result<(), EvalError> {
+        for component in tarjan_scc(&self.graph) {
+            let is_cycle =
+                component.len() > 1 || self.graph.contains_edge(component[0], component[0]);
+            if !is_cycle {
+                continue;
+            }
+            let path = self.cycle_path(&component);
+            let names: Vec<String> = path
+                .iter()
+                .filter_map(|n| self.resource_of(*n))
+                .fold(Vec::<ResourceId>::new(), |mut acc, id| {
+                    if acc.last() != Some(&id) {
+                        acc.push(id);
+                    }
+                    acc
+                })
+                .into_iter()
+                .map(|id| catalog.path_name(id))
+                .collect();
+            let origin = self.closing_edge(catalog, &component);
+            let mut shown = names.clone();
+            if let Some(first) = names.first() {
+                shown.push(first.clone());
+            }
+            return Err(EvalError::input(
+                format!(
+                    "dependency cycle: {} depend on each other",
+                    names.join(", ")
+                ),
+                origin,
+                "this relationship closes the cycle",
+            )
+            .with_help(format!("the cycle is {}", shown.join(" -> "))));
+        }
+        Ok(())
+    }
+
+    fn resource_of(&self, node: NodeIndex) -> Option<ResourceId> {
+        match self.graph[node] {
+            Node::Step(id) | Node::Start(id) | Node::End(id) => Some(id),
+        }
+    }
+
+    /// One cycle through the strongly connected component, as nodes in order.
+    fn cycle_path(&self, component: &[NodeIndex]) -> Vec<NodeIndex> {
+        let inside = |n: NodeIndex| component.contains(&n);
+        let start = component
+            .iter()
+            .copied()
+            .find(|n| matches!(self.graph[*n], Node::Step(_)))
+            .unwrap_or(component[0]);
+        // Breadth-first from `start` back to it, inside the component.
+        let mut previous = std::collections::HashMap::new();
+        let mut queue = std::collections::VecDeque::from([start]);
+        while let Some(node) = queue.pop_front() {
+            for next in self.graph.neighbors_directed(node, Direction::Outgoing) {
+                if !inside(next) || previous.contains_key(&next) {
+                    continue;
+                }
+                previous.insert(next, node);
+                if next == start {
+                    queue.clear();
+                    break;
+                }
+                queue.push_back(next);
+            }
+        }
+        let mut path = vec![start];
+        let mut current = previous.get(&start).copied();
+        while let Some(node) = current {
+            if node == start {
+                break;
+            }
+            path.push(node);
+            current = previous.get(&node).copied();
+        }
+        path.reverse();
+        path
+    }
+
+    /// The written relationship between two resources of the cycle, to point the diagnostic at.
+    fn closing_edge(&self, catalog: &Catalog, component: &[NodeIndex]) -> Origin {
+        let ids: Vec<ResourceId> = component
+            .iter()
+            .filter_map(|n| self.resource_of(*n))
+            .collect();
+        let within = |id: ResourceId| catalog.path(id).iter().any(|r| ids.contains(r));
+        catalog
+            .edges
+            .iter()
+            .rev()
+            .find(|e| within(e.from) && within(e.to))
+            .map(|e| e.origin)
+            .unwrap_or_else(|| catalog.get(ids[0]).origin)
+    }
+
+    /// For each step, the steps it waits for directly (looking through containers).
+    pub fn step_dependencies(&self, step: NodeIndex) -> Vec<NodeIndex> {
+        let mut found = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<NodeIndex> = self
+            .graph
+            .edges_directed(step, Direction::Incoming)
+            .map(|e| e.source())
+            .collect();
+        while let Some(node) = stack.pop() {
+            if !seen.insert(node) {
+                continue;
+            }
+            match self.graph[node] {
+                Node::Step(_) => found.push(node),
+                _ => stack.extend(
+                    self.graph
+                        .edges_directed(node, Direction::Incoming)
+                        .map(|e| e.source()),
+                ),
+            }
+        }
+        found.sort();
+        found
+    }
+
+    /// Steps in an order that respects every dependency, declaration order where free.
+    pub fn ordered_steps(&self) -> Vec<NodeIndex> {
+        let mut in_degree: Vec<usize> = self
+            .graph
+            .node_indices()
+            .map(|n| self.graph.edges_directed(n, Direction::Incoming).count())
+            .collect();
+        let mut ready: std::collections::BTreeSet<NodeIndex> = self
+            .graph
+            .node_indices()
+            .filter(|n| in_degree[n.index()] == 0)
+            .collect();
+        let mut order = Vec::new();
+        while let Some(node) = ready.pop_first() {
+            if matches!(self.graph[node], Node::Step(_)) {
+                order.push(node);
+            }
+            for next in self.graph.neighbors_directed(node, Direction::Outgoing) {
+                in_degree[next.index()] -= 1;
+                if in_degree[next.index()] == 0 {
+                    ready.insert(next);
+                }
+            }
+        }
+        order
+    }
+}

@@ -1,1 +1,86 @@
-//! (being written)
+//! The RPC client: discovery of nodes and calls to agents' actions over a [`Transport`],
+//! speaking Choria's protocol v1.
+
+mod call;
+mod collect;
+mod discover;
+mod error;
+mod options;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::protocol::{new_request_id, reply_subject, unix_now, Filter, Request};
+use crate::transport::Transport;
+
+pub use call::{CallResult, NodeReply};
+pub use error::{RpcError, RpcErrorKind};
+pub use options::ClientOptions;
+
+/// The time to live written into every request, unless the request waits longer.
+const DEFAULT_TTL: Duration = Duration::from_secs(60);
+
+/// A client of the fleet. Cheap to clone; clones share the transport.
+#[derive(Clone)]
+pub struct RpcClient {
+    transport: Arc<dyn Transport>,
+    options: Arc<ClientOptions>,
+}
+
+impl RpcClient {
+    pub fn new(transport: Arc<dyn Transport>, options: ClientOptions) -> RpcClient {
+        RpcClient {
+            transport,
+            options: Arc::new(options),
+        }
+    }
+
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    pub fn transport(&self) -> &Arc<dyn Transport> {
+        &self.transport
+    }
+
+    /// The per-request timeout for a call whose step sets none.
+    pub fn default_timeout(&self) -> Duration {
+        self.options.default_timeout
+    }
+
+    /// A fresh request from this client, replies expected on its own reply subject. The ttl
+    /// covers at least how long the caller waits, so nodes never drop a request the caller
+    /// still waits for.
+    fn new_request(
+        &self,
+        agent: &str,
+        action: &str,
+        data: &Value,
+        filter: Filter,
+        wait: Duration,
+    ) -> Request {
+        let id = new_request_id();
+        let data = match data {
+            Value::Null => Value::Object(Default::default()),
+            other => other.clone(),
+        };
+        Request {
+            reply_to: reply_subject(&self.options.collective, &self.options.sender_id, &id),
+            id,
+            sender: self.options.sender_id.clone(),
+            caller: self.options.caller_id.clone(),
+            collective: self.options.collective.clone(),
+            agent: agent.to_string(),
+            action: action.to_string(),
+            data,
+            ttl: DEFAULT_TTL.max(wait).as_secs_f64().ceil() as u64,
+            time: unix_now(),
+            filter,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,134 @@
-//! (being written)
+//! Running a playbook: evaluate it (discovery goes to the fleet), build the step graph, check
+//! every step's parameters, then walk the graph and report.
+
+pub mod mcollective;
+pub mod report;
+mod scheduler;
+pub mod step;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::runtime::Handle;
+
+use crate::eval::{EvalError, Evaluation, NodeQuery, Value};
+use crate::graph::StepGraph;
+use crate::protocol::Filter;
+use crate::rpc::RpcClient;
+
+pub use report::{Reporter, StepRecord, Summary};
+pub use scheduler::RunContext;
+pub use step::{Outcome, Step};
+
+/// `discover()` and `get_fact()` during evaluation, through the same RPC client the steps use.
+/// The evaluator is synchronous; it runs on its own thread and waits here for the answers.
+pub struct RpcNodeQuery {
+    pub rpc: RpcClient,
+    pub handle: Handle,
+}
+
+impl NodeQuery for RpcNodeQuery {
+    fn discover(&self, agent: &str, filter: &Filter) -> Result<Vec<String>, String> {
+        let mut filter = filter.clone();
+        if !filter.agent.iter().any(|a| a == agent) {
+            filter.agent.push(agent.to_string());
+        }
+        self.handle
+            .block_on(self.rpc.discover(agent, &filter))
+            .map_err(|e| e.to_string())
+    }
+
+    fn get_fact(&self, fact: &str, filter: &Filter) -> Result<Value, String> {
+        let nodes = self.discover("rpcutil", filter)?;
+        let node = match nodes.as_slice() {
+            [one] => one.clone(),
+            [] => return Err("no node matches the filter".into()),
+            many => {
+                return Err(format!(
+                    "the filter matches {} nodes ({}); get_fact() needs exactly one",
+                    many.len(),
+                    mcollective::describe_nodes(many)
+                ))
+            }
+        };
+        let data = serde_json::json!({ "fact": fact });
+        let timeout = self.rpc.default_timeout();
+        let result = self
+            .handle
+            .block_on(self.rpc.call(
+                "rpcutil",
+                "get_fact",
+                &data,
+                std::slice::from_ref(&node),
+                timeout,
+            ))
+            .map_err(|e| e.to_string())?;
+        match result.replies.first() {
+            Some(reply) if reply.statuscode == 0 => Ok(Value::from(
+                reply.data.get("value").unwrap_or(&serde_json::Value::Null),
+            )),
+            Some(reply) => Err(format!("{node}: {}", reply.statusmsg)),
+            None => Err(format!("{node} did not answer")),
+        }
+    }
+}
+
+/// The steps of an evaluated playbook, checked, indexed like the graph's nodes.
+pub struct Prepared {
+    pub graph: StepGraph,
+    pub steps: Vec<Option<Step>>,
+}
+
+/// Builds the DAG (a cycle is an error) and reads every step's parameters.
+pub fn prepare(evaluation: &Evaluation) -> Result<Prepared, EvalError> {
+    let catalog = &evaluation.catalog;
+    let graph = StepGraph::build(catalog)?;
+    let mut steps = vec![None; graph.graph.node_count()];
+    for &node in &graph.steps {
+        if let Some(id) = graph.graph[node].step() {
+            let resource = catalog.get(id);
+            steps[node.index()] = Some(Step::from_resource(id, resource, catalog.path_name(id))?);
+        }
+    }
+    Ok(Prepared { graph, steps })
+}
+
+/// `--plan`: the steps in the order they would run, each with what it does, its targets,
+/// and the steps it waits for.
+pub fn plan_lines(prepared: &Prepared) -> Vec<String> {
+    let order = prepared.graph.ordered_steps();
+    let number = |n| order.iter().position(|o| *o == n).map_or(0, |p| p + 1);
+    let mut lines = Vec::new();
+    for (index, &node) in order.iter().enumerate() {
+        let Some(step) = &prepared.steps[node.index()] else {
+            continue;
+        };
+        let after: Vec<String> = prepared
+            .graph
+            .step_dependencies(node)
+            .into_iter()
+            .map(|d| number(d).to_string())
+            .collect();
+        let after = if after.is_empty() {
+            String::new()
+        } else {
+            format!(" [after {}]", after.join(", "))
+        };
+        lines.push(format!(
+            "{:>3}. {}: {}{after}",
+            index + 1,
+            step.name,
+            step.describe()
+        ));
+    }
+    lines
+}
+
+/// Walks the graph and returns the summary (already printed).
+pub async fn run(prepared: &Prepared, context: Arc<RunContext>) -> Summary {
+    let started = Instant::now();
+    scheduler::run_graph(&prepared.graph, &prepared.steps, context.clone()).await;
+    let summary = context.reporter.summary(started.elapsed());
+    context.reporter.print_summary(&summary);
+    summary
+}

@@ -1,0 +1,394 @@
+//! Whether a node is one a request's filter selects. Every non-empty list of the filter must
+//! match: identity by any of its entries (a node has one identity), classes, agents and facts by
+//! all of theirs, as MCollective decides. `/.../` entries are regular expressions (unanchored,
+//! like Ruby's `=~`). Compound filters are not evaluated: a request carrying one matches no node,
+//! so nothing runs where the caller did not mean it to.
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::NodeInfo;
+use crate::protocol::filter_regex_pattern as regex_pattern;
+use crate::protocol::{FactFilter, Filter};
+
+/// A filter with its regular expressions compiled, to test many nodes against one request.
+#[derive(Debug)]
+pub struct CompiledFilter {
+    identities: Vec<Pattern>,
+    classes: Vec<Pattern>,
+    agents: Vec<Pattern>,
+    facts: Vec<FactTest>,
+    has_compound: bool,
+}
+
+#[derive(Debug)]
+enum Pattern {
+    Exact(String),
+    Regex(Regex),
+    /// A regular expression that did not compile: matches nothing.
+    Broken,
+}
+
+#[derive(Debug)]
+struct FactTest {
+    fact: String,
+    operator: Operator,
+    value: String,
+}
+
+#[derive(Debug)]
+enum Operator {
+    Equal,
+    NotEqual,
+    Matches(Regex),
+    Less,
+    Greater,
+    LessOrEqual,
+    GreaterOrEqual,
+    /// An unknown operator or a regex that did not compile: matches nothing.
+    Broken,
+}
+
+/// Shortcut for testing one node.
+pub fn matches(filter: &Filter, node: &NodeInfo) -> bool {
+    CompiledFilter::compile(filter).matches(node)
+}
+
+impl CompiledFilter {
+    /// Compiles once per request; warns (once) about what cannot be evaluated.
+    pub fn compile(filter: &Filter) -> CompiledFilter {
+        if !filter.compound.is_empty() {
+            tracing::warn!(
+                compound = ?filter.compound,
+                "compound filters are not supported; the request matches no node"
+            );
+        }
+        CompiledFilter {
+            identities: filter
+                .identity
+                .iter()
+                .map(|text| Pattern::compile(text))
+                .collect(),
+            classes: filter
+                .cf_class
+                .iter()
+                .map(|text| Pattern::compile(text))
+                .collect(),
+            agents: filter
+                .agent
+                .iter()
+                .map(|text| Pattern::compile(text))
+                .collect(),
+            facts: filter.fact.iter().map(FactTest::compile).collect(),
+            has_compound: !filter.compound.is_empty(),
+        }
+    }
+
+    pub fn matches(&self, node: &NodeInfo) -> bool {
+        !self.has_compound
+            && (self.identities.is_empty()
+                || self
+                    .identities
+                    .iter()
+                    .any(|pattern| pattern.matches(&node.identity)))
+            && self
+                .classes
+                .iter()
+                .all(|pattern| pattern.matches_any(&node.classes))
+            && self
+                .agents
+                .iter()
+                .all(|pattern| pattern.matches_any(&node.agents))
+            && self.facts.iter().all(|test| test.matches(node))
+    }
+}
+
+impl Pattern {
+    fn compile(text: &str) -> Pattern {
+        match regex_pattern(text) {
+            None => Pattern::Exact(text.to_string()),
+            Some(pattern) => match Regex::new(pattern) {
+                Ok(regex) => Pattern::Regex(regex),
+                Err(error) => {
+                    tracing::warn!(%text, %error, "filter regex does not compile; it matches nothing");
+                    Pattern::Broken
+                }
+            },
+        }
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        match self {
+            Pattern::Exact(expected) => expected == text,
+            Pattern::Regex(regex) => regex.is_match(text),
+            Pattern::Broken => false,
+        }
+    }
+
+    fn matches_any(&self, names: &[String]) -> bool {
+        names.iter().any(|name| self.matches(name))
+    }
+}
+
+impl FactTest {
+    fn compile(filter: &FactFilter) -> FactTest {
+        let operator = match filter.operator.as_str() {
+            "==" | "=" => Operator::Equal,
+            "!=" => Operator::NotEqual,
+            "<" => Operator::Less,
+            ">" => Operator::Greater,
+            "<=" => Operator::LessOrEqual,
+            ">=" => Operator::GreaterOrEqual,
+            "=~" => compile_fact_regex(&filter.value),
+            other => {
+                tracing::warn!(operator = %other, fact = %filter.fact, "unknown fact operator; it matches nothing");
+                Operator::Broken
+            }
+        };
+        FactTest {
+            fact: filter.fact.clone(),
+            operator,
+            value: filter.value.clone(),
+        }
+    }
+
+    fn matches(&self, node: &NodeInfo) -> bool {
+        let Some(actual) = lookup_fact(&node.facts, &self.fact).and_then(fact_text) else {
+            return false;
+        };
+        let numbers = as_number(&actual).zip(as_number(&self.value));
+        let order = match numbers {
+            Some((actual, wanted)) => actual.partial_cmp(&wanted),
+            None => Some(actual.as_str().cmp(self.value.as_str())),
+        };
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        match &self.operator {
+            Operator::Equal => order == Some(Equal),
+            Operator::NotEqual => order != Some(Equal),
+            Operator::Less => order == Some(Less),
+            Operator::Greater => order == Some(Greater),
+            Operator::LessOrEqual => matches!(order, Some(Less | Equal)),
+            Operator::GreaterOrEqual => matches!(order, Some(Greater | Equal)),
+            Operator::Matches(regex) => regex.is_match(&actual),
+            Operator::Broken => false,
+        }
+    }
+}
+
+/// `=~` values come as `/re/` (MCollective's form) or bare `re`.
+fn compile_fact_regex(value: &str) -> Operator {
+    let pattern = regex_pattern(value).unwrap_or(value);
+    match Regex::new(pattern) {
+        Ok(regex) => Operator::Matches(regex),
+        Err(error) => {
+            tracing::warn!(%value, %error, "fact filter regex does not compile; it matches nothing");
+            Operator::Broken
+        }
+    }
+}
+
+/// A fact by name; `os.family` reaches into structured facts when no fact has the dotted name.
+fn lookup_fact<'a>(facts: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if let Some(value) = facts.get(name) {
+        return Some(value);
+    }
+    let mut parts = name.split('.');
+    let mut value = facts.get(parts.next()?)?;
+    for part in parts {
+        value = match value {
+            Value::Object(map) => map.get(part)?,
+            Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+/// The text a fact compares as: strings as they are, numbers and booleans as written, other
+/// values as JSON. A null fact is as good as a missing one.
+fn fact_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(text) => Some(text.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+fn as_number(text: &str) -> Option<f64> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|number| number.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn node() -> NodeInfo {
+        let facts = json!({
+            "cluster": "bravo", "cpus": 8, "load": "0.5", "os": {"family": "Debian", "release": "12"},
+            "virtual": false, "version": "10.2", "nothing": null
+        });
+        NodeInfo {
+            identity: "web3.example.net".into(),
+            collective: "mcollective".into(),
+            facts: facts.as_object().unwrap().clone(),
+            classes: vec!["role::web".into(), "haproxy::member".into()],
+            agents: vec!["appmgr".into(), "rpcutil".into()],
+        }
+    }
+
+    fn with_fact(text: &str) -> bool {
+        let filter = Filter {
+            fact: vec![FactFilter::parse(text).unwrap()],
+            ..Filter::default()
+        };
+        matches(&filter, &node())
+    }
+
+    #[test]
+    fn the_empty_filter_matches_everyone() {
+        assert!(matches(&Filter::default(), &node()));
+    }
+
+    #[test]
+    fn equality_and_inequality() {
+        assert!(with_fact("cluster=bravo"));
+        assert!(with_fact("cluster==bravo"));
+        assert!(!with_fact("cluster==alfa"));
+        assert!(with_fact("cluster!=alfa"));
+        assert!(!with_fact("cluster!=bravo"));
+        assert!(with_fact("virtual=false"));
+    }
+
+    #[test]
+    fn numbers_compare_as_numbers_when_both_sides_are_numbers() {
+        assert!(with_fact("cpus==8"));
+        assert!(with_fact("cpus==8.0"));
+        assert!(with_fact("cpus>=8"));
+        assert!(with_fact("cpus>4"));
+        assert!(!with_fact("cpus>10"), "8 > 10 as text, not as numbers");
+        assert!(with_fact("cpus<10"));
+        assert!(with_fact("cpus<=8"));
+        assert!(!with_fact("cpus<8"));
+        assert!(
+            with_fact("load<1"),
+            "a string fact that reads as a number is a number"
+        );
+        assert!(with_fact("version>9"));
+    }
+
+    #[test]
+    fn strings_compare_as_strings_otherwise() {
+        assert!(with_fact("cluster>alfa"));
+        assert!(with_fact("cluster<charlie"));
+        assert!(with_fact("cluster>=bravo"));
+        assert!(!with_fact("cluster<=alfa"));
+        assert!(!with_fact("cpus==eight"));
+    }
+
+    #[test]
+    fn regex_facts_with_or_without_slashes() {
+        assert!(with_fact("cluster=~/^bra/"));
+        assert!(with_fact("cluster=/rav/"));
+        assert!(!with_fact("cluster=~/^alf/"));
+        let bare = Filter {
+            fact: vec![FactFilter {
+                fact: "cluster".into(),
+                operator: "=~".into(),
+                value: "av".into(),
+            }],
+            ..Filter::default()
+        };
+        assert!(matches(&bare, &node()));
+    }
+
+    #[test]
+    fn structured_facts_by_dotted_name() {
+        assert!(with_fact("os.family=Debian"));
+        assert!(with_fact("os.release>=12"));
+        assert!(!with_fact("os.missing=x"));
+    }
+
+    #[test]
+    fn missing_or_null_facts_match_nothing_not_even_not_equal() {
+        assert!(!with_fact("datacenter!=x"));
+        assert!(!with_fact("nothing!=x"));
+    }
+
+    #[test]
+    fn unknown_operators_and_broken_regexes_match_nothing() {
+        let unknown = Filter {
+            fact: vec![FactFilter {
+                fact: "cluster".into(),
+                operator: "<>".into(),
+                value: "x".into(),
+            }],
+            ..Filter::default()
+        };
+        assert!(!matches(&unknown, &node()));
+        assert!(!with_fact("cluster=~/(/"));
+        let broken_identity = Filter {
+            identity: vec!["/(/".into()],
+            ..Filter::default()
+        };
+        assert!(!matches(&broken_identity, &node()));
+    }
+
+    #[test]
+    fn identity_matches_any_entry_exact_or_regex() {
+        let filter = |identity: &[&str]| Filter {
+            identity: identity.iter().map(|name| name.to_string()).collect(),
+            ..Filter::default()
+        };
+        assert!(matches(&filter(&["web3.example.net"]), &node()));
+        assert!(!matches(&filter(&["web3"]), &node()));
+        assert!(matches(
+            &filter(&["web1.example.net", "/^web\\d/"]),
+            &node()
+        ));
+        assert!(!matches(&filter(&["/^db/"]), &node()));
+    }
+
+    #[test]
+    fn classes_and_agents_must_all_match() {
+        let classes = |names: &[&str]| Filter {
+            cf_class: names.iter().map(|name| name.to_string()).collect(),
+            ..Filter::default()
+        };
+        assert!(matches(&classes(&["role::web"]), &node()));
+        assert!(matches(&classes(&["role::web", "/^haproxy/"]), &node()));
+        assert!(!matches(&classes(&["role::web", "haproxy"]), &node()));
+        let agents = Filter::default().with_agent("appmgr");
+        assert!(matches(&agents, &node()));
+        assert!(!matches(&agents.with_agent("puppet"), &node()));
+    }
+
+    #[test]
+    fn every_list_must_match() {
+        let filter = Filter {
+            fact: vec![FactFilter::parse("cluster=bravo").unwrap()],
+            cf_class: vec!["role::web".into()],
+            identity: vec!["/web/".into()],
+            ..Filter::default()
+        }
+        .with_agent("appmgr");
+        assert!(matches(&filter, &node()));
+        let wrong_cluster = Filter {
+            fact: vec![FactFilter::parse("cluster=alfa").unwrap()],
+            ..filter
+        };
+        assert!(!matches(&wrong_cluster, &node()));
+    }
+
+    #[test]
+    fn compound_filters_match_no_node() {
+        let filter = Filter {
+            compound: vec!["cluster=bravo and role=web".into()],
+            ..Filter::default()
+        };
+        assert!(!matches(&filter, &node()));
+    }
+}

@@ -1,0 +1,86 @@
+//! `orchestrate run PLAYBOOK [NAME=VALUE...]` (or just `orchestrate PLAYBOOK ...`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Parser};
+
+use super::setup::{self, FleetArgs, PlaybookArgs, RepoArgs};
+use crate::run::{self, Reporter, RunContext};
+use crate::Error;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub playbook: PlaybookArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// Print the steps in the order they would run, with their targets; run nothing.
+    #[arg(long)]
+    pub plan: bool,
+    /// How many independent steps may run at once.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub concurrency: usize,
+    /// Write every step's outcome, with each failed node and its message, as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+/// `orchestrate PLAYBOOK ...` parsed as the arguments of `run`.
+#[derive(Debug, Parser)]
+#[command(name = "orchestrate")]
+pub struct RunCommand {
+    #[command(flatten)]
+    pub args: RunArgs,
+}
+
+pub fn run(args: RunArgs) -> Result<(), Error> {
+    let repo = args.repo.resolve();
+    let runtime = setup::runtime()?;
+    let fleet = runtime.block_on(setup::connect(&args.fleet, &repo))?;
+    let evaluation = setup::evaluate(&runtime, &fleet, &repo, &args.playbook, &args.fleet.user)?;
+    let prepared =
+        run::prepare(&evaluation).map_err(|e| setup::after_evaluation(e, &evaluation))?;
+    let steps = prepared.graph.steps.len();
+    let name = args.playbook.name();
+    if args.plan {
+        println!(
+            "Plan for {name}: {steps} step{} on {}; nothing is run",
+            if steps == 1 { "" } else { "s" },
+            fleet.description
+        );
+        for line in run::plan_lines(&prepared) {
+            println!("{line}");
+        }
+        return Ok(());
+    }
+    println!(
+        "Running {name}: {steps} step{} on {}",
+        if steps == 1 { "" } else { "s" },
+        fleet.description
+    );
+    let context = Arc::new(RunContext {
+        rpc: fleet.rpc.clone(),
+        reporter: Reporter::default(),
+        concurrency: args.concurrency,
+    });
+    let summary = runtime.block_on(run::run(&prepared, context.clone()));
+    if let Some(path) = &args.report {
+        let report = serde_json::json!({
+            "playbook": name,
+            "summary": summary,
+            "steps": context.reporter.records(),
+        });
+        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+        std::fs::write(path, text + "\n").map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    if summary.failed > 0 || summary.skipped > 0 {
+        return Err(Error::RunFailed);
+    }
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! What running and drawing a playbook share: where the repository and the fleet are, the
+//! playbook's arguments, and the evaluation (on its own thread, asking the fleet through RPC).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::eval::{self, Evaluation, Loader, NoFleet, NodeQuery};
+use crate::fleet::{FleetFile, SimulatedFleet};
+use crate::rpc::{ClientOptions, RpcClient};
+use crate::transport::{InProcess, Transport};
+use crate::Error;
+
+#[derive(Debug, Clone, Args)]
+pub struct RepoArgs {
+    /// The playbook repository: playbooks at its top, modules under modules/.
+    /// Default: ./playbooks when it exists, else the current directory.
+    #[arg(long, env = "ORCHESTRATE_REPO", value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+}
+
+impl RepoArgs {
+    pub fn resolve(&self) -> PathBuf {
+        match &self.repo {
+            Some(repo) => repo.clone(),
+            None if Path::new("playbooks").is_dir() => PathBuf::from("playbooks"),
+            None => PathBuf::from("."),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FleetArgs {
+    /// The simulated fleet to run against (the embedded default). Default: fleet.yaml in the
+    /// repository.
+    #[arg(long, env = "ORCHESTRATE_FLEET", value_name = "FILE")]
+    pub fleet: Option<PathBuf>,
+    /// Who runs the playbook: `$id` in the playbook, and the caller of every request.
+    #[arg(long, env = "USER", default_value = "orchestrate", value_name = "NAME")]
+    pub user: String,
+    /// Longest wait for discovery replies, in seconds.
+    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+    pub discovery_timeout: f64,
+}
+
+/// The playbook named on the command line and its `NAME=VALUE` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct PlaybookArgs {
+    /// A playbook of the repository (`app_cluster_upgrade`) or a path to a `.pp` file.
+    pub playbook: String,
+    /// Playbook parameters; a VALUE that parses as JSON is taken as JSON (numbers, arrays...).
+    #[arg(value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+}
+
+impl PlaybookArgs {
+    pub fn path(&self, repo: &Path) -> Result<PathBuf, Error> {
+        let path = eval::playbook_path(repo, &self.playbook);
+        if path.is_file() {
+            return Ok(path);
+        }
+        Err(Error::usage(format!(
+            "no playbook '{}' (looked for {}); `orchestrate list` shows the playbooks of the repository",
+            self.playbook,
+            path.display()
+        )))
+    }
+
+    pub fn name(&self) -> String {
+        Path::new(&self.playbook)
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| self.playbook.clone())
+    }
+
+    pub fn arguments(&self) -> Result<Vec<(String, eval::Value)>, Error> {
+        self.params
+            .iter()
+            .map(|param| match param.split_once('=') {
+                Some((name, value)) if is_parameter_name(name) => {
+                    Ok((name.to_string(), eval::parse_argument(value)))
+                }
+                _ => Err(Error::usage(format!(
+                    "'{param}' is not a playbook parameter: write NAME=VALUE, e.g. cluster=bravo"
+                ))),
+            })
+            .collect()
+    }
+}
+
+fn is_parameter_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The fleet the run talks to, kept alive for the run.
+pub struct Fleet {
+    pub rpc: Option<RpcClient>,
+    pub description: String,
+    _simulated: Option<SimulatedFleet>,
+}
+
+/// The embedded default: the fleet file served in this process over the in-process transport.
+/// Without a fleet file, playbooks that address no nodes still run.
+pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
+    let path = match &args.fleet {
+        Some(path) => {
+            if !path.is_file() {
+                return Err(Error::usage(format!("no fleet file {}", path.display())));
+            }
+            path.clone()
+        }
+        None => {
+            let default = repo.join("fleet.yaml");
+            if !default.is_file() {
+                return Ok(Fleet {
+                    rpc: None,
+                    description: "no fleet".into(),
+                    _simulated: None,
+                });
+            }
+            default
+        }
+    };
+    let file = FleetFile::load(&path).map_err(|e| Error::Fleet(e.to_string()))?;
+    let nodes = file.node_count();
+    let transport: Arc<dyn Transport> = Arc::new(InProcess::new());
+    let mut options = ClientOptions::for_user(&args.user);
+    options.discovery_timeout = Duration::from_secs_f64(args.discovery_timeout.max(0.0));
+    let simulated = SimulatedFleet::serve(file, transport.clone(), &options.collective)
+        .await
+        .map_err(|e| Error::Fleet(e.to_string()))?;
+    Ok(Fleet {
+        rpc: Some(RpcClient::new(transport, options)),
+        description: format!(
+            "the simulated fleet {} ({nodes} node{})",
+            path.display(),
+            if nodes == 1 { "" } else { "s" }
+        ),
+        _simulated: Some(simulated),
+    })
+}
+
+/// Evaluates the playbook on a thread of its own (deep manifests need stack; discovery waits
+/// on the runtime).
+pub fn evaluate(
+    runtime: &tokio::runtime::Runtime,
+    fleet: &Fleet,
+    repo: &Path,
+    playbook: &PlaybookArgs,
+    user: &str,
+) -> Result<Evaluation, Error> {
+    let path = playbook.path(repo)?;
+    let args = playbook.arguments()?;
+    let name = playbook.name();
+    let query: Box<dyn NodeQuery + Send> = match &fleet.rpc {
+        Some(rpc) => Box::new(crate::run::RpcNodeQuery {
+            rpc: rpc.clone(),
+            handle: runtime.handle().clone(),
+        }),
+        None => Box::new(NoFleet),
+    };
+    let repo = repo.to_path_buf();
+    let caller = user.to_string();
+    let result = std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("evaluate".into())
+            .stack_size(16 << 20)
+            .spawn_scoped(scope, move || {
+                let mut log = eval::ConsoleLog;
+                eval::evaluate(eval::EvalRequest {
+                    loader: Loader::new(&repo),
+                    path,
+                    playbook: name,
+                    args,
+                    caller,
+                    nodes: query.as_ref(),
+                    log: &mut log,
+                })
+            })
+            .map(|handle| handle.join())
+    });
+    match result {
+        Ok(Ok(Ok(evaluation))) => Ok(evaluation),
+        Ok(Ok(Err(failure))) => Err(Error::Evaluation(failure)),
+        Ok(Err(_)) => Err(Error::Internal {
+            path: playbook.playbook.clone().into(),
+        }),
+        Err(err) => Err(Error::Io(err)),
+    }
+}
+
+/// A tokio runtime for a run.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// An error found after evaluation (a cycle, a bad step parameter), with its sources.
+pub fn after_evaluation(error: eval::EvalError, evaluation: &Evaluation) -> Error {
+    Error::Evaluation(Box::new(eval::EvalFailure {
+        error,
+        sources: evaluation.sources.clone(),
+    }))
+}

@@ -1,0 +1,1091 @@
+//! Resource declarations: built-in step types, define instances (evaluated after the code that
+//! declares them), classes, defaults, overrides, virtual resources and collectors, and the
+//! relationships between them, resolved once everything is declared.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use indexmap::IndexMap;
+
+use crate::lang::ast::{
+    Arrow, Attribute, ClassDef, Collector, Definition, Expr, ExprKind, Query, ResourceDefaults,
+    Virtuality,
+};
+
+use super::catalog::{Edge, EdgeKind, Resource, ResourceId};
+use super::evaluator::{EvalResult, Evaluator};
+use super::loader::Defined;
+use super::scope::{Defaults, Frame};
+use super::types::{capitalize_type_name, Type};
+use super::value::Value;
+use super::{EvalError, Origin};
+
+/// The step types the scheduler runs, with the parameters each takes.
+pub const STEP_TYPES: &[(&str, &[&str], &[&str])] = &[
+    (
+        "mcollective",
+        &[
+            "agent",
+            "action",
+            "arguments",
+            "identity_filter",
+            "class_filter",
+            "fact_filter",
+            "agent_filter",
+            "compound_filter",
+            "limit_nodes",
+            "tries",
+            "try_sleep_time",
+            "batch_size",
+            "batch_sleep_time",
+            "timeout",
+            "fail_ok",
+        ],
+        &["agent", "action"],
+    ),
+    ("notify", &["message", "withpath", "name"], &[]),
+];
+
+/// Parameters every resource takes: relationships, and Puppet's others (accepted, unused).
+const METAPARAMS: &[&str] = &[
+    "before",
+    "require",
+    "notify",
+    "subscribe",
+    "tag",
+    "alias",
+    "noop",
+    "loglevel",
+    "schedule",
+    "stage",
+    "audit",
+];
+
+/// `rpc` is another name for the `mcollective` step.
+fn canonical_type(name: &str) -> String {
+    match name {
+        "rpc" => "mcollective".to_string(),
+        other => other.to_string(),
+    }
+}
+
+enum ResourceKind {
+    Step(&'static [&'static str], &'static [&'static str]),
+    Define(Rc<Defined<Definition>>),
+}
+
+/// One attribute evaluated: name, value, where it was written.
+struct Attr {
+    name: String,
+    value: Value,
+    origin: Origin,
+}
+
+pub struct PendingDefine {
+    resource: ResourceId,
+    def: Rc<Defined<Definition>>,
+    title: String,
+    params: HashMap<String, Value>,
+    origins: HashMap<String, Origin>,
+    defaults: Defaults,
+    origin: Origin,
+}
+
+#[derive(Debug, Clone)]
+pub enum Endpoint {
+    Ref { type_name: String, title: String },
+    Resource(ResourceId),
+    Collector(usize),
+}
+
+pub struct PendingRelation {
+    from: Endpoint,
+    to: Endpoint,
+    kind: EdgeKind,
+    origin: Origin,
+}
+
+pub struct PendingOverride {
+    targets: Vec<(String, String)>,
+    attrs: Vec<(String, Value)>,
+    origin: Origin,
+}
+
+pub struct PendingCollector {
+    type_name: String,
+    query: Option<Query>,
+    attrs: Vec<(String, Value)>,
+    file: super::FileId,
+    collected: Vec<ResourceId>,
+}
+
+pub struct VirtualResource {
+    resource: Resource,
+    kind_define: Option<Rc<Defined<Definition>>>,
+    origins: HashMap<String, Origin>,
+    defaults: Defaults,
+    relations: Vec<(String, Value, Origin)>,
+}
+
+/// How many define instances one playbook may expand: beyond this it declares itself forever.
+const MAX_DEFINE_INSTANCES: usize = 1_000_000;
+
+impl Evaluator<'_> {
+    pub(super) fn declare_resources(
+        &mut self,
+        expr: &Expr,
+        resource: &crate::lang::ast::Resource,
+    ) -> EvalResult {
+        let type_name = canonical_type(&resource.type_name.name.to_lowercase());
+        if type_name == "class" {
+            return self.declare_class_resources(resource);
+        }
+        let kind = self.resource_kind(&type_name, resource.type_name.span)?;
+        let mut body_defaults = Vec::new();
+        for body in &resource.bodies {
+            if matches!(body.title.kind, ExprKind::Default) {
+                body_defaults = self.eval_attributes(&body.attributes)?;
+            }
+        }
+        let mut refs = Vec::new();
+        for body in &resource.bodies {
+            if matches!(body.title.kind, ExprKind::Default) {
+                continue;
+            }
+            let titles = self.titles(&body.title)?;
+            let attrs = self.eval_attributes(&body.attributes)?;
+            for title in titles {
+                let mut merged: Vec<Attr> = self
+                    .scopes
+                    .defaults_for(&type_name)
+                    .into_iter()
+                    .map(|(name, value)| Attr {
+                        name,
+                        value,
+                        origin: self.origin(body.span),
+                    })
+                    .collect();
+                for attr in body_defaults.iter().chain(&attrs) {
+                    merged.retain(|a| a.name != attr.name);
+                    merged.push(Attr {
+                        name: attr.name.clone(),
+                        value: attr.value.clone(),
+                        origin: attr.origin,
+                    });
+                }
+                let at = self.origin(body.title.span.to(body.span));
+                let declared = Declaration {
+                    type_name: &type_name,
+                    kind: &kind,
+                    title,
+                    attrs: merged,
+                    at,
+                    virtuality: resource.virtuality,
+                };
+                refs.push(self.declare_one(expr, declared)?);
+            }
+        }
+        Ok(if refs.len() == 1 {
+            refs.pop().unwrap_or(Value::Undef)
+        } else {
+            Value::Array(refs)
+        })
+    }
+
+    fn resource_kind(
+        &mut self,
+        type_name: &str,
+        span: crate::lang::ast::Span,
+    ) -> EvalResult<ResourceKind> {
+        if let Some((_, params, required)) = STEP_TYPES.iter().find(|(n, _, _)| *n == type_name) {
+            return Ok(ResourceKind::Step(params, required));
+        }
+        match self.loader.define(type_name)? {
+            Some(def) => Ok(ResourceKind::Define(def)),
+            None => Err(EvalError::input(
+                format!("Unknown resource type: '{}'", capitalize_type_name(type_name)),
+                self.origin(span),
+                "no step type or define has this name",
+            )
+            .with_help(format!(
+                "steps are `mcollective` (or `rpc`) and `notify`; a define `{type_name}` is looked for in modules/{}",
+                autoload_path(type_name)
+            ))),
+        }
+    }
+
+    /// A title, or the titles of an array title.
+    fn titles(&mut self, title: &Expr) -> EvalResult<Vec<String>> {
+        let value = self.eval(title)?;
+        let mut titles = Vec::new();
+        collect_titles(value, &mut titles);
+        if titles.iter().any(|t| t.is_empty()) {
+            return Err(self.error(title, "a resource title cannot be empty or undef"));
+        }
+        Ok(titles)
+    }
+
+    fn eval_attributes(&mut self, attributes: &[Attribute]) -> EvalResult<Vec<Attr>> {
+        let mut attrs = Vec::with_capacity(attributes.len());
+        for attribute in attributes {
+            let value = self.eval(&attribute.value)?;
+            let origin = self.origin(attribute.span);
+            if attribute.name.name == "*" {
+                let Value::Hash(map) = value else {
+                    return Err(self.error(&attribute.value, "`* =>` takes a hash of attributes"));
+                };
+                for (name, value) in map {
+                    attrs.push(Attr {
+                        name: name.to_display_string(),
+                        value,
+                        origin,
+                    });
+                }
+            } else {
+                attrs.push(Attr {
+                    name: attribute.name.name.clone(),
+                    value,
+                    origin,
+                });
+            }
+        }
+        Ok(attrs)
+    }
+
+    fn declare_one(&mut self, expr: &Expr, declared: Declaration<'_>) -> EvalResult {
+        let Declaration {
+            type_name,
+            kind,
+            title,
+            attrs,
+            at,
+            virtuality,
+        } = declared;
+        let reference = format!("{}[{}]", capitalize_type_name(type_name), title);
+        let mut params = IndexMap::new();
+        let mut origins = HashMap::new();
+        let mut relations = Vec::new();
+        for attr in attrs {
+            if matches!(
+                attr.name.as_str(),
+                "before" | "require" | "notify" | "subscribe"
+            ) && !matches!(kind, ResourceKind::Step(p, _) if p.contains(&attr.name.as_str()))
+            {
+                relations.push((attr.name, attr.value, attr.origin));
+                continue;
+            }
+            if METAPARAMS.contains(&attr.name.as_str()) {
+                continue;
+            }
+            check_param_known(kind, &reference, &attr)?;
+            origins.insert(attr.name.clone(), attr.origin);
+            params.insert(attr.name, attr.value);
+        }
+        check_required(kind, &reference, &params, at)?;
+        let resource = Resource {
+            type_name: type_name.to_string(),
+            title: title.clone(),
+            params,
+            container: self.scopes.frame().container,
+            is_container: matches!(kind, ResourceKind::Define(_)),
+            origin: at,
+        };
+        let define = match kind {
+            ResourceKind::Define(def) => Some(def.clone()),
+            ResourceKind::Step(..) => None,
+        };
+        let reference_value = Value::Type(Box::new(Type::Resource(
+            Some(type_name.to_string()),
+            Some(title),
+        )));
+        if virtuality != Virtuality::Real {
+            self.virtuals.push(VirtualResource {
+                resource,
+                kind_define: define,
+                origins,
+                defaults: self.scopes.all_defaults(),
+                relations,
+            });
+            return Ok(reference_value);
+        }
+        let defaults = self.scopes.all_defaults();
+        let id = self.add_to_catalog(expr, resource)?;
+        self.queue_define(id, define, origins, defaults);
+        self.add_metaparam_relations(id, relations)?;
+        Ok(reference_value)
+    }
+
+    fn add_to_catalog(&mut self, expr: &Expr, resource: Resource) -> EvalResult<ResourceId> {
+        let at = resource.origin;
+        let reference = resource.reference();
+        match self.catalog.add(resource) {
+            Ok(id) => Ok(id),
+            Err(existing) => {
+                let first = self.catalog.get(existing).origin;
+                let where_first = self.describe_origin(first);
+                let _ = expr;
+                Err(EvalError::input(
+                    format!("Duplicate declaration: {reference} is already declared at {where_first}; cannot redeclare"),
+                    at,
+                    "declared again here",
+                )
+                .with_help("give each resource of a type a title of its own"))
+            }
+        }
+    }
+
+    fn queue_define(
+        &mut self,
+        id: ResourceId,
+        define: Option<Rc<Defined<Definition>>>,
+        origins: HashMap<String, Origin>,
+        defaults: Defaults,
+    ) {
+        let Some(def) = define else { return };
+        let resource = self.catalog.get(id);
+        let params = resource
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.pending_defines.push_back(PendingDefine {
+            resource: id,
+            def,
+            title: resource.title.clone(),
+            params,
+            origins,
+            defaults,
+            origin: resource.origin,
+        });
+    }
+
+    fn add_metaparam_relations(
+        &mut self,
+        id: ResourceId,
+        relations: Vec<(String, Value, Origin)>,
+    ) -> EvalResult<()> {
+        for (name, value, origin) in relations {
+            let others = self.endpoints_of(value, origin)?;
+            for other in others {
+                let (from, to, kind) = match name.as_str() {
+                    "before" => (Endpoint::Resource(id), other, EdgeKind::Before),
+                    "notify" => (Endpoint::Resource(id), other, EdgeKind::Notify),
+                    "require" => (other, Endpoint::Resource(id), EdgeKind::Before),
+                    _ => (other, Endpoint::Resource(id), EdgeKind::Notify),
+                };
+                self.relations.push(PendingRelation {
+                    from,
+                    to,
+                    kind,
+                    origin,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// `A -> B`: every resource on the left before every resource on the right. The value is
+    /// the right side, so chains read left to right.
+    pub(super) fn relationship(&mut self, arrow: Arrow, lhs: &Expr, rhs: &Expr) -> EvalResult {
+        self.chain(arrow, lhs, rhs).map(|(value, _)| value)
+    }
+
+    /// Evaluates a relationship once and returns its right side: value and endpoints, which a
+    /// chain (`a -> b -> c` is `(a -> b) -> c`) continues from.
+    fn chain(
+        &mut self,
+        arrow: Arrow,
+        lhs: &Expr,
+        rhs: &Expr,
+    ) -> EvalResult<(Value, Vec<Endpoint>)> {
+        let (_, left) = self.relationship_side(lhs)?;
+        let (value, right) = self.relationship_side(rhs)?;
+        let origin = self.origin(lhs.span.to(rhs.span));
+        let (from, to, kind) = match arrow {
+            Arrow::Before => (&left, &right, EdgeKind::Before),
+            Arrow::Notify => (&left, &right, EdgeKind::Notify),
+            Arrow::Require => (&right, &left, EdgeKind::Before),
+            Arrow::Subscribe => (&right, &left, EdgeKind::Notify),
+        };
+        for a in from {
+            for b in to {
+                self.relations.push(PendingRelation {
+                    from: a.clone(),
+                    to: b.clone(),
+                    kind,
+                    origin,
+                });
+            }
+        }
+        Ok((value, right))
+    }
+
+    fn relationship_side(&mut self, expr: &Expr) -> EvalResult<(Value, Vec<Endpoint>)> {
+        match &expr.kind {
+            ExprKind::Collector(collector) => {
+                self.collect(expr, collector)?;
+                let index = self.collectors.len() - 1;
+                Ok((Value::Undef, vec![Endpoint::Collector(index)]))
+            }
+            ExprKind::Relationship { arrow, lhs, rhs } => self.chain(*arrow, lhs, rhs),
+            ExprKind::Paren(inner) => self.relationship_side(inner),
+            _ => {
+                let value = self.eval(expr)?;
+                let endpoints = self.endpoints_of(value.clone(), self.origin(expr.span))?;
+                Ok((value, endpoints))
+            }
+        }
+    }
+
+    /// The resources a value refers to: a reference, a class, or an array of them.
+    fn endpoints_of(&mut self, value: Value, origin: Origin) -> EvalResult<Vec<Endpoint>> {
+        let mut endpoints = Vec::new();
+        let mut pending = vec![value];
+        while let Some(value) = pending.pop() {
+            match value {
+                Value::Array(items) => pending.extend(items.into_iter().rev()),
+                Value::Undef => {}
+                Value::Type(t) => match *t {
+                    Type::Resource(Some(type_name), Some(title)) => endpoints.push(Endpoint::Ref {
+                        type_name: canonical_type(&type_name),
+                        title,
+                    }),
+                    Type::Class(Some(name)) => endpoints.push(Endpoint::Ref {
+                        type_name: "class".into(),
+                        title: name,
+                    }),
+                    other => {
+                        return Err(EvalError::input(
+                            format!("{other} is not a resource: a relationship needs a title, such as {other}['name']"),
+                            origin,
+                            "here",
+                        ))
+                    }
+                },
+                Value::String(s) => {
+                    return Err(EvalError::input(
+                        format!("'{s}' is not a resource reference"),
+                        origin,
+                        "here",
+                    )
+                    .with_help("refer to a resource by its type and title: Mcollective['name']"))
+                }
+                other => {
+                    return Err(EvalError::input(
+                        format!("{} is not a resource reference", other.type_name()),
+                        origin,
+                        "here",
+                    ))
+                }
+            }
+        }
+        Ok(endpoints)
+    }
+
+    pub(super) fn set_defaults(&mut self, defaults: &ResourceDefaults) -> EvalResult {
+        let type_name = canonical_type(&defaults.type_name.name.to_lowercase());
+        let attrs = self.eval_attributes(&defaults.attributes)?;
+        let entry = self
+            .scopes
+            .frame_mut()
+            .defaults
+            .entry(type_name)
+            .or_default();
+        for attr in attrs {
+            entry.retain(|(n, _)| *n != attr.name);
+            entry.push((attr.name, attr.value));
+        }
+        Ok(Value::Undef)
+    }
+
+    pub(super) fn override_resources(
+        &mut self,
+        expr: &Expr,
+        target: &Expr,
+        attributes: &[Attribute],
+    ) -> EvalResult {
+        let value = self.eval(target)?;
+        let endpoints = self.endpoints_of(value, self.origin(target.span))?;
+        let attrs = self.eval_attributes(attributes)?;
+        let targets = endpoints
+            .into_iter()
+            .filter_map(|e| match e {
+                Endpoint::Ref { type_name, title } => Some((type_name, title)),
+                _ => None,
+            })
+            .collect();
+        self.overrides.push(PendingOverride {
+            targets,
+            attrs: attrs.into_iter().map(|a| (a.name, a.value)).collect(),
+            origin: self.origin(expr.span),
+        });
+        Ok(Value::Undef)
+    }
+
+    pub(super) fn collect(&mut self, _expr: &Expr, collector: &Collector) -> EvalResult {
+        let attrs = match &collector.attributes {
+            Some(attributes) => self
+                .eval_attributes(attributes)?
+                .into_iter()
+                .map(|a| (a.name, a.value))
+                .collect(),
+            None => Vec::new(),
+        };
+        self.collectors.push(PendingCollector {
+            type_name: canonical_type(&collector.type_name.name.to_lowercase()),
+            query: collector.query.clone(),
+            attrs,
+            file: self.file,
+            collected: Vec::new(),
+        });
+        Ok(Value::Undef)
+    }
+
+    /// `include`, `contain`, `require`: declares each class once. `contain` puts the class's
+    /// steps inside the current define or class; `require` also orders it before.
+    pub(super) fn include_classes(
+        &mut self,
+        at: &Expr,
+        names: Vec<Value>,
+        how: &str,
+    ) -> EvalResult {
+        let mut refs = Vec::new();
+        let mut flat = Vec::new();
+        collect_titles(Value::Array(names), &mut flat);
+        for name in flat {
+            let name = name.trim_start_matches("::").to_lowercase();
+            let id = self.declare_class(at, &name, None, self.origin(at.span))?;
+            let container = self.scopes.frame().container;
+            if let Some(container) = container {
+                if how == "contain" && self.catalog.get(id).container.is_none() && id != container {
+                    self.catalog.get_mut(id).container = Some(container);
+                }
+                if how == "require" {
+                    self.relations.push(PendingRelation {
+                        from: Endpoint::Resource(id),
+                        to: Endpoint::Resource(container),
+                        kind: EdgeKind::Before,
+                        origin: self.origin(at.span),
+                    });
+                }
+            }
+            refs.push(Value::Type(Box::new(Type::Class(Some(name)))));
+        }
+        Ok(Value::Array(refs))
+    }
+
+    fn declare_class_resources(&mut self, resource: &crate::lang::ast::Resource) -> EvalResult {
+        let mut refs = Vec::new();
+        for body in &resource.bodies {
+            for title in self.titles(&body.title)? {
+                let name = title.trim_start_matches("::").to_lowercase();
+                let attrs = self.eval_attributes(&body.attributes)?;
+                let at = self.origin(body.span);
+                if let Some(existing) = self.classes.get(&name) {
+                    let first = self.describe_origin(self.catalog.get(*existing).origin);
+                    return Err(EvalError::input(
+                        format!(
+                            "Duplicate declaration: Class[{}] is already declared at {first}",
+                            capitalize_type_name(&name)
+                        ),
+                        at,
+                        "declared again here",
+                    ));
+                }
+                let params = attrs.into_iter().map(|a| (a.name, a.value)).collect();
+                self.declare_class(&body.title, &name, Some(params), at)?;
+                refs.push(Value::Type(Box::new(Type::Class(Some(name)))));
+            }
+        }
+        Ok(Value::Array(refs))
+    }
+
+    /// Declares and evaluates a class at once, as Puppet does; a second `include` does nothing.
+    fn declare_class(
+        &mut self,
+        at: &Expr,
+        name: &str,
+        params: Option<HashMap<String, Value>>,
+        origin: Origin,
+    ) -> EvalResult<ResourceId> {
+        if let Some(id) = self.classes.get(name) {
+            return Ok(*id);
+        }
+        let Some(class) = self.loader.class(name)? else {
+            return Err(EvalError::input(
+                format!("Could not find class '{name}'"),
+                origin,
+                "no class has this name",
+            )
+            .with_help(format!(
+                "a class `{name}` is looked for in modules/{}",
+                autoload_path(name)
+            )));
+        };
+        if let Some(parent) = &class.def.parent {
+            let parent_name = parent.name.to_lowercase();
+            self.declare_class(at, &parent_name, None, origin)?;
+        }
+        let resource = Resource {
+            type_name: "class".into(),
+            title: name.to_string(),
+            params: IndexMap::new(),
+            container: None,
+            is_container: true,
+            origin,
+        };
+        let id = self.add_to_catalog(at, resource)?;
+        self.classes.insert(name.to_string(), id);
+        self.evaluate_class(at, &class, id, params.unwrap_or_default(), origin)?;
+        Ok(id)
+    }
+
+    fn evaluate_class(
+        &mut self,
+        at: &Expr,
+        class: &Rc<Defined<ClassDef>>,
+        id: ResourceId,
+        params: HashMap<String, Value>,
+        origin: Origin,
+    ) -> EvalResult<()> {
+        let owner = format!("Class[{}]", capitalize_type_name(&class.def.name.name));
+        for name in params.keys() {
+            if !class.def.params.iter().any(|p| &p.name.name == name) {
+                return Err(EvalError::input(
+                    format!("{owner} has no parameter named '{name}'"),
+                    origin,
+                    "declared here",
+                ));
+            }
+        }
+        self.enter_call(at)?;
+        let saved_file = std::mem::replace(&mut self.file, class.file);
+        let frame = Frame {
+            parent: Some(0),
+            container: Some(id),
+            class_name: Some(class.def.name.name.to_lowercase()),
+            ..Frame::default()
+        };
+        let previous = self.scopes.push(frame);
+        let result = self
+            .bind_params(&class.def.params, params, &owner, origin, false)
+            .and_then(|()| self.eval_block(&class.def.body).map(|_| ()));
+        self.scopes.pop(previous);
+        self.file = saved_file;
+        self.leave_call();
+        result
+    }
+
+    /// Evaluates define bodies, first declared first, until none is left.
+    pub(super) fn expand_defines(&mut self) -> EvalResult<()> {
+        let mut expanded = 0;
+        while let Some(pending) = self.pending_defines.pop_front() {
+            expanded += 1;
+            if expanded > MAX_DEFINE_INSTANCES {
+                return Err(EvalError::input(
+                    format!("more than {MAX_DEFINE_INSTANCES} define instances: does a define declare itself without end?"),
+                    pending.origin,
+                    "this instance is one of them",
+                ));
+            }
+            self.expand_define(pending)?;
+        }
+        Ok(())
+    }
+
+    fn expand_define(&mut self, pending: PendingDefine) -> EvalResult<()> {
+        let PendingDefine {
+            resource,
+            def,
+            title,
+            params,
+            origins,
+            defaults,
+            origin,
+        } = pending;
+        let owner = self.catalog.get(resource).reference();
+        let saved_file = std::mem::replace(&mut self.file, def.file);
+        let mut frame = Frame {
+            parent: Some(0),
+            container: Some(resource),
+            defaults,
+            ..Frame::default()
+        };
+        frame
+            .vars
+            .insert("title".into(), Value::String(title.clone()));
+        let name = params
+            .get("name")
+            .cloned()
+            .unwrap_or_else(|| Value::String(title.clone()));
+        frame.vars.insert("name".into(), name);
+        let previous = self.scopes.push(frame);
+        let result = self
+            .bind_define_params(&def.def, params, &owner, origin, &origins)
+            .and_then(|()| self.eval_block(&def.def.body).map(|_| ()));
+        self.scopes.pop(previous);
+        self.file = saved_file;
+        result
+    }
+
+    fn bind_define_params(
+        &mut self,
+        def: &Definition,
+        mut given: HashMap<String, Value>,
+        owner: &str,
+        origin: Origin,
+        origins: &HashMap<String, Origin>,
+    ) -> EvalResult<()> {
+        given.remove("name");
+        for param in &def.params {
+            let name = &param.name.name;
+            let Some(type_expr) = &param.type_expr else {
+                continue;
+            };
+            let Some(value) = given.get(name) else {
+                continue;
+            };
+            let expected = self.eval_type(type_expr)?;
+            if !expected.is_instance(value) {
+                let at = origins.get(name).copied().unwrap_or(origin);
+                return Err(EvalError::input(
+                    format!(
+                        "{owner}: parameter '{name}' expects {}, got {}",
+                        super::evaluator::describe_type(&expected),
+                        super::evaluator::describe_value_type(value)
+                    ),
+                    at,
+                    format!("'{name}' must be {expected}"),
+                ));
+            }
+        }
+        self.bind_params(&def.params, given, owner, origin, false)
+    }
+
+    /// Realizes the virtual resources collectors select and applies their attribute blocks.
+    pub(super) fn run_collectors(&mut self) -> EvalResult<()> {
+        for index in 0..self.collectors.len() {
+            let type_name = self.collectors[index].type_name.clone();
+            let query = self.collectors[index].query.clone();
+            let file = self.collectors[index].file;
+            let saved_file = std::mem::replace(&mut self.file, file);
+            let mut collected = Vec::new();
+            let mut position = 0;
+            while position < self.virtuals.len() {
+                let candidate = self.virtuals[position].resource.clone();
+                if candidate.type_name == type_name
+                    && self.query_matches(query.as_ref(), &candidate)?
+                {
+                    let virtual_resource = self.virtuals.remove(position);
+                    collected.push(self.realize(virtual_resource)?);
+                } else {
+                    position += 1;
+                }
+            }
+            for id in 0..self.catalog.resources.len() {
+                let resource = self.catalog.get(id).clone();
+                if resource.type_name == type_name
+                    && !collected.contains(&id)
+                    && self.query_matches(query.as_ref(), &resource)?
+                {
+                    collected.push(id);
+                }
+            }
+            let attrs = self.collectors[index].attrs.clone();
+            for id in &collected {
+                for (name, value) in &attrs {
+                    self.catalog
+                        .get_mut(*id)
+                        .params
+                        .insert(name.clone(), value.clone());
+                }
+            }
+            self.collectors[index].collected = collected;
+            self.file = saved_file;
+        }
+        Ok(())
+    }
+
+    /// `realize(Type['title'])`.
+    pub(super) fn realize_refs(&mut self, at: &Expr, values: Vec<Value>) -> EvalResult {
+        for value in values {
+            for endpoint in self.endpoints_of(value, self.origin(at.span))? {
+                let Endpoint::Ref { type_name, title } = endpoint else {
+                    continue;
+                };
+                let found = self
+                    .virtuals
+                    .iter()
+                    .position(|v| v.resource.type_name == type_name && v.resource.title == title);
+                match found {
+                    Some(position) => {
+                        let virtual_resource = self.virtuals.remove(position);
+                        self.realize(virtual_resource)?;
+                    }
+                    None if self.catalog.find(&type_name, &title).is_some() => {}
+                    None => {
+                        return Err(self.error(
+                            at,
+                            format!(
+                                "Failed to realize virtual resources {}",
+                                super::evaluator::resource_ref_name(&type_name, &title)
+                            ),
+                        ))
+                    }
+                }
+            }
+        }
+        Ok(Value::Undef)
+    }
+
+    fn realize(&mut self, virtual_resource: VirtualResource) -> EvalResult<ResourceId> {
+        let VirtualResource {
+            resource,
+            kind_define,
+            origins,
+            defaults,
+            relations,
+        } = virtual_resource;
+        let at = resource.origin;
+        let reference = resource.reference();
+        let id = self.catalog.add(resource).map_err(|_| {
+            EvalError::input(format!("Duplicate declaration: {reference}"), at, "here")
+        })?;
+        self.queue_define(id, kind_define, origins, defaults);
+        self.add_metaparam_relations(id, relations)?;
+        Ok(id)
+    }
+
+    fn query_matches(&mut self, query: Option<&Query>, resource: &Resource) -> EvalResult<bool> {
+        let Some(query) = query else { return Ok(true) };
+        Ok(match query {
+            Query::Or(a, b) => {
+                self.query_matches(Some(a), resource)? || self.query_matches(Some(b), resource)?
+            }
+            Query::And(a, b) => {
+                self.query_matches(Some(a), resource)? && self.query_matches(Some(b), resource)?
+            }
+            Query::Compare {
+                attribute,
+                equal,
+                value,
+            } => {
+                let wanted = self.eval(value)?;
+                let actual = if attribute.name == "title" {
+                    Value::String(resource.title.clone())
+                } else {
+                    resource
+                        .params
+                        .get(&attribute.name)
+                        .cloned()
+                        .unwrap_or(Value::Undef)
+                };
+                let found = match &actual {
+                    Value::Array(items) => items.iter().any(|v| v.puppet_eq(&wanted)),
+                    other => other.puppet_eq(&wanted),
+                };
+                found == *equal
+            }
+        })
+    }
+
+    pub(super) fn apply_overrides(&mut self) -> EvalResult<()> {
+        for index in 0..self.overrides.len() {
+            let origin = self.overrides[index].origin;
+            for (type_name, title) in self.overrides[index].targets.clone() {
+                let Some(id) = self.catalog.find(&type_name, &title) else {
+                    return Err(EvalError::input(
+                        format!(
+                            "Resource override: {} is not declared",
+                            super::evaluator::resource_ref_name(&type_name, &title)
+                        ),
+                        origin,
+                        "overridden here",
+                    ));
+                };
+                for (name, value) in self.overrides[index].attrs.clone() {
+                    self.catalog.get_mut(id).params.insert(name, value);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns every relationship into catalog edges; a reference to a resource that was never
+    /// declared is an error at the arrow or metaparameter that names it.
+    pub(super) fn resolve_relations(&mut self) -> EvalResult<()> {
+        let relations = std::mem::take(&mut self.relations);
+        for relation in relations {
+            let from = self.resolve_endpoint(&relation.from, relation.origin)?;
+            let to = self.resolve_endpoint(&relation.to, relation.origin)?;
+            for a in &from {
+                for b in &to {
+                    self.catalog.edges.push(Edge {
+                        from: *a,
+                        to: *b,
+                        kind: relation.kind,
+                        origin: relation.origin,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn resolve_endpoint(&self, endpoint: &Endpoint, origin: Origin) -> EvalResult<Vec<ResourceId>> {
+        match endpoint {
+            Endpoint::Resource(id) => Ok(vec![*id]),
+            Endpoint::Collector(index) => Ok(self.collectors[*index].collected.clone()),
+            Endpoint::Ref { type_name, title } => {
+                let lookup = if type_name == "class" {
+                    title.trim_start_matches("::").to_lowercase()
+                } else {
+                    title.clone()
+                };
+                match self.catalog.find(type_name, &lookup) {
+                    Some(id) => Ok(vec![id]),
+                    None => Err(EvalError::input(
+                        format!(
+                            "Could not find resource '{}' for relationship",
+                            if type_name == "class" {
+                                format!("Class[{}]", capitalize_type_name(title))
+                            } else {
+                                format!("{}[{}]", capitalize_type_name(type_name), title)
+                            }
+                        ),
+                        origin,
+                        "this relationship names it",
+                    )
+                    .with_help(
+                        "declare the resource, or check the spelling of its type and title",
+                    )),
+                }
+            }
+        }
+    }
+
+    pub(super) fn describe_origin(&self, origin: Origin) -> String {
+        match self.loader.sources.get(origin.file) {
+            Some(source) => {
+                let at = origin.span.start.min(source.text.len());
+                let (line, column) = crate::lang::diagnostic::line_column(&source.text, at);
+                format!("{}:{line}:{column}", source.display)
+            }
+            None => "an unknown place".into(),
+        }
+    }
+}
+
+struct Declaration<'k> {
+    type_name: &'k str,
+    kind: &'k ResourceKind,
+    title: String,
+    attrs: Vec<Attr>,
+    at: Origin,
+    virtuality: Virtuality,
+}
+
+fn check_param_known(kind: &ResourceKind, reference: &str, attr: &Attr) -> EvalResult<()> {
+    let known: Vec<String> = match kind {
+        ResourceKind::Step(params, _) => params.iter().map(|p| p.to_string()).collect(),
+        ResourceKind::Define(def) => def
+            .def
+            .params
+            .iter()
+            .map(|p| p.name.name.clone())
+            .chain(std::iter::once("name".to_string()))
+            .collect(),
+    };
+    if known.contains(&attr.name) {
+        return Ok(());
+    }
+    let mut error = EvalError::input(
+        format!("{reference}: has no parameter named '{}'", attr.name),
+        attr.origin,
+        "unknown parameter",
+    );
+    let similar: Vec<&String> = known
+        .iter()
+        .filter(|k| similar_names(k, &attr.name))
+        .collect();
+    error = match similar.first() {
+        Some(name) => error.with_help(format!("did you mean '{name}'?")),
+        None => error.with_help(format!("its parameters are: {}", known.join(", "))),
+    };
+    Err(error)
+}
+
+fn similar_names(a: &str, b: &str) -> bool {
+    let a = a.replace('_', "");
+    let b = b.replace('_', "");
+    a.contains(&b) || b.contains(&a) || {
+        let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+        common >= 4
+    }
+}
+
+fn check_required(
+    kind: &ResourceKind,
+    reference: &str,
+    params: &IndexMap<String, Value>,
+    at: Origin,
+) -> EvalResult<()> {
+    let missing: Vec<String> = match kind {
+        ResourceKind::Step(_, required) => required
+            .iter()
+            .filter(|r| !params.contains_key(**r))
+            .map(|r| r.to_string())
+            .collect(),
+        ResourceKind::Define(def) => def
+            .def
+            .params
+            .iter()
+            .filter(|p| p.default.is_none() && !p.captures_rest)
+            .filter(|p| !params.contains_key(&p.name.name))
+            .map(|p| p.name.name.clone())
+            .collect(),
+    };
+    match missing.as_slice() {
+        [] => Ok(()),
+        [one] => Err(EvalError::input(
+            format!("{reference}: expects a value for parameter '{one}'"),
+            at,
+            format!("'{one}' is not given"),
+        )
+        .with_help(format!("add `{one} => ...`"))),
+        many => Err(EvalError::input(
+            format!(
+                "{reference}: expects values for parameters {}",
+                many.iter()
+                    .map(|m| format!("'{m}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            at,
+            "these are not given",
+        )),
+    }
+}
+
+fn collect_titles(value: Value, titles: &mut Vec<String>) {
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                collect_titles(item, titles);
+            }
+        }
+        Value::Undef => titles.push(String::new()),
+        other => titles.push(other.to_display_string()),
+    }
+}
+
+fn autoload_path(name: &str) -> String {
+    let mut segments = name.split("::");
+    let module = segments.next().unwrap_or_default();
+    let rest: Vec<&str> = segments.collect();
+    if rest.is_empty() {
+        format!("{module}/manifests/init.pp")
+    } else {
+        format!("{module}/manifests/{}.pp", rest.join("/"))
+    }
+}

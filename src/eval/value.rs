@@ -1,0 +1,387 @@
+//! Puppet values, their string forms exactly as Puppet prints them, and Puppet's equality and
+//! ordering rules (`'a' == 'A'`, `1 == 1.0`, `'10' < '9'`).
+
+use std::cmp::Ordering;
+use std::fmt::{self, Write as _};
+use std::hash::{Hash, Hasher};
+
+use indexmap::IndexMap;
+
+use super::types::Type;
+
+pub type HashMap = IndexMap<Value, Value>;
+
+#[derive(Clone, Debug)]
+pub enum Value {
+    Undef,
+    Default,
+    Bool(bool),
+    Integer(i64),
+    Float(f64),
+    String(String),
+    /// The pattern, as written between the slashes.
+    Regex(String),
+    Array(Vec<Value>),
+    Hash(HashMap),
+    /// A data type; resource references such as `Notify['x']` are types too.
+    Type(Box<Type>),
+}
+
+impl Value {
+    pub fn string(text: impl Into<String>) -> Value {
+        Value::String(text.into())
+    }
+
+    /// Puppet's truthiness: only `undef` and `false` are false (`''` and `[]` are true).
+    pub fn is_true(&self) -> bool {
+        !matches!(self, Value::Undef | Value::Bool(false))
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_number(&self) -> bool {
+        matches!(self, Value::Integer(_) | Value::Float(_))
+    }
+
+    /// The value as an `f64`, for numbers.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Integer(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// The word Puppet uses for this value's type in error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Undef => "Undef",
+            Value::Default => "Default",
+            Value::Bool(_) => "Boolean",
+            Value::Integer(_) => "Integer",
+            Value::Float(_) => "Float",
+            Value::String(_) => "String",
+            Value::Regex(_) => "Regexp",
+            Value::Array(_) => "Array",
+            Value::Hash(_) => "Hash",
+            Value::Type(_) => "Type",
+        }
+    }
+
+    /// The string a value becomes in interpolation and in `notice`: strings as they are, `undef`
+    /// as nothing, everything else in its printed form.
+    pub fn to_display_string(&self) -> String {
+        match self {
+            Value::String(s) => s.clone(),
+            Value::Undef => String::new(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The text a value becomes inside a string: like `to_display_string`, but `default`
+    /// interpolates as nothing.
+    pub fn to_interpolated_string(&self) -> String {
+        match self {
+            Value::Default => String::new(),
+            other => other.to_display_string(),
+        }
+    }
+
+    /// Puppet's `==`: strings compare case-insensitively, integers equal floats of the same
+    /// value, and arrays and hashes compare element by element with the same rule.
+    pub fn puppet_eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::String(a), Value::String(b)) => {
+                a.len() == b.len() && a.to_lowercase() == b.to_lowercase()
+            }
+            (a, b) if a.is_number() && b.is_number() => a.as_f64() == b.as_f64(),
+            (Value::Array(a), Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.puppet_eq(y))
+            }
+            (Value::Hash(a), Value::Hash(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .all(|(k, v)| b.get(k).is_some_and(|w| v.puppet_eq(w)))
+            }
+            (a, b) => a == b,
+        }
+    }
+
+    /// Puppet's `<` family: numbers with numbers, strings with strings (case-insensitively),
+    /// and nothing else.
+    pub fn puppet_cmp(&self, other: &Value) -> Option<Ordering> {
+        match (self, other) {
+            (a, b) if a.is_number() && b.is_number() => a.as_f64()?.partial_cmp(&b.as_f64()?),
+            (Value::String(a), Value::String(b)) => Some(a.to_lowercase().cmp(&b.to_lowercase())),
+            (Value::Type(a), Value::Type(b)) => {
+                if a == b {
+                    Some(Ordering::Equal)
+                } else if a.is_assignable(b) {
+                    Some(Ordering::Greater)
+                } else if b.is_assignable(a) {
+                    Some(Ordering::Less)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The order `sort` uses: numbers before strings, strings by their bytes.
+    pub fn sort_cmp(&self, other: &Value) -> Ordering {
+        match (self, other) {
+            (a, b) if a.is_number() && b.is_number() => a
+                .as_f64()
+                .partial_cmp(&b.as_f64())
+                .unwrap_or(Ordering::Equal),
+            (Value::String(a), Value::String(b)) => a.cmp(b),
+            (a, b) if a.is_number() => {
+                let _ = b;
+                Ordering::Less
+            }
+            (_, b) if b.is_number() => Ordering::Greater,
+            (a, b) => a.to_string().cmp(&b.to_string()),
+        }
+    }
+}
+
+/// Strict equality, as hash keys and `unique` use it: `'a'` and `'A'` are different keys.
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Undef, Value::Undef) | (Value::Default, Value::Default) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Integer(a), Value::Integer(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a.to_bits() == b.to_bits(),
+            (Value::String(a), Value::String(b)) | (Value::Regex(a), Value::Regex(b)) => a == b,
+            (Value::Array(a), Value::Array(b)) => a == b,
+            (Value::Hash(a), Value::Hash(b)) => {
+                a.len() == b.len() && a.iter().all(|(k, v)| b.get(k) == Some(v))
+            }
+            (Value::Type(a), Value::Type(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Value {}
+
+impl Hash for Value {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            Value::Bool(b) => b.hash(state),
+            Value::Integer(i) => i.hash(state),
+            Value::Float(f) => f.to_bits().hash(state),
+            Value::String(s) | Value::Regex(s) => s.hash(state),
+            Value::Array(items) => items.hash(state),
+            Value::Hash(map) => map.len().hash(state),
+            Value::Type(t) => t.to_string().hash(state),
+            Value::Undef | Value::Default => {}
+        }
+    }
+}
+
+/// Puppet's printed form (`notice`, and the inside of arrays and hashes): `[1, a, 2.0]`,
+/// `{a => 1}`, `/re/`, `Notify['x']`, `default`; `undef` inside a collection prints as nothing.
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Undef => Ok(()),
+            Value::Default => f.write_str("default"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Integer(i) => write!(f, "{i}"),
+            Value::Float(x) => f.write_str(&format_float(*x)),
+            Value::String(s) => f.write_str(s),
+            Value::Regex(r) => write!(f, "/{r}/"),
+            Value::Array(items) => {
+                f.write_char('[')?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write_nested(f, item)?;
+                }
+                f.write_char(']')
+            }
+            Value::Hash(map) => {
+                f.write_char('{')?;
+                for (i, (k, v)) in map.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write_nested(f, k)?;
+                    f.write_str(" => ")?;
+                    write_nested(f, v)?;
+                }
+                f.write_char('}')
+            }
+            Value::Type(t) => write!(f, "{t}"),
+        }
+    }
+}
+
+/// Inside a collection strings print bare, as Puppet 7's `notice` does.
+fn write_nested(f: &mut fmt::Formatter<'_>, value: &Value) -> fmt::Result {
+    write!(f, "{value}")
+}
+
+/// Ruby's `Float#to_s`: at least one decimal, exponent form from 1e16 on and below 1e-4.
+pub fn format_float(x: f64) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
+    }
+    let abs = x.abs();
+    if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
+        let text = format!("{x:e}");
+        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+        let mantissa = if mantissa.contains('.') {
+            mantissa.to_string()
+        } else {
+            format!("{mantissa}.0")
+        };
+        let exponent: i32 = exponent.parse().unwrap_or(0);
+        let sign = if exponent < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exponent.abs());
+    }
+    let text = format!("{x}");
+    if text.contains('.') {
+        text
+    } else {
+        format!("{text}.0")
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::String(s.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::String(s)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(i: i64) -> Value {
+        Value::Integer(i)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Bool(b)
+    }
+}
+
+/// Values to JSON, as step parameters travel in RPC requests. Types and regexes become their
+/// printed form; `default` becomes null like `undef`.
+impl From<&Value> for serde_json::Value {
+    fn from(value: &Value) -> serde_json::Value {
+        use serde_json::Value as Json;
+        match value {
+            Value::Undef | Value::Default => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Integer(i) => Json::from(*i),
+            Value::Float(x) => serde_json::Number::from_f64(*x).map_or(Json::Null, Json::Number),
+            Value::String(s) => Json::String(s.clone()),
+            Value::Array(items) => Json::Array(items.iter().map(Into::into).collect()),
+            Value::Hash(map) => Json::Object(
+                map.iter()
+                    .map(|(k, v)| (k.to_display_string(), v.into()))
+                    .collect(),
+            ),
+            other => Json::String(other.to_string()),
+        }
+    }
+}
+
+/// JSON to values: how `name=value` playbook arguments and RPC replies enter the language.
+impl From<&serde_json::Value> for Value {
+    fn from(json: &serde_json::Value) -> Value {
+        use serde_json::Value as Json;
+        match json {
+            Json::Null => Value::Undef,
+            Json::Bool(b) => Value::Bool(*b),
+            Json::Number(n) => n
+                .as_i64()
+                .map(Value::Integer)
+                .unwrap_or_else(|| Value::Float(n.as_f64().unwrap_or(f64::NAN))),
+            Json::String(s) => Value::String(s.clone()),
+            Json::Array(items) => Value::Array(items.iter().map(Into::into).collect()),
+            Json::Object(map) => Value::Hash(
+                map.iter()
+                    .map(|(k, v)| (Value::String(k.clone()), v.into()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_print_as_ruby_prints_them() {
+        assert_eq!(format_float(5.0), "5.0");
+        assert_eq!(format_float(2.5), "2.5");
+        assert_eq!(format_float(1000.0), "1000.0");
+        assert_eq!(format_float(1.5e20), "1.5e+20");
+        assert_eq!(format_float(1e16), "1.0e+16");
+        assert_eq!(format_float(0.00001), "1.0e-05");
+        assert_eq!(format_float(0.1 + 0.2), "0.30000000000000004");
+        assert_eq!(format_float(-0.5), "-0.5");
+    }
+
+    #[test]
+    fn collections_print_as_puppet_prints_them() {
+        let mut map = HashMap::new();
+        map.insert("a".into(), Value::Integer(1));
+        map.insert(
+            "b c".into(),
+            Value::Array(vec![Value::Integer(2), Value::Undef]),
+        );
+        let value = Value::Array(vec![
+            Value::Integer(1),
+            "a".into(),
+            Value::Float(2.0),
+            Value::Undef,
+            Value::Bool(true),
+            Value::Hash(map),
+            Value::Regex("re".into()),
+            Value::Default,
+        ]);
+        assert_eq!(
+            value.to_string(),
+            "[1, a, 2.0, , true, {a => 1, b c => [2, ]}, /re/, default]"
+        );
+    }
+
+    #[test]
+    fn equality_is_case_insensitive_and_numeric() {
+        assert!(Value::from("a").puppet_eq(&"A".into()));
+        assert!(Value::Integer(1).puppet_eq(&Value::Float(1.0)));
+        assert!(!Value::from("1").puppet_eq(&Value::Integer(1)));
+        assert_ne!(Value::from("a"), Value::from("A"));
+        assert_eq!(
+            Value::from("10").puppet_cmp(&"9".into()),
+            Some(Ordering::Less)
+        );
+    }
+}

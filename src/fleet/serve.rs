@@ -1,0 +1,221 @@
+//! Serving a simulated fleet on a transport: a handful of subscriptions (each agent's broadcast
+//! subject, and `<collective>.node.>` for direct requests) shared by every node; each message
+//! is decoded once, then answered by each node it concerns, each reply sent after that node's
+//! latency.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use super::build::build_nodes;
+use super::duration::Latency;
+use super::{FleetError, FleetFile};
+use crate::agent::{check_request, CompiledFilter, Node, Outgoing};
+use crate::protocol::{broadcast_subject, decode_request, unix_now, Request};
+use crate::transport::{Message, Subscription, Transport};
+
+/// A fleet answering requests until it is stopped or dropped.
+pub struct SimulatedFleet {
+    listeners: Vec<JoinHandle<()>>,
+    stopped: Arc<AtomicBool>,
+    node_count: usize,
+}
+
+/// What every listener shares.
+struct Fleet {
+    transport: Arc<dyn Transport>,
+    collective: String,
+    nodes: Vec<SimulatedNode>,
+    by_identity: HashMap<String, usize>,
+    by_agent: HashMap<String, Vec<usize>>,
+    direct_prefix: String,
+    stopped: Arc<AtomicBool>,
+}
+
+struct SimulatedNode {
+    node: Node,
+    latency: Latency,
+    silent: bool,
+}
+
+impl SimulatedFleet {
+    /// Subscribes the fleet's nodes on the transport and answers requests until dropped or
+    /// stopped. The subscriptions are in place when this returns.
+    pub async fn serve(
+        fleet: FleetFile,
+        transport: Arc<dyn Transport>,
+        collective: &str,
+    ) -> Result<SimulatedFleet, FleetError> {
+        let stopped = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Fleet::new(
+            &fleet,
+            transport.clone(),
+            collective,
+            stopped.clone(),
+        ));
+        let mut subjects: Vec<String> = shared
+            .by_agent
+            .keys()
+            .map(|agent| broadcast_subject(collective, agent))
+            .collect();
+        subjects.sort();
+        subjects.push(format!("{}>", shared.direct_prefix));
+        let mut listeners = Vec::with_capacity(subjects.len());
+        for subject in subjects {
+            let subscription = transport.subscribe(subject).await?;
+            listeners.push(tokio::spawn(listen(shared.clone(), subscription)));
+        }
+        Ok(SimulatedFleet {
+            listeners,
+            stopped,
+            node_count: fleet.node_count(),
+        })
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.node_count
+    }
+
+    /// Stops answering; replies still waiting out their latency are not sent.
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for SimulatedFleet {
+    fn drop(&mut self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        for listener in &self.listeners {
+            listener.abort();
+        }
+    }
+}
+
+impl Fleet {
+    fn new(
+        file: &FleetFile,
+        transport: Arc<dyn Transport>,
+        collective: &str,
+        stopped: Arc<AtomicBool>,
+    ) -> Fleet {
+        let nodes: Vec<SimulatedNode> = build_nodes(file, collective)
+            .into_iter()
+            .zip(&file.nodes)
+            .map(|(node, spec)| SimulatedNode {
+                node,
+                latency: spec.latency,
+                silent: spec.silent,
+            })
+            .collect();
+        let mut by_identity = HashMap::new();
+        let mut by_agent: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, simulated) in nodes.iter().enumerate() {
+            by_identity.insert(simulated.node.identity().to_string(), index);
+            for agent in &simulated.node.info().agents {
+                by_agent.entry(agent.clone()).or_default().push(index);
+            }
+        }
+        Fleet {
+            transport,
+            collective: collective.to_string(),
+            nodes,
+            by_identity,
+            by_agent,
+            direct_prefix: format!("{collective}.node."),
+            stopped,
+        }
+    }
+
+    /// The nodes a message reaches: the one named by a direct subject, or every node running
+    /// the agent of a broadcast subject.
+    fn addressees(&self, subject: &str) -> Vec<usize> {
+        if let Some(identity) = subject.strip_prefix(&self.direct_prefix) {
+            return self
+                .by_identity
+                .get(identity)
+                .copied()
+                .into_iter()
+                .collect();
+        }
+        let agent = subject.rsplit('.').next().unwrap_or_default();
+        self.by_agent.get(agent).cloned().unwrap_or_default()
+    }
+
+    async fn handle(self: Arc<Self>, message: Message) {
+        let request = match decode_request(&message.payload) {
+            Ok(request) => request,
+            Err(error) => {
+                tracing::warn!(subject = %message.subject, %error, "simulated fleet: dropping a request that does not decode");
+                return;
+            }
+        };
+        if let Err(rejection) = check_request(&request, &self.collective, unix_now()) {
+            tracing::warn!(%rejection, "simulated fleet: dropping a request");
+            return;
+        }
+        let filter = CompiledFilter::compile(&request.filter);
+        let mut by_delay: BTreeMap<Duration, Vec<Outgoing>> = BTreeMap::new();
+        for index in self.addressees(&message.subject) {
+            let simulated = &self.nodes[index];
+            if let Some(reply) = simulated.answer(&request, &filter).await {
+                by_delay.entry(simulated.delay()).or_default().push(reply);
+            }
+        }
+        for (delay, replies) in by_delay {
+            if delay.is_zero() {
+                self.send(replies).await;
+            } else {
+                let fleet = self.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    fleet.send(replies).await;
+                });
+            }
+        }
+    }
+
+    async fn send(&self, replies: Vec<Outgoing>) {
+        for reply in replies {
+            if self.stopped.load(Ordering::SeqCst) {
+                return;
+            }
+            if let Err(error) = self
+                .transport
+                .publish(reply.subject, None, reply.payload)
+                .await
+            {
+                tracing::warn!(%error, "simulated fleet: could not send a reply");
+            }
+        }
+    }
+}
+
+impl SimulatedNode {
+    async fn answer(&self, request: &Request, filter: &CompiledFilter) -> Option<Outgoing> {
+        if self.silent {
+            return None;
+        }
+        let body = self.node.answer(request, filter).await?;
+        self.node.reply_to(request, &body)
+    }
+
+    /// This reply's latency, to the millisecond, so replies group into few timers.
+    fn delay(&self) -> Duration {
+        let sample = self.latency.sample();
+        Duration::from_millis(sample.as_millis().min(u128::from(u64::MAX)) as u64)
+    }
+}
+
+/// Hands each message of one subscription to its own task, so slow replies never hold up the
+/// next request.
+async fn listen(fleet: Arc<Fleet>, mut subscription: Subscription) {
+    while let Some(message) = subscription.next().await {
+        if fleet.stopped.load(Ordering::SeqCst) {
+            return;
+        }
+        tokio::spawn(fleet.clone().handle(message));
+    }
+}

@@ -1,0 +1,138 @@
+//! Calling an action on a set of nodes, addressed directly, and gathering what they answer.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::collect::{next_reply, Next};
+use super::{RpcClient, RpcError, RpcErrorKind};
+use crate::protocol::{direct_subject, encode_request, statuscode, Filter, Reply};
+use crate::transport::validate_publish_subject;
+
+/// What the targets of a call answered.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct CallResult {
+    /// One per answering target, sorted by identity.
+    pub replies: Vec<NodeReply>,
+    /// Targets that did not answer in time, sorted.
+    pub missing: Vec<String>,
+}
+
+/// One node's answer.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct NodeReply {
+    pub identity: String,
+    pub statuscode: u8,
+    pub statusmsg: String,
+    pub data: Value,
+}
+
+impl CallResult {
+    /// Every target answered, all with statuscode 0.
+    pub fn all_ok(&self) -> bool {
+        self.missing.is_empty() && self.failed().next().is_none()
+    }
+
+    /// The replies with a non-zero statuscode.
+    pub fn failed(&self) -> impl Iterator<Item = &NodeReply> {
+        self.replies
+            .iter()
+            .filter(|reply| reply.statuscode != statuscode::OK)
+    }
+}
+
+impl RpcClient {
+    /// Sends agent#action with `data` directly to each target (subject
+    /// <collective>.node.<identity>) and collects replies until every target answered or
+    /// `timeout` elapsed (counted from when the requests are out). Never fails because nodes
+    /// failed: that is in the result. The request carries an empty filter: the targets were
+    /// chosen already, and a target lacking the agent should say so (statuscode 2) rather than
+    /// stay silent.
+    pub async fn call(
+        &self,
+        agent: &str,
+        action: &str,
+        data: &Value,
+        targets: &[String],
+        timeout: Duration,
+    ) -> Result<CallResult, RpcError> {
+        let targets: BTreeSet<&str> = targets.iter().map(String::as_str).collect();
+        let subjects = self.target_subjects(&targets)?;
+        if targets.is_empty() {
+            return Ok(CallResult::default());
+        }
+        let request = self.new_request(agent, action, data, Filter::default(), timeout);
+        let payload = encode_request(&request)?;
+        let mut replies = self.transport.subscribe(request.reply_to.clone()).await?;
+        for subject in subjects {
+            self.transport
+                .publish(subject, None, payload.clone())
+                .await?;
+        }
+
+        let until = Instant::now() + timeout;
+        let mut answered: BTreeMap<String, NodeReply> = BTreeMap::new();
+        while answered.len() < targets.len() {
+            let Next::Reply(reply) = next_reply(&mut replies, &request.id, until).await? else {
+                break;
+            };
+            accept(reply, &targets, &mut answered);
+        }
+        let missing = targets
+            .iter()
+            .filter(|target| !answered.contains_key(**target))
+            .map(|target| target.to_string())
+            .collect();
+        Ok(CallResult {
+            replies: answered.into_values().collect(),
+            missing,
+        })
+    }
+
+    /// The direct subject of every target, or an error naming one that cannot be addressed.
+    fn target_subjects(&self, targets: &BTreeSet<&str>) -> Result<Vec<String>, RpcError> {
+        targets
+            .iter()
+            .map(|target| {
+                let subject = direct_subject(&self.options.collective, target);
+                match validate_publish_subject(&subject) {
+                    Ok(()) if !target.is_empty() => Ok(subject),
+                    _ => Err(RpcError::new(
+                        RpcErrorKind::InvalidTarget,
+                        format!("cannot address node {target:?}: not a valid identity"),
+                    )),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Records a reply from a target that has not answered yet; logs and drops anything else.
+fn accept(reply: Reply, targets: &BTreeSet<&str>, answered: &mut BTreeMap<String, NodeReply>) {
+    if !targets.contains(reply.sender.as_str()) {
+        tracing::warn!(sender = %reply.sender, "dropping a reply from a node that was not asked");
+        return;
+    }
+    if answered.contains_key(&reply.sender) {
+        tracing::warn!(sender = %reply.sender, "dropping a repeated reply");
+        return;
+    }
+    match reply.rpc_body() {
+        Ok(body) => {
+            answered.insert(
+                reply.sender.clone(),
+                NodeReply {
+                    identity: reply.sender,
+                    statuscode: body.statuscode,
+                    statusmsg: body.statusmsg,
+                    data: body.data,
+                },
+            );
+        }
+        Err(error) => {
+            tracing::warn!(sender = %reply.sender, %error, "dropping a reply whose body is not an RPC reply")
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! Reading the replies to one request off its reply subscription: undecodable, tampered and
+//! stray replies are logged and skipped here, so callers only see replies to their request.
+
+use tokio::time::Instant;
+
+use super::{RpcError, RpcErrorKind};
+use crate::protocol::{decode_reply, Reply};
+use crate::transport::Subscription;
+
+/// What waiting for the next reply gave.
+pub(crate) enum Next {
+    Reply(Reply),
+    /// `until` passed.
+    TimedOut,
+}
+
+/// The next valid reply to `request_id`, unless `until` passes first.
+pub(crate) async fn next_reply(
+    subscription: &mut Subscription,
+    request_id: &str,
+    until: Instant,
+) -> Result<Next, RpcError> {
+    loop {
+        let message = match tokio::time::timeout_at(until, subscription.next()).await {
+            Err(_) => return Ok(Next::TimedOut),
+            Ok(None) => {
+                return Err(RpcError::new(
+                    RpcErrorKind::Transport,
+                    format!(
+                        "the connection closed while waiting for replies to request {request_id}"
+                    ),
+                ))
+            }
+            Ok(Some(message)) => message,
+        };
+        match decode_reply(&message.payload) {
+            Ok(reply) if reply.request_id == request_id => return Ok(Next::Reply(reply)),
+            Ok(reply) => tracing::warn!(
+                request = %request_id, other = %reply.request_id, sender = %reply.sender,
+                "dropping a reply to another request"
+            ),
+            Err(error) => tracing::warn!(
+                request = %request_id, subject = %message.subject, %error,
+                "dropping a reply that does not decode"
+            ),
+        }
+    }
+}

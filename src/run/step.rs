@@ -1,0 +1,163 @@
+//! A step as the scheduler runs it: its kind's settings read from the resource's parameters
+//! (checked before anything runs, so a bad parameter stops the playbook at its line), and
+//! what came of it.
+
+use std::time::Duration;
+
+use crate::eval::catalog::{Resource, ResourceId};
+use crate::eval::{EvalError, Value};
+
+use super::mcollective::McollectiveStep;
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub resource: ResourceId,
+    /// `App::Update[bravo]/Mcollective[update_bravo]`.
+    pub name: String,
+    pub kind: StepKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    Mcollective(Box<McollectiveStep>),
+    Notify { message: String },
+}
+
+impl Step {
+    pub fn from_resource(
+        id: ResourceId,
+        resource: &Resource,
+        name: String,
+    ) -> Result<Step, EvalError> {
+        let kind = match resource.type_name.as_str() {
+            "mcollective" => {
+                StepKind::Mcollective(Box::new(McollectiveStep::from_resource(resource)?))
+            }
+            "notify" => StepKind::Notify {
+                message: resource
+                    .params
+                    .get("message")
+                    .map(Value::to_display_string)
+                    .unwrap_or_else(|| resource.title.clone()),
+            },
+            other => {
+                return Err(EvalError::input(
+                    format!("'{other}' resources cannot run as steps"),
+                    resource.origin,
+                    "declared here",
+                ))
+            }
+        };
+        Ok(Step {
+            resource: id,
+            name,
+            kind,
+        })
+    }
+
+    /// What the step does and to which nodes, for `--plan`.
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            StepKind::Mcollective(m) => m.describe(),
+            StepKind::Notify { message } => format!("notify: {message}"),
+        }
+    }
+}
+
+/// A failure of one node in a step.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NodeFailure {
+    pub identity: String,
+    /// The reply's statusmsg, or "no response".
+    pub message: String,
+    pub statuscode: Option<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Succeeded {
+        summary: String,
+        nodes: Vec<String>,
+    },
+    Failed {
+        summary: String,
+        failures: Vec<NodeFailure>,
+        nodes: Vec<String>,
+        /// `fail_ok`: reported, but the steps after it still run.
+        tolerated: bool,
+    },
+    /// Not run: a step it depends on failed (named here), or the run was interrupted.
+    Skipped {
+        cause: String,
+    },
+}
+
+impl Outcome {
+    pub fn blocks_dependents(&self) -> bool {
+        match self {
+            Outcome::Succeeded { .. } => false,
+            Outcome::Failed { tolerated, .. } => !tolerated,
+            Outcome::Skipped { .. } => true,
+        }
+    }
+
+    pub fn nodes(&self) -> &[String] {
+        match self {
+            Outcome::Succeeded { nodes, .. } | Outcome::Failed { nodes, .. } => nodes,
+            Outcome::Skipped { .. } => &[],
+        }
+    }
+}
+
+/// A duration parameter: seconds as a number, or a string like `10`, `1.5`, `10s`, `2m`.
+pub fn duration_param(value: &Value) -> Option<Duration> {
+    let seconds = match value {
+        Value::Integer(i) if *i >= 0 => *i as f64,
+        Value::Float(f) if *f >= 0.0 => *f,
+        Value::String(s) => {
+            let s = s.trim();
+            let (number, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+                Some(at) => (&s[..at], &s[at..]),
+                None => (s, "s"),
+            };
+            let n: f64 = number.trim().parse().ok()?;
+            let scale = match unit {
+                "ms" => 0.001,
+                "s" => 1.0,
+                "m" => 60.0,
+                "h" => 3600.0,
+                _ => return None,
+            };
+            if n < 0.0 {
+                return None;
+            }
+            n * scale
+        }
+        _ => return None,
+    };
+    Some(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_numbers_and_units() {
+        assert_eq!(
+            duration_param(&Value::Integer(10)),
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            duration_param(&"1.5".into()),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(duration_param(&"2m".into()), Some(Duration::from_secs(120)));
+        assert_eq!(
+            duration_param(&"250ms".into()),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(duration_param(&"soon".into()), None);
+        assert_eq!(duration_param(&Value::Integer(-1)), None);
+    }
+}
