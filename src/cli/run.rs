@@ -47,7 +47,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
     let name = args.playbook.name();
     if args.plan {
         println!(
-            "Plan for {name}: {steps} step{} on {}; nothing is run",
+            "Plan for {name}: {steps} step{} {}; nothing is run",
             if steps == 1 { "" } else { "s" },
             fleet.description
         );
@@ -57,7 +57,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         return Ok(());
     }
     println!(
-        "Running {name}: {steps} step{} on {}",
+        "Running {name}: {steps} step{} {}",
         if steps == 1 { "" } else { "s" },
         fleet.description
     );

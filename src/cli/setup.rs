@@ -120,7 +120,7 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
             if !default.is_file() {
                 return Ok(Fleet {
                     rpc: None,
-                    description: "no fleet".into(),
+                    description: "without a fleet (no fleet file)".into(),
                     _simulated: None,
                 });
             }
@@ -138,7 +138,7 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
     Ok(Fleet {
         rpc: Some(RpcClient::new(transport, options)),
         description: format!(
-            "the simulated fleet {} ({nodes} node{})",
+            "on the simulated fleet {} ({nodes} node{})",
             path.display(),
             if nodes == 1 { "" } else { "s" }
         ),

@@ -18,6 +18,8 @@ pub struct Resource {
     pub type_name: String,
     pub title: String,
     pub params: IndexMap<String, Value>,
+    /// Where each parameter was written, to point at a bad one.
+    pub param_origins: HashMap<String, Origin>,
     /// The define instance or class whose body declared it.
     pub container: Option<ResourceId>,
     /// Define instances and classes contain steps; they are not steps themselves.

@@ -234,11 +234,15 @@ impl<'a> Evaluator<'a> {
                 let expected = self.eval_type(type_expr)?;
                 let value = coerce_from_command_line(&expected, value, from_command_line);
                 if !expected.is_instance(&value) {
+                    let got = if from_command_line {
+                        format!("{} ({name}={})", describe_value_type(&value), value)
+                    } else {
+                        describe_value_type(&value)
+                    };
                     return Err(EvalError::input(
                         format!(
-                            "{owner} parameter '{name}' expects {}, got {}",
+                            "{owner} parameter '{name}' expects {}, got {got}",
                             describe_type(&expected),
-                            describe_value_type(&value)
                         ),
                         if from_command_line {
                             self.origin(param.span)

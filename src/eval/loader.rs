@@ -239,6 +239,8 @@ fn display_path(path: &Path) -> String {
         .unwrap_or_else(|| path.to_path_buf())
         .display()
         .to_string()
+        .trim_start_matches("./")
+        .to_string()
 }
 
 /// The playbooks of a repository: each `*.pp` at its top, with its parameters (a `plan`'s, or

@@ -30,6 +30,7 @@ struct JsonStep {
 pub fn to_json(graph: &StepGraph, catalog: &Catalog) -> String {
     let order = graph.ordered_steps();
     let position = |n| order.iter().position(|o| *o == n).unwrap_or(usize::MAX) + 1;
+    let dependencies = graph.reduced_dependencies();
     let steps = order
         .iter()
         .map(|&node| {
@@ -50,11 +51,14 @@ pub fn to_json(graph: &StepGraph, catalog: &Catalog) -> String {
                     .iter()
                     .map(|(k, v)| (k.clone(), serde_json::Value::from(v)))
                     .collect(),
-                after: graph
-                    .step_dependencies(node)
-                    .into_iter()
-                    .map(position)
-                    .collect(),
+                after: {
+                    let mut after: Vec<usize> = dependencies[node.index()]
+                        .iter()
+                        .map(|d| position(*d))
+                        .collect();
+                    after.sort();
+                    after
+                },
             }
         })
         .collect();
@@ -74,8 +78,9 @@ pub fn to_dot(graph: &StepGraph, catalog: &Catalog) -> String {
         clusters.push((path[..path.len() - 1].to_vec(), node.index()));
     }
     write_clusters(&mut out, catalog, graph, &clusters, &[], 1);
+    let dependencies = graph.reduced_dependencies();
     for &node in &order {
-        for dependency in graph.step_dependencies(node) {
+        for &dependency in &dependencies[node.index()] {
             let _ = writeln!(out, "  s{} -> s{};", dependency.index(), node.index());
         }
     }

@@ -199,6 +199,35 @@ impl StepGraph {
         found
     }
 
+    /// For each step (indexed by node), the steps it waits for, without those already implied
+    /// by another (if C waits for B and B for A, C's list is just B), sorted.
+    pub fn reduced_dependencies(&self) -> Vec<Vec<NodeIndex>> {
+        let count = self.graph.node_count();
+        let order = self.ordered_steps();
+        let mut ancestors: Vec<fixedbitset::FixedBitSet> =
+            vec![fixedbitset::FixedBitSet::with_capacity(count); count];
+        let mut reduced = vec![Vec::new(); count];
+        for &step in &order {
+            let direct = self.step_dependencies(step);
+            let mut all = fixedbitset::FixedBitSet::with_capacity(count);
+            for d in &direct {
+                all.insert(d.index());
+                all.union_with(&ancestors[d.index()]);
+            }
+            reduced[step.index()] = direct
+                .iter()
+                .copied()
+                .filter(|d| {
+                    !direct
+                        .iter()
+                        .any(|o| o != d && ancestors[o.index()].contains(d.index()))
+                })
+                .collect();
+            ancestors[step.index()] = all;
+        }
+        reduced
+    }
+
     /// Steps in an order that respects every dependency, declaration order where free.
     pub fn ordered_steps(&self) -> Vec<NodeIndex> {
         let mut in_degree: Vec<usize> = self

@@ -39,8 +39,12 @@ fn bad(resource: &Resource, param: &str, expected: &str, value: &Value) -> EvalE
                 value.to_string()
             }
         ),
-        resource.origin,
-        format!("in this resource's '{param}'"),
+        resource
+            .param_origins
+            .get(param)
+            .copied()
+            .unwrap_or(resource.origin),
+        format!("'{param}' is set here"),
     )
 }
 

@@ -5,6 +5,8 @@ pub mod mcollective;
 pub mod report;
 mod scheduler;
 pub mod step;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -98,17 +100,18 @@ pub fn prepare(evaluation: &Evaluation) -> Result<Prepared, EvalError> {
 pub fn plan_lines(prepared: &Prepared) -> Vec<String> {
     let order = prepared.graph.ordered_steps();
     let number = |n| order.iter().position(|o| *o == n).map_or(0, |p| p + 1);
+    let dependencies = prepared.graph.reduced_dependencies();
     let mut lines = Vec::new();
     for (index, &node) in order.iter().enumerate() {
         let Some(step) = &prepared.steps[node.index()] else {
             continue;
         };
-        let after: Vec<String> = prepared
-            .graph
-            .step_dependencies(node)
-            .into_iter()
-            .map(|d| number(d).to_string())
+        let mut after: Vec<usize> = dependencies[node.index()]
+            .iter()
+            .map(|d| number(*d))
             .collect();
+        after.sort();
+        let after: Vec<String> = after.iter().map(|n| n.to_string()).collect();
         let after = if after.is_empty() {
             String::new()
         } else {

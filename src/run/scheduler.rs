@@ -119,7 +119,7 @@ async fn run_step(step: &Step, context: &RunContext) -> Outcome {
                 ),
                 failures: vec![],
                 nodes: vec![],
-                tolerated: false,
+                tolerated: m.fail_ok,
             },
         },
     }
