@@ -277,11 +277,16 @@ impl Evaluator<'_> {
             if METAPARAMS.contains(&attr.name.as_str()) {
                 continue;
             }
-            check_param_known(kind, &reference, &attr)?;
+            // A define's parameters are checked when its body runs, as Puppet does.
+            if matches!(kind, ResourceKind::Step(..)) {
+                check_param_known(kind, &reference, &attr.name, attr.origin)?;
+            }
             origins.insert(attr.name.clone(), attr.origin);
             params.insert(attr.name, attr.value);
         }
-        check_required(kind, &reference, &params, at)?;
+        if matches!(kind, ResourceKind::Step(..)) {
+            check_required(kind, &reference, &params, at)?;
+        }
         let resource = Resource {
             type_name: type_name.to_string(),
             title: title.clone(),
@@ -706,6 +711,13 @@ impl Evaluator<'_> {
             origin,
         } = pending;
         let owner = self.catalog.get(resource).reference();
+        let kind = ResourceKind::Define(def.clone());
+        let declared = &self.catalog.get(resource).params;
+        for name in declared.keys() {
+            let at = origins.get(name).copied().unwrap_or(origin);
+            check_param_known(&kind, &owner, name, at)?;
+        }
+        check_required(&kind, &owner, declared, origin)?;
         let saved_file = std::mem::replace(&mut self.file, def.file);
         let mut frame = Frame {
             parent: Some(0),
@@ -987,7 +999,12 @@ struct Declaration<'k> {
     virtuality: Virtuality,
 }
 
-fn check_param_known(kind: &ResourceKind, reference: &str, attr: &Attr) -> EvalResult<()> {
+fn check_param_known(
+    kind: &ResourceKind,
+    reference: &str,
+    name: &str,
+    origin: Origin,
+) -> EvalResult<()> {
     let known: Vec<String> = match kind {
         ResourceKind::Step(params, _) => params.iter().map(|p| p.to_string()).collect(),
         ResourceKind::Define(def) => def
@@ -998,18 +1015,15 @@ fn check_param_known(kind: &ResourceKind, reference: &str, attr: &Attr) -> EvalR
             .chain(std::iter::once("name".to_string()))
             .collect(),
     };
-    if known.contains(&attr.name) {
+    if known.iter().any(|k| k == name) {
         return Ok(());
     }
     let mut error = EvalError::input(
-        format!("{reference}: has no parameter named '{}'", attr.name),
-        attr.origin,
+        format!("{reference}: has no parameter named '{name}'"),
+        origin,
         "unknown parameter",
     );
-    let similar: Vec<&String> = known
-        .iter()
-        .filter(|k| similar_names(k, &attr.name))
-        .collect();
+    let similar: Vec<&String> = known.iter().filter(|k| similar_names(k, name)).collect();
     error = match similar.first() {
         Some(name) => error.with_help(format!("did you mean '{name}'?")),
         None => error.with_help(format!("its parameters are: {}", known.join(", "))),

@@ -15,6 +15,8 @@ use super::step::{NodeFailure, Outcome};
 #[derive(Default)]
 pub struct Reporter {
     records: Mutex<Vec<StepRecord>>,
+    /// Keep the records, print nothing (benchmarks).
+    quiet: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -47,7 +49,18 @@ impl Summary {
 }
 
 impl Reporter {
+    /// A reporter that keeps every record and prints nothing.
+    pub fn quiet() -> Reporter {
+        Reporter {
+            quiet: true,
+            ..Reporter::default()
+        }
+    }
+
     pub fn line(&self, text: &str) {
+        if self.quiet {
+            return;
+        }
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         let _ = writeln!(out, "{text}");
