@@ -43,6 +43,10 @@ pub struct FleetArgs {
     /// Longest wait for discovery replies, in seconds.
     #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
     pub discovery_timeout: f64,
+    /// Discovery ends this long after the last new reply (0: always wait the whole timeout,
+    /// as Choria's broadcast discovery does).
+    #[arg(long, default_value_t = 0.3, value_name = "SECONDS")]
+    pub discovery_window: f64,
 }
 
 /// The playbook named on the command line and its `NAME=VALUE` arguments.
@@ -132,6 +136,8 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
     let transport: Arc<dyn Transport> = Arc::new(InProcess::new());
     let mut options = ClientOptions::for_user(&args.user);
     options.discovery_timeout = Duration::from_secs_f64(args.discovery_timeout.max(0.0));
+    options.discovery_window = (args.discovery_window > 0.0)
+        .then(|| Duration::from_secs_f64(args.discovery_window));
     let simulated = SimulatedFleet::serve(file, transport.clone(), &options.collective)
         .await
         .map_err(|e| Error::Fleet(e.to_string()))?;

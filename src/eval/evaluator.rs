@@ -62,6 +62,8 @@ pub struct Evaluator<'a> {
     not_yet_bound: Vec<String>,
     /// The value `next()`, `break()` or `return()` carries to the block or function it leaves.
     pub(super) control_value: Value,
+    /// The nesting of the define body being evaluated (0 in main code and classes).
+    pub(super) define_nesting: usize,
 }
 
 /// Evaluates the playbook into a catalog.
@@ -111,6 +113,7 @@ impl<'a> Evaluator<'a> {
             regexes: HashMap::new(),
             not_yet_bound: Vec::new(),
             control_value: Value::Undef,
+            define_nesting: 0,
         }
     }
 

@@ -7,6 +7,8 @@ mod functions;
 mod loader;
 mod operators;
 mod resources;
+#[cfg(test)]
+mod robustness;
 mod scope;
 #[cfg(test)]
 mod semantics_tests;

@@ -83,6 +83,8 @@ struct Attr {
 
 pub struct PendingDefine {
     resource: ResourceId,
+    /// How many define bodies declared this one: 1 for an instance the main code declares.
+    nesting: usize,
     def: Rc<Defined<Definition>>,
     title: String,
     params: HashMap<String, Value>,
@@ -127,8 +129,10 @@ pub struct VirtualResource {
     relations: Vec<(String, Value, Origin)>,
 }
 
-/// How many define instances one playbook may expand: beyond this it declares itself forever.
+/// How many define instances one playbook may expand, and how deep defines may declare
+/// defines: beyond these a define declares itself without end.
 const MAX_DEFINE_INSTANCES: usize = 1_000_000;
+const MAX_DEFINE_NESTING: usize = 1_000;
 
 impl Evaluator<'_> {
     pub(super) fn declare_resources(
@@ -356,6 +360,7 @@ impl Evaluator<'_> {
             .collect();
         self.pending_defines.push_back(PendingDefine {
             resource: id,
+            nesting: self.define_nesting + 1,
             def,
             title: resource.title.clone(),
             params,
@@ -695,7 +700,16 @@ impl Evaluator<'_> {
                     "this instance is one of them",
                 ));
             }
+            if pending.nesting > MAX_DEFINE_NESTING {
+                return Err(EvalError::input(
+                    format!("defines declare defines more than {MAX_DEFINE_NESTING} deep: does a define declare itself without end?"),
+                    pending.origin,
+                    "this instance is one of them",
+                ));
+            }
+            self.define_nesting = pending.nesting;
             self.expand_define(pending)?;
+            self.define_nesting = 0;
         }
         Ok(())
     }
@@ -703,6 +717,7 @@ impl Evaluator<'_> {
     fn expand_define(&mut self, pending: PendingDefine) -> EvalResult<()> {
         let PendingDefine {
             resource,
+            nesting: _,
             def,
             title,
             params,
