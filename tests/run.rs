@@ -225,6 +225,7 @@ if empty($cluster) { fail('Please specify a cluster to manage using $cluster') }
 $servers = discover('appmgr', { 'fact' => "cluster=${cluster}" })
 notice("${id} found ${servers}")
 notice($revision + 1)
+notice(get_fact('cluster', { 'identity' => $servers[0] }))
 "#;
 
 #[test]

@@ -136,8 +136,8 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
     let transport: Arc<dyn Transport> = Arc::new(InProcess::new());
     let mut options = ClientOptions::for_user(&args.user);
     options.discovery_timeout = Duration::from_secs_f64(args.discovery_timeout.max(0.0));
-    options.discovery_window = (args.discovery_window > 0.0)
-        .then(|| Duration::from_secs_f64(args.discovery_window));
+    options.discovery_window =
+        (args.discovery_window > 0.0).then(|| Duration::from_secs_f64(args.discovery_window));
     let simulated = SimulatedFleet::serve(file, transport.clone(), &options.collective)
         .await
         .map_err(|e| Error::Fleet(e.to_string()))?;
@@ -145,7 +145,7 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
         rpc: Some(RpcClient::new(transport, options)),
         description: format!(
             "on the simulated fleet {} ({nodes} node{})",
-            path.display(),
+            path.display().to_string().trim_start_matches("./"),
             if nodes == 1 { "" } else { "s" }
         ),
         _simulated: Some(simulated),

@@ -49,7 +49,11 @@ fn evaluate_file(path: PathBuf) -> std::thread::Result<Option<String>> {
 fn no_manifest_of_the_fixture_corpora_panics_the_evaluator() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    for dir in ["tests/fixtures/puppet_valid", "tests/fixtures/puppet_invalid", "playbooks"] {
+    for dir in [
+        "tests/fixtures/puppet_valid",
+        "tests/fixtures/puppet_invalid",
+        "playbooks",
+    ] {
         manifests(&root.join(dir), &mut files);
     }
     manifests(&root.join("target/corpus/tree"), &mut files);
@@ -59,7 +63,10 @@ fn no_manifest_of_the_fixture_corpora_panics_the_evaluator() {
         .filter(|f| evaluate_file(f.clone()).is_err())
         .map(|f| f.display().to_string())
         .collect();
-    assert!(panicked.is_empty(), "the evaluator panicked on: {panicked:#?}");
+    assert!(
+        panicked.is_empty(),
+        "the evaluator panicked on: {panicked:#?}"
+    );
 }
 
 #[test]
@@ -67,8 +74,14 @@ fn recursion_without_end_is_an_error_not_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
         ("function", "function f($x) { f($x + 1) }\nnotice(f(1))\n"),
-        ("define", "define d() { d { \"${title}x\": } }\nd { 'a': }\n"),
-        ("lambda", "function g($n) { [1].map |$i| { g($n) } }\ng(1)\n"),
+        (
+            "define",
+            "define d() { d { \"${title}x\": } }\nd { 'a': }\n",
+        ),
+        (
+            "lambda",
+            "function g($n) { [1].map |$i| { g($n) } }\ng(1)\n",
+        ),
     ];
     for (name, code) in cases {
         let path = dir.path().join(format!("{name}.pp"));

@@ -378,3 +378,128 @@ fn describe_filter(filter: &Filter, agent: &str) -> String {
     parts.extend(filter.compound.iter().map(|c| format!("compound {c}")));
     parts.join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::fleet::{FleetFile, SimulatedFleet};
+    use crate::protocol::decode_request;
+    use crate::rpc::ClientOptions;
+    use crate::transport::{InProcess, Transport};
+
+    fn upgrade(tries: u32, batch_size: usize) -> McollectiveStep {
+        McollectiveStep {
+            agent: "appmgr".into(),
+            action: "upgrade".into(),
+            arguments: serde_json::json!({ "revision": 20 }),
+            filter: Filter {
+                fact: vec![FactFilter::parse("cluster=bravo").unwrap()],
+                ..Filter::default()
+            },
+            limit_nodes: None,
+            tries,
+            try_sleep: Duration::ZERO,
+            batch_size: Some(batch_size),
+            batch_sleep: Duration::ZERO,
+            timeout: Some(Duration::from_secs(2)),
+            fail_ok: false,
+        }
+    }
+
+    /// Runs the step on the fleet where web6 fails its upgrade twice; returns the outcome and
+    /// the upgrade requests each node received, in the order they were sent.
+    async fn run_on_failing_fleet(step: McollectiveStep) -> (Outcome, Vec<String>) {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/fleets/upgrade_fails.yaml");
+        let transport: Arc<dyn Transport> = Arc::new(InProcess::new());
+        let _fleet = SimulatedFleet::serve(
+            FleetFile::load(&path).unwrap(),
+            transport.clone(),
+            "mcollective",
+        )
+        .await
+        .unwrap();
+        let mut spy = transport
+            .subscribe("mcollective.node.>".into())
+            .await
+            .unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let recorder = seen.clone();
+        let spying = tokio::spawn(async move {
+            while let Some(message) = spy.next().await {
+                if let Ok(request) = decode_request(&message.payload) {
+                    if request.action == "upgrade" {
+                        let node = message.subject.trim_start_matches("mcollective.node.");
+                        recorder.lock().unwrap().push(node.to_string());
+                    }
+                }
+            }
+        });
+        let rpc = RpcClient::new(transport, ClientOptions::for_user("rip"));
+        let outcome = step
+            .run("Mcollective[update_bravo]", &rpc, &Reporter::quiet())
+            .await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        spying.abort();
+        let seen = seen.lock().unwrap().clone();
+        (outcome, seen)
+    }
+
+    #[tokio::test]
+    async fn a_retry_addresses_only_the_node_that_failed() {
+        let (outcome, seen) = run_on_failing_fleet(upgrade(2, 2)).await;
+        let mut counts = BTreeMap::new();
+        for node in &seen {
+            *counts.entry(node.as_str()).or_insert(0) += 1;
+        }
+        assert_eq!(
+            counts,
+            BTreeMap::from([
+                ("web6.example.net", 2),
+                ("web7.example.net", 1),
+                ("web8.example.net", 1),
+                ("web9.example.net", 1),
+            ])
+        );
+        let Outcome::Failed { failures, .. } = outcome else {
+            panic!("the upgrade must fail: {outcome:?}")
+        };
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].identity, "web6.example.net");
+        assert_eq!(failures[0].message, "Could not upgrade: disk full on /srv");
+    }
+
+    #[tokio::test]
+    async fn batches_go_in_sorted_identity_order() {
+        let (_, seen) = run_on_failing_fleet(upgrade(1, 1)).await;
+        assert_eq!(
+            seen,
+            [
+                "web6.example.net",
+                "web7.example.net",
+                "web8.example.net",
+                "web9.example.net"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_third_try_succeeds_once_the_node_recovers() {
+        let (outcome, seen) = run_on_failing_fleet(upgrade(3, 4)).await;
+        assert_eq!(seen.iter().filter(|n| *n == "web6.example.net").count(), 3);
+        match outcome {
+            Outcome::Succeeded { summary, nodes } => {
+                assert_eq!(
+                    summary,
+                    "appmgr#upgrade executed successfully on 4 nodes after 3 tries"
+                );
+                assert_eq!(nodes.len(), 4);
+            }
+            other => panic!("expected success, got {other:?}"),
+        }
+    }
+}
