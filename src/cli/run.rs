@@ -21,7 +21,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub plan: bool,
     /// How many independent steps may run at once.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    #[arg(long, default_value_t = 10, value_name = "N", value_parser = at_least_one)]
     pub concurrency: usize,
     /// Write every step's outcome, with each failed node and its message, as JSON to FILE.
     #[arg(long, value_name = "FILE")]
@@ -34,6 +34,13 @@ pub struct RunArgs {
 pub struct RunCommand {
     #[command(flatten)]
     pub args: RunArgs,
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("'{text}' must be a whole number of at least 1")),
+    }
 }
 
 pub fn run(args: RunArgs) -> Result<(), Error> {

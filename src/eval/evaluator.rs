@@ -27,6 +27,44 @@ pub type EvalResult<T = Value> = Result<T, EvalError>;
 /// recurse without end.
 const MAX_CALL_DEPTH: usize = 1000;
 
+/// Resource types a reference may name besides the playbook's defines: the step types, and
+/// Puppet's own types (playbooks may mention them in relationships copied from manifests).
+const PUPPET_RESOURCE_TYPES: &[&str] = &[
+    "mcollective",
+    "rpc",
+    "notify",
+    "exec",
+    "file",
+    "filebucket",
+    "group",
+    "package",
+    "resources",
+    "schedule",
+    "service",
+    "stage",
+    "tidy",
+    "user",
+    "whit",
+    "node",
+    "component",
+    "cron",
+    "host",
+    "mount",
+    "augeas",
+    "ssh_authorized_key",
+    "sshkey",
+    "yumrepo",
+    "selboolean",
+    "selmodule",
+    "mailalias",
+    "maillist",
+    "k5login",
+    "zfs",
+    "zone",
+    "zpool",
+    "scheduled_task",
+];
+
 /// An evaluation that failed, with the sources its diagnostic needs.
 #[derive(Debug)]
 pub struct EvalFailure {
@@ -64,6 +102,8 @@ pub struct Evaluator<'a> {
     pub(super) control_value: Value,
     /// The nesting of the define body being evaluated (0 in main code and classes).
     pub(super) define_nesting: usize,
+    /// Classes whose parents are being declared, to find an inheritance loop.
+    pub(super) classes_inheriting: std::collections::HashSet<String>,
 }
 
 /// Evaluates the playbook into a catalog.
@@ -114,6 +154,7 @@ impl<'a> Evaluator<'a> {
             not_yet_bound: Vec::new(),
             control_value: Value::Undef,
             define_nesting: 0,
+            classes_inheriting: std::collections::HashSet::new(),
         }
     }
 
@@ -337,8 +378,16 @@ impl<'a> Evaluator<'a> {
             ExprKind::Variable(name) => self.variable(name, expr)?,
             ExprKind::Name(word) => Value::String(word.clone()),
             ExprKind::TypeRef(name) => Value::Type(Box::new(self.named_type(name, expr)?)),
-            ExprKind::Array(items) => Value::Array(self.eval_list(items)?),
-            ExprKind::Hash(entries) => Value::Hash(self.eval_hash(entries)?),
+            ExprKind::Array(items) => {
+                let value = Value::Array(self.eval_list(items)?);
+                self.check_nesting(expr, &value)?;
+                value
+            }
+            ExprKind::Hash(entries) => {
+                let value = Value::Hash(self.eval_hash(entries)?);
+                self.check_nesting(expr, &value)?;
+                value
+            }
             ExprKind::Paren(inner) => self.eval(inner)?,
             ExprKind::Access { target, keys } => self.access(expr, target, keys)?,
             ExprKind::Unary { op, operand } => self.unary(expr, *op, operand)?,
@@ -397,6 +446,19 @@ impl<'a> Evaluator<'a> {
             | ExprKind::Site(_)
             | ExprKind::CapabilityMapping(_) => Value::Undef,
         })
+    }
+
+    /// Values nested deeper than this cannot be printed, compared or dropped without running
+    /// out of stack; only a loop that wraps a value again and again builds them.
+    fn check_nesting(&self, expr: &Expr, value: &Value) -> EvalResult<()> {
+        const MAX_VALUE_NESTING: usize = 1000;
+        if value.nesting_exceeds(MAX_VALUE_NESTING) {
+            return Err(self.error(
+                expr,
+                format!("this value nests arrays or hashes more than {MAX_VALUE_NESTING} deep"),
+            ));
+        }
+        Ok(())
     }
 
     fn variable(&mut self, name: &str, expr: &Expr) -> EvalResult {
@@ -467,7 +529,10 @@ impl<'a> Evaluator<'a> {
         let value = self.eval(operand)?;
         Ok(match op {
             UnaryOp::Not => Value::Bool(!value.is_true()),
-            UnaryOp::Splat => value,
+            UnaryOp::Splat => match value {
+                Value::Array(_) => value,
+                other => Value::Array(vec![other]),
+            },
             UnaryOp::Negate => match value {
                 Value::Integer(i) => Value::Integer(
                     i.checked_neg()
@@ -809,7 +874,16 @@ impl<'a> Evaluator<'a> {
             self.file = saved;
             return result;
         }
-        Ok(Type::Resource(Some(name.to_lowercase()), None))
+        let lower = name.to_lowercase();
+        let known = PUPPET_RESOURCE_TYPES.contains(&lower.as_str())
+            || self.loader.define(&lower)?.is_some()
+            || self.loader.class(&lower)?.is_some();
+        if !known {
+            return Err(self
+                .error(at, format!("Resource type not found: {name}"))
+                .with_help("a capitalised name is a data type (Integer, String, Array...), a step type (Mcollective, Notify) or a define"));
+        }
+        Ok(Type::Resource(Some(lower), None))
     }
 
     fn access(&mut self, expr: &Expr, target: &Expr, keys: &[Expr]) -> EvalResult {
@@ -1240,13 +1314,14 @@ fn index_array(items: &[Value], keys: &[Value]) -> Result<Value, String> {
             })
         }
         [Value::Integer(start), Value::Integer(count)] => {
-            let from = position(*start).max(0);
+            // The window may start before the first element; what falls outside is cut.
+            let start = position(*start);
             let to = if *count < 0 {
-                len + count + 1
+                len.saturating_add(*count).saturating_add(1)
             } else {
-                from + count
+                start.saturating_add(*count)
             };
-            let to = to.min(len);
+            let (from, to) = (start.max(0), to.min(len));
             Ok(Value::Array(if from >= to {
                 vec![]
             } else {

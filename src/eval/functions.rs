@@ -87,6 +87,7 @@ impl Evaluator<'_> {
             .map(Value::to_display_string)
             .collect::<Vec<_>>()
             .join(" ");
+        let text = text.strip_suffix('\n').unwrap_or(&text);
         let level = match name {
             "notice" | "info" | "debug" => Level::Notice,
             "warning" => Level::Warning,
@@ -95,7 +96,7 @@ impl Evaluator<'_> {
         if matches!(name, "info" | "debug") {
             return;
         }
-        self.log.log(level, &text);
+        self.log.log(level, text);
     }
 
     fn fail(&self, expr: &Expr, args: &[Value]) -> EvalError {
@@ -405,6 +406,32 @@ impl Evaluator<'_> {
                 .iter()
                 .map(|(k, v)| Value::Array(vec![Value::Array(vec![k.clone(), v.clone()])]))
                 .collect(),
+            Value::Integer(n) if *n > MAX_GENERATED as i64 => {
+                return Err(self.error(
+                    expr,
+                    format!("cannot iterate {n} times: at most {MAX_GENERATED}"),
+                ))
+            }
+            Value::Type(t) if matches!(**t, Type::Integer(..)) => {
+                let Type::Integer(lo, hi) = **t else {
+                    unreachable!()
+                };
+                if lo == super::types::INT_MIN
+                    || hi == super::types::INT_MAX
+                    || hi.saturating_sub(lo) > MAX_GENERATED as i64
+                {
+                    return Err(self.error(expr, format!("{t} is too large to iterate")));
+                }
+                let items = (lo..=hi).map(Value::Integer);
+                if arity == 2 {
+                    items
+                        .enumerate()
+                        .map(|(i, v)| Value::Array(vec![Value::Integer(i as i64), v]))
+                        .collect()
+                } else {
+                    items.map(|v| Value::Array(vec![v])).collect()
+                }
+            }
             Value::Integer(n) if *n >= 0 => {
                 let items = (0..*n).map(Value::Integer);
                 if arity == 2 {
@@ -506,6 +533,9 @@ impl Evaluator<'_> {
                 }
             }
         }
+        filter
+            .check()
+            .map_err(|message| self.error(expr, format!("bad filter: {message}")))?;
         Ok(filter)
     }
 
@@ -561,6 +591,12 @@ impl Evaluator<'_> {
                     .map(|(k, v)| Value::Array(vec![k, v]))
                     .collect(),
             )),
+            (Type::Array(..), Value::String(s)) => Ok(Value::Array(
+                s.chars().map(|c| Value::String(c.to_string())).collect(),
+            )),
+            (Type::Array(..), Value::Undef) => {
+                Err("Undef cannot be converted to Array".to_string())
+            }
             (Type::Array(..), other) => Ok(Value::Array(vec![other])),
             (Type::Hash(..), Value::Hash(map)) => Ok(Value::Hash(map)),
             (Type::Hash(..), Value::Array(items)) => {
@@ -746,13 +782,10 @@ fn builtin(name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         },
         "unique" => match &first {
             Value::Array(items) => {
-                let mut seen = Vec::new();
-                for item in items {
-                    if !seen.contains(item) {
-                        seen.push(item.clone());
-                    }
-                }
-                Ok(Value::Array(seen))
+                let mut seen = std::collections::HashSet::new();
+                Ok(Value::Array(
+                    items.iter().filter(|item| seen.insert(*item)).cloned().collect(),
+                ))
             }
             Value::String(s) => {
                 let mut out = String::new();
@@ -894,7 +927,10 @@ fn builtin(name: &str, args: &[Value]) -> Option<Result<Value, String>> {
             Ok(current)
         }
         "abs" => match first {
-            Value::Integer(i) => Ok(Value::Integer(i.abs())),
+            Value::Integer(i) => i
+                .checked_abs()
+                .map(Value::Integer)
+                .ok_or_else(|| "abs(): the result is outside of Puppet Integer max range".to_string()),
             Value::Float(f) => Ok(Value::Float(f.abs())),
             other => Err(format!("abs() takes a number, got {}", describe_value_type(&other))),
         },
@@ -949,6 +985,9 @@ fn builtin(name: &str, args: &[Value]) -> Option<Result<Value, String>> {
     })
 }
 
+/// The most elements `range()` or an iteration over a number may produce.
+const MAX_GENERATED: usize = 10_000_000;
+
 /// `range(1, 5)`, `range('a', 'e')`, `range(0, 10, 3)`.
 fn range(from: &Value, to: Option<&Value>, step: Option<&Value>) -> Result<Value, String> {
     let step = match step {
@@ -957,6 +996,11 @@ fn range(from: &Value, to: Option<&Value>, step: Option<&Value>) -> Result<Value
         Some(_) => return Err("range(): the step must be a positive Integer".into()),
     };
     match (from, to) {
+        (Value::Integer(a), Some(Value::Integer(b)))
+            if b.saturating_sub(*a) / step as i64 > MAX_GENERATED as i64 =>
+        {
+            Err(format!("range(): more than {MAX_GENERATED} elements"))
+        }
         (Value::Integer(a), Some(Value::Integer(b))) => Ok(Value::Array(
             (*a..=*b).step_by(step).map(Value::Integer).collect(),
         )),
@@ -1039,12 +1083,15 @@ fn split(text: &Value, pattern: Option<&Value>) -> Result<Value, String> {
     Ok(Value::Array(parts.into_iter().map(Value::String).collect()))
 }
 
-/// `sprintf` with the conversions playbooks use: `%s %d %i %f %x %o %%`, widths and precision.
+/// `sprintf` with the conversions playbooks use: `%s %d %i %f %e %x %o %b %c %%`, flags,
+/// widths, precision, and `%1$s` positional arguments.
 fn sprintf(args: &[Value]) -> Result<Value, String> {
+    const MAX_WIDTH: usize = 10_000;
     let Some(Value::String(format)) = args.first() else {
         return Err("sprintf() takes a format string".into());
     };
-    let mut values = args[1..].iter();
+    let values = &args[1..];
+    let mut next_value = 0;
     let mut out = String::new();
     let mut chars = format.chars().peekable();
     while let Some(c) = chars.next() {
@@ -1054,7 +1101,7 @@ fn sprintf(args: &[Value]) -> Result<Value, String> {
         }
         let mut spec = String::new();
         while let Some(&n) = chars.peek() {
-            if n.is_ascii_digit() || "-+ .#0".contains(n) {
+            if n.is_ascii_digit() || "-+ .#0$".contains(n) {
                 spec.push(n);
                 chars.next();
             } else {
@@ -1068,7 +1115,20 @@ fn sprintf(args: &[Value]) -> Result<Value, String> {
             out.push('%');
             continue;
         }
-        let value = values.next().cloned().unwrap_or(Value::Undef);
+        let value = match spec.split_once('$') {
+            Some((position, rest)) => {
+                let position: usize = position
+                    .parse()
+                    .map_err(|_| format!("sprintf(): bad argument position in '%{spec}'"))?;
+                spec = rest.to_string();
+                values.get(position.wrapping_sub(1)).cloned()
+            }
+            None => {
+                next_value += 1;
+                values.get(next_value - 1).cloned()
+            }
+        }
+        .ok_or_else(|| "sprintf(): too few arguments".to_string())?;
         let left = spec.starts_with('-');
         let zero = spec.starts_with('0');
         let spec = spec.trim_start_matches(['-', '0', '+', ' ', '#']);
@@ -1076,8 +1136,11 @@ fn sprintf(args: &[Value]) -> Result<Value, String> {
             Some((w, p)) => (w.parse::<usize>().unwrap_or(0), p.parse::<usize>().ok()),
             None => (spec.parse::<usize>().unwrap_or(0), None),
         };
+        if width > MAX_WIDTH || precision.is_some_and(|p| p > MAX_WIDTH) {
+            return Err("sprintf(): width too big".into());
+        }
         let text = match conversion {
-            's' => {
+            's' | 'p' => {
                 let s = match &value {
                     Value::Hash(_) | Value::Array(_) => ruby_inspect(&value),
                     other => other.to_display_string(),
@@ -1087,9 +1150,17 @@ fn sprintf(args: &[Value]) -> Result<Value, String> {
                     None => s,
                 }
             }
+            'c' => match &value {
+                Value::Integer(i) => u32::try_from(*i)
+                    .ok()
+                    .and_then(char::from_u32)
+                    .map(String::from)
+                    .ok_or_else(|| format!("sprintf(): {i} is not a character"))?,
+                other => other.to_display_string().chars().take(1).collect(),
+            },
             'd' | 'i' => match number(&value)? {
                 Value::Integer(i) => i.to_string(),
-                other => (other.as_f64().unwrap_or(0.0).trunc() as i64).to_string(),
+                other => (other.as_f64().unwrap_or(0.0).floor() as i64).to_string(),
             },
             'f' => format!(
                 "{:.*}",
@@ -1101,17 +1172,17 @@ fn sprintf(args: &[Value]) -> Result<Value, String> {
                 precision.unwrap_or(6),
                 conversion == 'E',
             ),
-            'x' => format!("{:x}", number(&value)?.as_f64().unwrap_or(0.0) as i64),
-            'X' => format!("{:X}", number(&value)?.as_f64().unwrap_or(0.0) as i64),
-            'o' => format!("{:o}", number(&value)?.as_f64().unwrap_or(0.0) as i64),
-            'b' => format!("{:b}", number(&value)?.as_f64().unwrap_or(0.0) as i64),
+            'x' => format!("{:x}", integer(&value)?),
+            'X' => format!("{:X}", integer(&value)?),
+            'o' => format!("{:o}", integer(&value)?),
+            'b' => format!("{:b}", integer(&value)?),
             other => return Err(format!("sprintf(): unsupported conversion '%{other}'")),
         };
         let pad = width.saturating_sub(text.chars().count());
         if left {
             out.push_str(&text);
             out.push_str(&" ".repeat(pad));
-        } else if zero && conversion != 's' {
+        } else if zero && !matches!(conversion, 's' | 'c' | 'p') {
             let (sign, digits) = match text.strip_prefix('-') {
                 Some(d) => ("-", d.to_string()),
                 None => ("", text.clone()),
@@ -1125,6 +1196,13 @@ fn sprintf(args: &[Value]) -> Result<Value, String> {
         }
     }
     Ok(Value::String(out))
+}
+
+fn integer(value: &Value) -> Result<i64, String> {
+    match number(value)? {
+        Value::Integer(i) => Ok(i),
+        other => Ok(other.as_f64().unwrap_or(0.0) as i64),
+    }
 }
 
 /// Ruby's `%e`: `1.234568e+04`.

@@ -118,8 +118,10 @@ fn integer_op(op: BinaryOp, a: i64, b: i64) -> OpResult {
                 r
             }
         }
-        BinaryOp::LShift => shift(a, b),
-        BinaryOp::RShift => shift(a, b.checked_neg().unwrap_or(i64::MAX)),
+        BinaryOp::LShift => shift(a, b).ok_or_else(out_of_range)?,
+        BinaryOp::RShift => {
+            shift(a, b.checked_neg().unwrap_or(i64::MAX)).ok_or_else(out_of_range)?
+        }
         _ => {
             return Err(format!(
                 "Operator '{}' is not applicable here",
@@ -140,16 +142,22 @@ fn floor_div(a: i64, b: i64) -> i64 {
     }
 }
 
-fn shift(a: i64, by: i64) -> i64 {
+fn out_of_range() -> String {
+    "the result is outside of Puppet Integer max range".into()
+}
+
+/// A left shift that loses bits is an error, as in Puppet; a right shift floors.
+fn shift(a: i64, by: i64) -> Option<i64> {
     if by >= 0 {
-        if by >= 64 {
-            0
-        } else {
-            a.wrapping_shl(by as u32)
+        if a == 0 {
+            return Some(0);
         }
+        let by = u32::try_from(by).ok().filter(|b| *b < 64)?;
+        let shifted = a.checked_shl(by)?;
+        (shifted >> by == a).then_some(shifted)
     } else {
         let by = by.unsigned_abs().min(63) as u32;
-        a >> by
+        Some(a >> by)
     }
 }
 

@@ -221,6 +221,12 @@ impl Evaluator<'_> {
     /// A title, or the titles of an array title.
     fn titles(&mut self, title: &Expr) -> EvalResult<Vec<String>> {
         let value = self.eval(title)?;
+        if let Some(bad) = illegal_title(&value) {
+            return Err(self.error(
+                title,
+                format!("Illegal title type: expected a String, got {bad}"),
+            ));
+        }
         let mut titles = Vec::new();
         collect_titles(value, &mut titles);
         if titles.iter().any(|t| t.is_empty()) {
@@ -635,7 +641,16 @@ impl Evaluator<'_> {
         };
         if let Some(parent) = &class.def.parent {
             let parent_name = parent.name.to_lowercase();
-            self.declare_class(at, &parent_name, None, origin)?;
+            if !self.classes_inheriting.insert(name.to_string()) {
+                return Err(EvalError::input(
+                    format!("class '{name}' inherits from itself (through '{parent_name}')"),
+                    self.origin_in(class.file, parent.span),
+                    "this inheritance closes the loop",
+                ));
+            }
+            let declared = self.declare_class(at, &parent_name, None, origin);
+            self.classes_inheriting.remove(name);
+            declared?;
         }
         let resource = Resource {
             type_name: "class".into(),
@@ -672,8 +687,26 @@ impl Evaluator<'_> {
         }
         self.enter_call(at)?;
         let saved_file = std::mem::replace(&mut self.file, class.file);
+        // A class that inherits sees its parent's variables: they sit in a scope between it
+        // and the top scope.
+        let inherited = class
+            .def
+            .parent
+            .as_ref()
+            .and_then(|p| self.scopes.class_vars(&p.name.to_lowercase()));
+        let outer = inherited.map(|vars| {
+            self.scopes.push(Frame {
+                vars,
+                parent: Some(0),
+                ..Frame::default()
+            })
+        });
         let frame = Frame {
-            parent: Some(0),
+            parent: Some(if outer.is_some() {
+                self.scopes.current
+            } else {
+                0
+            }),
             container: Some(id),
             class_name: Some(class.def.name.name.to_lowercase()),
             ..Frame::default()
@@ -681,11 +714,26 @@ impl Evaluator<'_> {
         let previous = self.scopes.push(frame);
         let result = self
             .bind_params(&class.def.params, params, &owner, origin, false)
-            .and_then(|()| self.eval_block(&class.def.body).map(|_| ()));
+            .and_then(|()| self.eval_body(&class.def.body));
         self.scopes.pop(previous);
+        if let Some(before) = outer {
+            self.scopes.pop(before);
+        }
         self.file = saved_file;
         self.leave_call();
         result
+    }
+
+    /// A class or define body; `next()` ends it early, as in Puppet.
+    fn eval_body(&mut self, body: &crate::lang::ast::Block) -> EvalResult<()> {
+        match self.eval_block(body) {
+            Err(e) if e.kind == super::EvalErrorKind::Next => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    fn origin_in(&self, file: super::FileId, span: crate::lang::ast::Span) -> Origin {
+        Origin { file, span }
     }
 
     /// Evaluates define bodies, first declared first, until none is left.
@@ -751,7 +799,7 @@ impl Evaluator<'_> {
         let previous = self.scopes.push(frame);
         let result = self
             .bind_define_params(&def.def, params, &owner, origin, &origins)
-            .and_then(|()| self.eval_block(&def.def.body).map(|_| ()));
+            .and_then(|()| self.eval_body(&def.def.body));
         self.scopes.pop(previous);
         self.file = saved_file;
         result
@@ -1095,6 +1143,17 @@ fn check_required(
             at,
             "these are not given",
         )),
+    }
+}
+
+/// A title must be a string or a number, or an array of them.
+fn illegal_title(value: &Value) -> Option<String> {
+    match value {
+        Value::Array(items) => items.iter().find_map(illegal_title),
+        Value::Hash(_) | Value::Type(_) | Value::Regex(_) | Value::Default => {
+            Some(super::evaluator::describe_value_type(value))
+        }
+        _ => None,
     }
 }
 

@@ -90,3 +90,65 @@ fn recursion_without_end_is_an_error_not_a_crash() {
         assert!(result.is_some(), "{name}: endless recursion must fail");
     }
 }
+
+/// Inputs that once panicked, aborted or hung (found by review): each is now an error.
+#[test]
+fn arithmetic_and_formatting_at_their_limits_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("abs", "$x = -9223372036854775807 - 1\nnotice(abs($x))\n"),
+        ("range", "notice(size(range(1, 9223372036854775807)))\n"),
+        ("precision", "notice(sprintf('%.2000000000f', 1))\n"),
+        ("width", "notice(sprintf('%999999999999d', 1))\n"),
+        (
+            "each",
+            "1000000000000.each |$x| { if $x > 2 { break() } notice($x) }\n",
+        ),
+        (
+            "inherits",
+            "class a inherits b { }\nclass b inherits a { }\ninclude a\n",
+        ),
+        (
+            "nesting",
+            "$d = range(1, 5000).reduce([]) |$m, $x| { [$m] }\nnotice('done')\n",
+        ),
+        ("filter", "notice(discover({ 'identity' => '/[/' }))\n"),
+    ];
+    for (name, code) in cases {
+        let path = dir.path().join(format!("{name}.pp"));
+        std::fs::write(&path, code).unwrap();
+        let result = evaluate_file(path).expect("must not panic");
+        assert!(result.is_some(), "{name}: must fail with a message");
+    }
+}
+
+/// Step parameters too large for the clock are refused before anything runs.
+#[test]
+fn step_durations_beyond_the_clock_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for param in [
+        "timeout => 9223372036854775807",
+        "try_sleep_time => 1e20",
+        "tries => 4294967297",
+    ] {
+        let path = dir.path().join("step.pp");
+        let code = format!("mcollective {{ 'x': agent => 'a', action => 'b', identity_filter => 'n1', {param} }}\n");
+        std::fs::write(&path, code).unwrap();
+        let mut log = BufferLog::default();
+        let evaluation = evaluate(EvalRequest {
+            loader: Loader::new(dir.path()),
+            path,
+            playbook: "step".into(),
+            args: vec![],
+            caller: "tester".into(),
+            nodes: &NoFleet,
+            log: &mut log,
+        })
+        .map_err(|f| f.error.message().to_string())
+        .unwrap();
+        assert!(
+            crate::run::prepare(&evaluation).is_err(),
+            "{param} must be refused"
+        );
+    }
+}

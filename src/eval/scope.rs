@@ -81,6 +81,11 @@ impl Scopes {
         &mut self.frames[0]
     }
 
+    /// The variables of a class evaluated already.
+    pub fn class_vars(&self, class: &str) -> Option<HashMap<String, Value>> {
+        self.class_vars.get(class).cloned()
+    }
+
     /// The value of `$name`, or `None` when no scope has it.
     pub fn lookup(&self, name: &str) -> Option<Value> {
         if let Some(rest) = name.strip_prefix("::") {

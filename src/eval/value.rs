@@ -83,6 +83,22 @@ impl Value {
         }
     }
 
+    /// Whether arrays and hashes nest deeper than `limit` (checked without recursion).
+    pub fn nesting_exceeds(&self, limit: usize) -> bool {
+        let mut stack: Vec<(&Value, usize)> = vec![(self, 0)];
+        while let Some((value, depth)) = stack.pop() {
+            if depth > limit {
+                return true;
+            }
+            match value {
+                Value::Array(items) => stack.extend(items.iter().map(|v| (v, depth + 1))),
+                Value::Hash(map) => stack.extend(map.values().map(|v| (v, depth + 1))),
+                _ => {}
+            }
+        }
+        false
+    }
+
     /// The text a value becomes inside a string: like `to_display_string`, but `default`
     /// interpolates as nothing.
     pub fn to_interpolated_string(&self) -> String {

@@ -88,7 +88,8 @@ impl StepGraph {
                 .iter()
                 .filter_map(|n| self.resource_of(*n))
                 .fold(Vec::<ResourceId>::new(), |mut acc, id| {
-                    if acc.last() != Some(&id) {
+                    // A container's start and end are both on the path: name it once.
+                    if !acc.contains(&id) {
                         acc.push(id);
                     }
                     acc

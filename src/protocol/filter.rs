@@ -36,6 +36,29 @@ pub struct FactFilter {
 
 impl Filter {
     /// True when the filter selects every node.
+    /// Whether the caller can send this filter: every `/regex/` compiles, and no compound
+    /// filter (the nodes do not evaluate them yet, so one would silently match nothing).
+    pub fn check(&self) -> Result<(), String> {
+        if !self.compound.is_empty() {
+            return Err("compound filters are not supported yet: combine identity, class, fact and agent filters".into());
+        }
+        let patterns = self
+            .identity
+            .iter()
+            .chain(&self.cf_class)
+            .filter_map(|text| regex_pattern(text));
+        let fact_patterns = self
+            .fact
+            .iter()
+            .filter(|f| f.operator == "=~")
+            .map(|f| regex_pattern(&f.value).unwrap_or(&f.value));
+        for pattern in patterns.chain(fact_patterns) {
+            regex::Regex::new(pattern)
+                .map_err(|e| format!("invalid regular expression /{pattern}/: {e}"))?;
+        }
+        Ok(())
+    }
+
     pub fn is_empty(&self) -> bool {
         self.fact.is_empty()
             && self.cf_class.is_empty()

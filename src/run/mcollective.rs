@@ -25,6 +25,9 @@ pub struct McollectiveStep {
     pub batch_sleep: Duration,
     pub timeout: Option<Duration>,
     pub fail_ok: bool,
+    /// A filter given as an empty list (`identity_filter => []`, often an empty discovery
+    /// result): the step addresses no node, never every node.
+    pub empty_filter: Option<&'static str>,
 }
 
 /// Why a parameter cannot be used, said at the parameter.
@@ -66,7 +69,7 @@ impl McollectiveStep {
         let count = |name: &str, least: i64| -> Result<Option<i64>, EvalError> {
             match get(name) {
                 None => Ok(None),
-                Some(Value::Integer(i)) if *i >= least => Ok(Some(*i)),
+                Some(Value::Integer(i)) if *i >= least && *i <= i64::from(u32::MAX) => Ok(Some(*i)),
                 Some(Value::String(s)) if s.parse::<i64>().is_ok_and(|i| i >= least) => {
                     Ok(s.parse().ok())
                 }
@@ -110,6 +113,17 @@ impl McollectiveStep {
             })?;
             filter.fact.push(parsed);
         }
+        filter.check().map_err(|message| {
+            EvalError::input(
+                format!("{}: {message}", resource.reference()),
+                resource.origin,
+                "in this step's filters",
+            )
+        })?;
+        let empty_filter = FILTERS
+            .iter()
+            .copied()
+            .find(|name| matches!(get(name), Some(v) if strings(Some(v)).is_empty()));
         let fail_ok = match get("fail_ok") {
             None => false,
             Some(Value::Bool(b)) => *b,
@@ -136,11 +150,15 @@ impl McollectiveStep {
             batch_sleep: seconds("batch_sleep_time", Duration::ZERO)?,
             timeout,
             fail_ok,
+            empty_filter,
         })
     }
 
     /// Named nodes need no discovery; anything else is discovered when the step runs.
     fn named_targets(&self) -> Option<Vec<String>> {
+        if self.empty_filter.is_some() {
+            return Some(Vec::new());
+        }
         let filter = &self.filter;
         let plain = !filter.identity.is_empty()
             && filter.identity.iter().all(|i| !i.starts_with('/'))
@@ -158,6 +176,12 @@ impl McollectiveStep {
 
     pub fn describe(&self) -> String {
         let targets = match self.named_targets() {
+            Some(_) if self.empty_filter.is_some() => {
+                format!(
+                    "no node ({} is empty)",
+                    self.empty_filter.unwrap_or_default()
+                )
+            }
             Some(names) => describe_nodes(&names),
             None => format!(
                 "nodes matching {}",
@@ -189,11 +213,15 @@ impl McollectiveStep {
         let what = format!("{}#{}", self.agent, self.action);
         let targets = match self.targets(rpc).await {
             Ok(targets) if targets.is_empty() => {
+                let why = match self.empty_filter {
+                    Some(name) => format!(" ({name} is empty)"),
+                    None => String::new(),
+                };
                 return self.failed(
-                    format!("{what} failed: Did not discover any nodes matching criteria"),
+                    format!("{what} failed: Did not discover any nodes matching criteria{why}"),
                     vec![],
                     vec![],
-                )
+                );
             }
             Ok(targets) => targets,
             Err(message) => {
@@ -298,6 +326,15 @@ impl McollectiveStep {
         Ok(failures)
     }
 }
+
+/// The parameters that select nodes.
+const FILTERS: [&str; 5] = [
+    "identity_filter",
+    "class_filter",
+    "fact_filter",
+    "agent_filter",
+    "compound_filter",
+];
 
 fn batch_failures(result: CallResult) -> Vec<NodeFailure> {
     let mut failures: Vec<NodeFailure> = result
@@ -407,6 +444,7 @@ mod tests {
             batch_sleep: Duration::ZERO,
             timeout: Some(Duration::from_secs(2)),
             fail_ok: false,
+            empty_filter: None,
         }
     }
 

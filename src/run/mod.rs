@@ -47,8 +47,7 @@ impl NodeQuery for RpcNodeQuery {
             [] => return Err("no node matches the filter".into()),
             many => {
                 return Err(format!(
-                    "the filter matches {} nodes ({}); get_fact() needs exactly one",
-                    many.len(),
+                    "the filter matches {}; get_fact() needs exactly one",
                     mcollective::describe_nodes(many)
                 ))
             }

@@ -27,6 +27,7 @@ pub struct RunContext {
 pub async fn run_graph(graph: &StepGraph, steps: &[Option<Step>], context: Arc<RunContext>) {
     let mut walk = Walk::new(graph);
     let mut running: JoinSet<(NodeIndex, Outcome, Duration)> = JoinSet::new();
+    let mut tasks = std::collections::HashMap::new();
     let mut interrupted = false;
     let interrupt = tokio::signal::ctrl_c();
     tokio::pin!(interrupt);
@@ -66,11 +67,12 @@ pub async fn run_graph(graph: &StepGraph, steps: &[Option<Step>], context: Arc<R
                         continue;
                     };
                     let context = context.clone();
-                    running.spawn(async move {
+                    let task = running.spawn(async move {
                         let started = Instant::now();
                         let outcome = run_step(&step, &context).await;
                         (node, outcome, started.elapsed())
                     });
+                    tasks.insert(task.id(), node);
                 }
                 (_, cause, _) => {
                     let outcome = match cause {
@@ -89,7 +91,15 @@ pub async fn run_graph(graph: &StepGraph, steps: &[Option<Step>], context: Arc<R
         }
         tokio::select! {
             finished = running.join_next() => {
-                let Some(Ok((node, outcome, took))) = finished else { continue };
+                let (node, outcome, took) = match finished {
+                    Some(Ok(done)) => done,
+                    // A step's task that panicked is a failed step, never a lost one.
+                    Some(Err(error)) => match tasks.get(&error.id()) {
+                        Some(&node) => (node, crashed(&error), Duration::ZERO),
+                        None => continue,
+                    },
+                    None => continue,
+                };
                 let name = steps[node.index()].as_ref().map(|s| s.name.clone()).unwrap_or_default();
                 context.reporter.step_finished(&name, &outcome, took);
                 walk.finish(node, &outcome, &name);
@@ -101,6 +111,15 @@ pub async fn run_graph(graph: &StepGraph, steps: &[Option<Step>], context: Arc<R
                 walk.undefer();
             }
         }
+    }
+}
+
+fn crashed(error: &tokio::task::JoinError) -> Outcome {
+    Outcome::Failed {
+        summary: format!("the step stopped unexpectedly (a bug, please report it): {error}"),
+        failures: vec![],
+        nodes: vec![],
+        tolerated: false,
     }
 }
 

@@ -135,7 +135,10 @@ pub fn duration_param(value: &Value) -> Option<Duration> {
         }
         _ => return None,
     };
-    Some(Duration::from_secs_f64(seconds))
+    // A year is longer than any step waits; beyond it the number is a mistake (and would
+    // overflow the clock).
+    const LONGEST: f64 = 365.0 * 24.0 * 3600.0;
+    (seconds.is_finite() && seconds <= LONGEST).then(|| Duration::from_secs_f64(seconds))
 }
 
 #[cfg(test)]
@@ -159,5 +162,7 @@ mod tests {
         );
         assert_eq!(duration_param(&"soon".into()), None);
         assert_eq!(duration_param(&Value::Integer(-1)), None);
+        assert_eq!(duration_param(&Value::Float(1e20)), None);
+        assert_eq!(duration_param(&Value::Integer(i64::MAX)), None);
     }
 }

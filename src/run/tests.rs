@@ -28,7 +28,7 @@ fn run_manifest(code: &str, concurrency: usize) -> Vec<StepRecord> {
         .unwrap();
     let context = Arc::new(RunContext {
         rpc: None,
-        reporter: Reporter::default(),
+        reporter: Reporter::quiet(),
         concurrency,
     });
     let runtime = tokio::runtime::Builder::new_current_thread()
