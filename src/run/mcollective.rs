@@ -417,18 +417,22 @@ fn describe_filter(filter: &Filter, agent: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::BTreeMap;
+mod tests_support {
     use std::path::PathBuf;
     use std::sync::{Arc, Mutex};
 
-    use super::*;
+    pub use super::*;
     use crate::fleet::{FleetFile, SimulatedFleet};
     use crate::protocol::decode_request;
     use crate::rpc::ClientOptions;
     use crate::transport::{InProcess, Transport};
 
-    fn upgrade(tries: u32, batch_size: usize) -> McollectiveStep {
+    /// appmgr#upgrade to the bravo web servers.
+    pub fn upgrade_step() -> McollectiveStep {
+        upgrade(1, 4)
+    }
+
+    pub fn upgrade(tries: u32, batch_size: usize) -> McollectiveStep {
         McollectiveStep {
             agent: "appmgr".into(),
             action: "upgrade".into(),
@@ -450,7 +454,7 @@ mod tests {
 
     /// Runs the step on the fleet where web6 fails its upgrade twice; returns the outcome and
     /// the upgrade requests each node received, in the order they were sent.
-    async fn run_on_failing_fleet(step: McollectiveStep) -> (Outcome, Vec<String>) {
+    pub async fn run_with_spy(step: McollectiveStep) -> (Outcome, Vec<String>) {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/fleets/upgrade_fails.yaml");
         let transport: Arc<dyn Transport> = Arc::new(InProcess::new());
@@ -486,10 +490,17 @@ mod tests {
         let seen = seen.lock().unwrap().clone();
         (outcome, seen)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::tests_support::*;
 
     #[tokio::test]
     async fn a_retry_addresses_only_the_node_that_failed() {
-        let (outcome, seen) = run_on_failing_fleet(upgrade(2, 2)).await;
+        let (outcome, seen) = run_with_spy(upgrade(2, 2)).await;
         let mut counts = BTreeMap::new();
         for node in &seen {
             *counts.entry(node.as_str()).or_insert(0) += 1;
@@ -513,7 +524,7 @@ mod tests {
 
     #[tokio::test]
     async fn batches_go_in_sorted_identity_order() {
-        let (_, seen) = run_on_failing_fleet(upgrade(1, 1)).await;
+        let (_, seen) = run_with_spy(upgrade(1, 1)).await;
         assert_eq!(
             seen,
             [
@@ -527,7 +538,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_third_try_succeeds_once_the_node_recovers() {
-        let (outcome, seen) = run_on_failing_fleet(upgrade(3, 4)).await;
+        let (outcome, seen) = run_with_spy(upgrade(3, 4)).await;
         assert_eq!(seen.iter().filter(|n| *n == "web6.example.net").count(), 3);
         match outcome {
             Outcome::Succeeded { summary, nodes } => {
@@ -538,6 +549,27 @@ mod tests {
                 assert_eq!(nodes.len(), 4);
             }
             other => panic!("expected success, got {other:?}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod empty_filter_tests {
+    use super::tests_support::*;
+
+    #[tokio::test]
+    async fn an_empty_identity_list_addresses_no_node_at_all() {
+        let mut step = upgrade_step();
+        step.filter = Filter::default();
+        step.empty_filter = Some("identity_filter");
+        let (outcome, seen) = run_with_spy(step).await;
+        assert!(seen.is_empty(), "requests went to {seen:?}");
+        match outcome {
+            Outcome::Failed { summary, .. } => assert_eq!(
+                summary,
+                "appmgr#upgrade failed: Did not discover any nodes matching criteria (identity_filter is empty)"
+            ),
+            other => panic!("expected a failure, got {other:?}"),
         }
     }
 }
