@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod cli;
+pub mod config;
 pub mod error;
 pub mod eval;
 pub mod fleet;

@@ -71,6 +71,10 @@ impl Run {
             .env("NO_COLOR", "1")
             .env_remove("ORCHESTRATE_REPO")
             .env_remove("ORCHESTRATE_FLEET")
+            // A broker in the developer's environment would replace the embedded fleet.
+            .env_remove("NATS_URL")
+            .env_remove("ORCHESTRATE_CONFIG")
+            .env("XDG_CONFIG_HOME", "/nonexistent")
             .args(&self.args)
             .output()
             .expect("runs");

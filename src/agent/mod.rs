@@ -1,11 +1,17 @@
 //! The node side: what a node does with a request. Decoding, the acceptance checks (collective,
 //! ttl and time), the filter, dispatch to an agent, and the encoded reply. The simulated fleet
-//! uses it for each of its nodes; the node daemon uses it for its one node.
+//! uses it for each of its nodes; the node daemon (`orchestrate agent`, [`daemon`]) uses it for
+//! its one node, with the real `puppet` agent and external agents besides.
 
 mod acceptance;
+pub mod config;
+pub mod daemon;
 mod discovery;
+pub mod external;
+pub mod facts;
 pub mod filter;
 mod node;
+pub mod puppet;
 mod rpcutil;
 
 use crate::protocol::{Request, RpcReplyBody};

@@ -1,8 +1,13 @@
 //! The command line: clap definitions, one file per verb.
 
+mod agent;
+mod broker;
 mod check;
+mod fleet;
 mod graph;
 mod list;
+mod logging;
+mod rpc;
 mod run;
 mod setup;
 
@@ -32,6 +37,12 @@ pub enum Command {
     List(list::ListArgs),
     /// Draw a playbook's step graph (Graphviz DOT or JSON) without running it.
     Graph(graph::GraphArgs),
+    /// Call one action on nodes and print their replies: `orchestrate rpc rpcutil ping --fact cluster=bravo`.
+    Rpc(rpc::RpcArgs),
+    /// Serve a simulated fleet on NATS until Ctrl-C: `orchestrate fleet --nats URL --fleet FILE`.
+    Fleet(fleet::FleetServeArgs),
+    /// The node daemon: serve this node's agents on NATS until SIGTERM: `orchestrate agent --config FILE`.
+    Agent(agent::AgentArgs),
     /// `orchestrate PLAYBOOK [NAME=VALUE...]` runs a playbook.
     #[command(external_subcommand)]
     Playbook(Vec<String>),
@@ -58,6 +69,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Check(args) => check::run(args),
         Command::List(args) => list::run(args),
         Command::Graph(args) => graph::run(args),
+        Command::Fleet(args) => fleet::run(args),
+        Command::Rpc(args) => rpc::run(args),
+        Command::Agent(args) => agent::run(args),
         Command::Playbook(words) => Err(Error::usage(format!(
             "cannot run {}: parse the command line with cli::parse",
             words.join(" ")

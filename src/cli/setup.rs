@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::broker::{self, Broker, BrokerArgs};
 use crate::eval::{self, Evaluation, Loader, NoFleet, NodeQuery};
 use crate::fleet::{FleetFile, SimulatedFleet};
 use crate::rpc::{ClientOptions, RpcClient};
@@ -34,19 +35,67 @@ impl RepoArgs {
 #[derive(Debug, Clone, Args)]
 pub struct FleetArgs {
     /// The simulated fleet to run against (the embedded default). Default: fleet.yaml in the
-    /// repository.
+    /// repository. Chosen over a broker from NATS_URL or the configuration file.
     #[arg(long, env = "ORCHESTRATE_FLEET", value_name = "FILE")]
     pub fleet: Option<PathBuf>,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
     /// Who runs the playbook: `$id` in the playbook, and the caller of every request.
     #[arg(long, env = "USER", default_value = "orchestrate", value_name = "NAME")]
     pub user: String,
-    /// Longest wait for discovery replies, in seconds.
-    #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
-    pub discovery_timeout: f64,
+    /// Longest wait for discovery replies, in seconds. Default: the configuration's
+    /// discovery.timeout, else 2.
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    pub discovery_timeout: Option<f64>,
     /// Discovery ends this long after the last new reply (0: always wait the whole timeout,
-    /// as Choria's broadcast discovery does).
-    #[arg(long, default_value_t = 0.3, value_name = "SECONDS")]
-    pub discovery_window: f64,
+    /// as Choria's broadcast discovery does). Default: the configuration's discovery.window,
+    /// else 0.3.
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    pub discovery_window: Option<f64>,
+}
+
+/// A number of seconds from the command line: finite, not negative, at most a day.
+pub fn seconds(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    if !(0.0..=86_400.0).contains(&value) {
+        return Err(format!("'{text}' must be between 0 and 86400 seconds"));
+    }
+    Ok(value)
+}
+
+impl FleetArgs {
+    /// The client's options: the command line, else the configuration, else Choria's defaults.
+    pub fn client_options(&self, broker: &Broker) -> ClientOptions {
+        client_options(
+            &self.user,
+            broker,
+            self.discovery_timeout,
+            self.discovery_window,
+        )
+    }
+}
+
+/// The RPC client's options for `user`: discovery times from the command line (seconds), else
+/// from the configuration, else Choria's 2 s with a 300 ms window.
+pub fn client_options(
+    user: &str,
+    broker: &Broker,
+    timeout: Option<f64>,
+    window: Option<f64>,
+) -> ClientOptions {
+    let mut options = ClientOptions::for_user(user);
+    options.collective = broker.collective.clone();
+    let seconds = |value: f64| Duration::try_from_secs_f64(value).unwrap_or_default();
+    let discovery = &broker.config.discovery;
+    if let Some(timeout) = timeout.map(seconds).or(discovery.timeout) {
+        options.discovery_timeout = timeout;
+    }
+    if let Some(window) = window.map(seconds).or(discovery.window) {
+        options.discovery_window = (!window.is_zero()).then_some(window);
+    }
+    options
 }
 
 /// The playbook named on the command line and its `NAME=VALUE` arguments.
@@ -80,17 +129,25 @@ impl PlaybookArgs {
     }
 
     pub fn arguments(&self) -> Result<Vec<(String, eval::Value)>, Error> {
-        self.params
-            .iter()
-            .map(|param| match param.split_once('=') {
-                Some((name, value)) if is_parameter_name(name) => {
-                    Ok((name.to_string(), eval::parse_argument(value)))
-                }
-                _ => Err(Error::usage(format!(
+        let mut arguments: Vec<(String, eval::Value)> = Vec::new();
+        for param in &self.params {
+            let Some((name, value)) = param.split_once('=').filter(|(n, _)| is_parameter_name(n))
+            else {
+                return Err(Error::usage(format!(
                     "'{param}' is not a playbook parameter: write NAME=VALUE, e.g. cluster=bravo"
-                ))),
-            })
-            .collect()
+                )));
+            };
+            if name == "id" {
+                return Err(Error::usage(
+                    "`id` is the caller's identity ($id in the playbook): set it with --user",
+                ));
+            }
+            if arguments.iter().any(|(n, _)| n == name) {
+                return Err(Error::usage(format!("{name} is given twice")));
+            }
+            arguments.push((name.to_string(), eval::parse_argument(value)));
+        }
+        Ok(arguments)
     }
 }
 
@@ -109,9 +166,27 @@ pub struct Fleet {
     _simulated: Option<SimulatedFleet>,
 }
 
-/// The embedded default: the fleet file served in this process over the in-process transport.
-/// Without a fleet file, playbooks that address no nodes still run.
+/// The fleet of a run: over NATS when a broker is configured (`--nats`, `NATS_URL`, the
+/// configuration file) and no fleet file is given; otherwise the embedded default, the fleet
+/// file served in this process over the in-process transport. Without a fleet file, playbooks
+/// that address no nodes still run.
 pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
+    let broker = args.broker.load()?;
+    let options = args.client_options(&broker);
+    if args.fleet.is_some() && args.broker.nats.is_some() {
+        return Err(Error::usage(
+            "give --fleet FILE (a simulated fleet) or --nats URL (a real one), not both",
+        ));
+    }
+    if let (None, Some(nats)) = (&args.fleet, &broker.nats) {
+        super::logging::init();
+        let transport: Arc<dyn Transport> = Arc::new(broker::connect(nats).await?);
+        return Ok(Fleet {
+            rpc: Some(RpcClient::new(transport, options)),
+            description: format!("on {}", nats.describe()),
+            _simulated: None,
+        });
+    }
     let path = match &args.fleet {
         Some(path) => {
             if !path.is_file() {
@@ -134,10 +209,6 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
     let file = FleetFile::load(&path).map_err(|e| Error::Fleet(e.to_string()))?;
     let nodes = file.node_count();
     let transport: Arc<dyn Transport> = Arc::new(InProcess::new());
-    let mut options = ClientOptions::for_user(&args.user);
-    options.discovery_timeout = Duration::from_secs_f64(args.discovery_timeout.max(0.0));
-    options.discovery_window =
-        (args.discovery_window > 0.0).then(|| Duration::from_secs_f64(args.discovery_window));
     let simulated = SimulatedFleet::serve(file, transport.clone(), &options.collective)
         .await
         .map_err(|e| Error::Fleet(e.to_string()))?;

@@ -2,6 +2,7 @@
 //! requests over any transport with the same node-side code a real node runs.
 
 mod build;
+mod copies;
 mod defined;
 mod duration;
 mod file;
@@ -15,6 +16,7 @@ use std::path::PathBuf;
 
 use crate::transport::TransportError;
 
+pub use copies::made_identity;
 pub use duration::{parse_duration, Latency};
 pub use file::FleetFile;
 pub use range::expand_identity;

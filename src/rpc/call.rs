@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use super::collect::{next_reply, Next};
 use super::{RpcClient, RpcError, RpcErrorKind};
 use crate::protocol::{direct_subject, encode_request, statuscode, Filter, Reply};
-use crate::transport::validate_publish_subject;
+use crate::transport::{validate_publish_subject, Transport};
 
 /// What the targets of a call answered.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
@@ -18,6 +18,9 @@ pub struct CallResult {
     pub replies: Vec<NodeReply>,
     /// Targets that did not answer in time, sorted.
     pub missing: Vec<String>,
+    /// From the requests leaving to the last reply taken (None without replies).
+    #[serde(skip)]
+    pub last_reply: Option<Duration>,
 }
 
 /// One node's answer.
@@ -71,14 +74,17 @@ impl RpcClient {
                 .publish(subject, None, payload.clone())
                 .await?;
         }
-
-        let until = Instant::now() + timeout;
+        flush(self.transport.as_ref(), timeout).await?;
+        let sent = Instant::now();
+        let until = sent + timeout;
         let mut answered: BTreeMap<String, NodeReply> = BTreeMap::new();
+        let mut last_reply = None;
         while answered.len() < targets.len() {
             let Next::Reply(reply) = next_reply(&mut replies, &request.id, until).await? else {
                 break;
             };
-            accept(reply, &targets, &mut answered);
+            accept(reply, Some(&targets), &mut answered);
+            last_reply = Some(sent.elapsed());
         }
         let missing = targets
             .iter()
@@ -88,6 +94,7 @@ impl RpcClient {
         Ok(CallResult {
             replies: answered.into_values().collect(),
             missing,
+            last_reply,
         })
     }
 
@@ -109,9 +116,28 @@ impl RpcClient {
     }
 }
 
+/// Waits until the requests have left this process, so the nodes get the whole timeout. A
+/// broker that is down holds them until it is back (the client reconnects): the wait is
+/// bounded by the timeout, after which the collection starts anyway and reports who did not
+/// answer.
+pub(super) async fn flush(transport: &dyn Transport, timeout: Duration) -> Result<(), RpcError> {
+    match tokio::time::timeout(timeout, transport.flush()).await {
+        Ok(result) => Ok(result?),
+        Err(_) => {
+            tracing::warn!("the requests did not leave within the timeout; is the broker down?");
+            Ok(())
+        }
+    }
+}
+
 /// Records a reply from a target that has not answered yet; logs and drops anything else.
-fn accept(reply: Reply, targets: &BTreeSet<&str>, answered: &mut BTreeMap<String, NodeReply>) {
-    if !targets.contains(reply.sender.as_str()) {
+/// Without `targets` (a broadcast), every sender is a target.
+pub(super) fn accept(
+    reply: Reply,
+    targets: Option<&BTreeSet<&str>>,
+    answered: &mut BTreeMap<String, NodeReply>,
+) {
+    if targets.is_some_and(|targets| !targets.contains(reply.sender.as_str())) {
         tracing::warn!(sender = %reply.sender, "dropping a reply from a node that was not asked");
         return;
     }

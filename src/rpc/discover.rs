@@ -33,6 +33,7 @@ impl RpcClient {
         let mut replies = self.transport.subscribe(request.reply_to.clone()).await?;
         let subject = broadcast_subject(&options.collective, "discovery");
         self.transport.publish(subject, None, payload).await?;
+        super::call::flush(self.transport.as_ref(), options.discovery_timeout).await?;
 
         let give_up = Instant::now() + options.discovery_timeout;
         let mut found = BTreeSet::new();

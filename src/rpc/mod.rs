@@ -1,6 +1,7 @@
 //! The RPC client: discovery of nodes and calls to agents' actions over a [`Transport`],
 //! speaking Choria's protocol v1.
 
+mod broadcast;
 mod call;
 mod collect;
 mod discover;

@@ -1,5 +1,5 @@
 //! How messages move between the orchestrator and the nodes: a NATS-shaped publish/subscribe
-//! trait, and its implementations (in-process here; NATS behind the same trait).
+//! trait, and its implementations: in-process, and NATS (async-nats).
 //!
 //! Subjects are NATS subjects: dot-separated tokens; a subscription may use `*` for one token
 //! and a final `>` for one or more tokens. Delivery is at most once: a message published to a
@@ -7,6 +7,7 @@
 
 mod error;
 mod in_process;
+mod nats;
 mod subject;
 mod subscription;
 
@@ -17,6 +18,7 @@ use bytes::Bytes;
 
 pub use error::{TransportError, TransportErrorKind};
 pub use in_process::InProcess;
+pub use nats::{Nats, NatsAuth, NatsOptions, DEFAULT_CONNECT_TIMEOUT};
 pub use subject::{subject_matches, validate_publish_subject, validate_subscribe_subject};
 pub use subscription::Subscription;
 
@@ -48,6 +50,13 @@ pub trait Transport: Send + Sync + 'static {
     /// subscription is in place when the future completes, so a message published afterwards
     /// is delivered to it. Dropping the subscription unsubscribes.
     fn subscribe(&self, subject: String) -> BoxFuture<'_, Result<Subscription, TransportError>>;
+
+    /// Returns once everything published so far has left this process (NATS buffers
+    /// publishes). A fan-out calls it before starting its reply timer, so the time nodes have
+    /// to answer is not spent in the client's buffer.
+    fn flush(&self) -> BoxFuture<'_, Result<(), TransportError>> {
+        Box::pin(async { Ok(()) })
+    }
 
     /// A fresh subject nobody else uses, for ad hoc replies (`_INBOX.<random>`, as NATS makes
     /// them). Choria replies go to subjects derived from the request instead.

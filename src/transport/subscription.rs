@@ -1,16 +1,27 @@
 //! A subscription: the messages of one subject pattern, until dropped.
 
+use std::future::poll_fn;
+use std::pin::Pin;
+
+use futures_core::Stream;
 use tokio::sync::mpsc;
 
 use super::Message;
 
-/// Receives the messages of one subscription. Dropping it unsubscribes. Each transport feeds
-/// it through a channel (the NATS transport forwards its subscriber into one), so every
-/// transport hands out the same type.
+/// Receives the messages of one subscription. Dropping it unsubscribes. Every transport hands
+/// out this one type: the in-process broker feeds a channel; a NATS subscription is read
+/// directly, each message converted as it is taken (no forwarding task, so 50,000 replies to
+/// one request pass one queue, not two).
 pub struct Subscription {
     subject: String,
-    receiver: mpsc::Receiver<Message>,
+    source: Source,
     unsubscribe: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+enum Source {
+    Channel(mpsc::Receiver<Message>),
+    /// async-nats unsubscribes when its subscriber is dropped.
+    Nats(async_nats::Subscriber),
 }
 
 impl Subscription {
@@ -22,8 +33,17 @@ impl Subscription {
     ) -> Subscription {
         Subscription {
             subject,
-            receiver,
+            source: Source::Channel(receiver),
             unsubscribe: Some(Box::new(unsubscribe)),
+        }
+    }
+
+    /// A subscription reading an async-nats subscriber.
+    pub(crate) fn nats(subject: String, subscriber: async_nats::Subscriber) -> Subscription {
+        Subscription {
+            subject,
+            source: Source::Nats(subscriber),
+            unsubscribe: None,
         }
     }
 
@@ -34,7 +54,22 @@ impl Subscription {
 
     /// The next message; None once the transport has closed.
     pub async fn next(&mut self) -> Option<Message> {
-        self.receiver.recv().await
+        match &mut self.source {
+            Source::Channel(receiver) => receiver.recv().await,
+            Source::Nats(subscriber) => {
+                poll_fn(|context| Pin::new(&mut *subscriber).poll_next(context))
+                    .await
+                    .map(from_nats)
+            }
+        }
+    }
+}
+
+fn from_nats(message: async_nats::Message) -> Message {
+    Message {
+        subject: message.subject.to_string(),
+        reply: message.reply.map(|reply| reply.to_string()),
+        payload: message.payload,
     }
 }
 

@@ -1,0 +1,373 @@
+//! The node daemon (`orchestrate agent`): one node on a real broker. It subscribes to the
+//! broadcast subject of every agent it runs and to its own direct subject, handles requests
+//! concurrently up to a limit (more wait their turn), answers each within its action's
+//! timeout, and on stop answers what it has in hand before returning.
+//!
+//! A message that does not decode, is for another collective, has expired, or is not for this
+//! node is logged and dropped; nothing a sender writes can stop the daemon.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::Map;
+use tokio::sync::{watch, Semaphore};
+
+use super::config::{AgentConfig, ConfigError, PuppetConfig};
+use super::external::load_agents;
+use super::facts::{parse_classes, parse_facts, WatchedFile};
+use super::puppet::PuppetAgent;
+use super::{check_request, Agent, CompiledFilter, Node, Outgoing};
+use crate::protocol::{
+    broadcast_subject, decode_request, direct_subject, statuscode, unix_now, RpcReplyBody,
+};
+use crate::transport::{Message, Subscription, Transport, TransportError, TransportErrorKind};
+
+/// What the daemon is: who, where, and the agents beyond the built-in ones.
+pub struct DaemonSettings {
+    pub identity: String,
+    pub collective: String,
+    pub facts: Option<std::path::PathBuf>,
+    pub classes: Option<std::path::PathBuf>,
+    pub concurrency: usize,
+    pub action_timeout: Duration,
+}
+
+/// One node's daemon. Shared by the tasks handling its requests.
+pub struct Daemon {
+    settings: DaemonSettings,
+    /// The agents beyond rpcutil and discovery, each with how long its actions may take.
+    agents: Vec<(String, Arc<dyn Agent>, Duration)>,
+    facts: Mutex<Option<WatchedFile<Map<String, serde_json::Value>>>>,
+    classes: Mutex<Option<WatchedFile<Vec<String>>>>,
+    /// The node as of the last look at the facts and classes files.
+    node: Mutex<Arc<Node>>,
+}
+
+/// How long an external program gets after its own timeout to be killed and answered for,
+/// before the daemon answers in its place.
+const KILL_GRACE: Duration = Duration::from_secs(2);
+
+impl Daemon {
+    pub fn new(settings: DaemonSettings) -> Daemon {
+        let facts = settings
+            .facts
+            .clone()
+            .map(|path| WatchedFile::new(path, parse_facts));
+        let classes = settings
+            .classes
+            .clone()
+            .map(|path| WatchedFile::new(path, parse_classes));
+        let daemon = Daemon {
+            node: Mutex::new(Arc::new(Node::new(
+                settings.identity.clone(),
+                settings.collective.clone(),
+                Map::new(),
+                Vec::new(),
+            ))),
+            settings,
+            agents: Vec::new(),
+            facts: Mutex::new(facts),
+            classes: Mutex::new(classes),
+        };
+        daemon.rebuild_node();
+        daemon
+    }
+
+    /// The daemon a configuration describes: the `puppet` agent (unless disabled, or not
+    /// configured and Puppet is not installed) and the agents folder's external agents.
+    pub fn from_config(config: &AgentConfig) -> Result<Daemon, ConfigError> {
+        let puppet = match &config.puppet {
+            Some(puppet) if !puppet.enabled => None,
+            Some(puppet) => Some(
+                PuppetAgent::new(puppet)
+                    .map_err(|error| ConfigError(format!("the puppet agent: {error}")))?,
+            ),
+            None => match PuppetAgent::new(&PuppetConfig::default()) {
+                Ok(agent) => Some(agent),
+                Err(error) => {
+                    tracing::warn!(%error, "running without the puppet agent");
+                    None
+                }
+            },
+        };
+        let classes = config.classes.clone().or_else(|| {
+            puppet
+                .as_ref()
+                .and_then(|agent| agent.paths().classfile.clone())
+        });
+        let mut daemon = Daemon::new(DaemonSettings {
+            identity: config.identity(),
+            collective: config.collective(),
+            facts: config.facts.clone(),
+            classes,
+            concurrency: config.concurrency,
+            action_timeout: config.action_timeout,
+        });
+        if let Some(puppet) = puppet {
+            tracing::info!(command = %puppet.describe_command(), "puppet agent ready");
+            daemon.add_agent("puppet", Arc::new(puppet), config.action_timeout);
+        }
+        if let Some(dir) = &config.agents_dir {
+            for agent in load_agents(dir, config.action_timeout).map_err(ConfigError)? {
+                let name = agent.name().to_string();
+                let timeout = agent.timeout() + KILL_GRACE;
+                tracing::info!(agent = %name, program = %agent.program().display(), "external agent ready");
+                daemon.add_agent(&name, Arc::new(agent), timeout);
+            }
+        }
+        Ok(daemon)
+    }
+
+    /// Runs `agent` under `name`, its actions allowed `timeout`.
+    pub fn add_agent(&mut self, name: &str, agent: Arc<dyn Agent>, timeout: Duration) {
+        self.agents.retain(|(known, _, _)| known != name);
+        self.agents.push((name.to_string(), agent, timeout));
+        self.rebuild_node();
+    }
+
+    pub fn identity(&self) -> &str {
+        &self.settings.identity
+    }
+
+    /// The node now, its facts and classes re-read if their files changed.
+    pub fn node(&self) -> Arc<Node> {
+        let facts_changed = lock(&self.facts)
+            .as_mut()
+            .is_some_and(|facts| facts.refresh(parse_facts));
+        let classes_changed = lock(&self.classes)
+            .as_mut()
+            .is_some_and(|classes| classes.refresh(parse_classes));
+        if facts_changed || classes_changed {
+            tracing::info!("facts or classes changed");
+            self.rebuild_node();
+        }
+        lock(&self.node).clone()
+    }
+
+    fn rebuild_node(&self) {
+        let facts = lock(&self.facts)
+            .as_ref()
+            .map(|facts| facts.value().clone())
+            .unwrap_or_default();
+        let classes = lock(&self.classes)
+            .as_ref()
+            .map(|classes| classes.value().clone())
+            .unwrap_or_default();
+        let mut node = Node::new(
+            self.settings.identity.clone(),
+            self.settings.collective.clone(),
+            facts,
+            classes,
+        );
+        for (name, agent, _) in &self.agents {
+            node.add_agent(name, agent.clone());
+        }
+        *lock(&self.node) = Arc::new(node);
+    }
+
+    /// The subjects the daemon listens on: each agent's broadcast subject, then its own.
+    pub fn subjects(&self) -> Vec<String> {
+        let node = lock(&self.node).clone();
+        let collective = &self.settings.collective;
+        let mut subjects: Vec<String> = node
+            .info()
+            .agents
+            .iter()
+            .map(|agent| broadcast_subject(collective, agent))
+            .collect();
+        subjects.push(direct_subject(collective, &self.settings.identity));
+        subjects
+    }
+
+    fn timeout_for(&self, agent: &str) -> Duration {
+        self.agents
+            .iter()
+            .find(|(name, _, _)| name == agent)
+            .map(|(_, _, timeout)| *timeout)
+            .unwrap_or(self.settings.action_timeout)
+    }
+
+    /// The reply to one message, if it calls for one.
+    pub async fn handle(&self, message: &Message) -> Option<Outgoing> {
+        let request = match decode_request(&message.payload) {
+            Ok(request) => request,
+            Err(error) => {
+                tracing::warn!(subject = %message.subject, %error, "dropping a message that is not a request");
+                return None;
+            }
+        };
+        if let Err(rejection) = check_request(&request, &self.settings.collective, unix_now()) {
+            tracing::warn!(subject = %message.subject, %rejection, "dropping a request");
+            return None;
+        }
+        let node = self.node();
+        let filter = CompiledFilter::compile(&request.filter);
+        let timeout = self.timeout_for(&request.agent);
+        let body = match tokio::time::timeout(timeout, node.answer(&request, &filter)).await {
+            Ok(Some(body)) => body,
+            Ok(None) => {
+                tracing::debug!(request = %request.id, "the filter does not select this node");
+                return None;
+            }
+            Err(_) => RpcReplyBody::fail(
+                statuscode::UNKNOWN_ERROR,
+                format!(
+                    "{}#{} did not finish within {} s",
+                    request.agent,
+                    request.action,
+                    timeout.as_secs_f64()
+                ),
+            ),
+        };
+        // Every request answered is in the log: who asked what, and how it went.
+        tracing::info!(
+            request = %request.id,
+            caller = %request.caller,
+            agent = %request.agent,
+            action = %request.action,
+            statuscode = body.statuscode,
+            statusmsg = %body.statusmsg,
+            "answered"
+        );
+        node.reply_to(&request, &body)
+    }
+
+    /// Subscribes to the daemon's subjects on `transport`; the subscriptions are in place
+    /// (as far as this process can tell: a NATS caller may want a round trip to the broker
+    /// first) when this returns. Nothing is handled until [`Listening::serve`].
+    pub async fn listen(
+        self: Arc<Self>,
+        transport: Arc<dyn Transport>,
+    ) -> Result<Listening, TransportError> {
+        let mut subscriptions = Vec::new();
+        for subject in self.subjects() {
+            subscriptions.push(transport.subscribe(subject).await?);
+        }
+        Ok(Listening {
+            daemon: self,
+            transport,
+            subscriptions,
+        })
+    }
+
+    /// [`Daemon::listen`], then [`Listening::serve`].
+    pub async fn serve(
+        self: Arc<Self>,
+        transport: Arc<dyn Transport>,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), TransportError> {
+        self.listen(transport).await?.serve(shutdown).await
+    }
+}
+
+/// A daemon subscribed to its subjects, ready to serve.
+pub struct Listening {
+    daemon: Arc<Daemon>,
+    transport: Arc<dyn Transport>,
+    subscriptions: Vec<Subscription>,
+}
+
+impl Listening {
+    /// Serves requests until `shutdown` completes, then stops taking new requests, finishes
+    /// those in hand, sends their replies and returns. Fails if the transport closes under it.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), TransportError> {
+        let Listening {
+            daemon,
+            transport,
+            subscriptions,
+        } = self;
+        let permits = daemon.settings.concurrency.clamp(1, u32::MAX as usize);
+        let slots = Arc::new(Semaphore::new(permits));
+        let (stop, stopped) = watch::channel(false);
+        let mut listeners = tokio::task::JoinSet::new();
+        for subscription in subscriptions {
+            listeners.spawn(listen(
+                daemon.clone(),
+                transport.clone(),
+                subscription,
+                slots.clone(),
+                stopped.clone(),
+            ));
+        }
+        tracing::info!(
+            identity = %daemon.settings.identity,
+            collective = %daemon.settings.collective,
+            agents = ?lock(&daemon.node).info().agents,
+            "serving requests"
+        );
+        let transport_lost = async { while listeners.join_next().await.is_some() {} };
+        let lost = tokio::select! {
+            () = shutdown => false,
+            () = transport_lost => true,
+        };
+        tracing::info!("stopping: no new requests; finishing those in hand");
+        let _ = stop.send(true);
+        while listeners.join_next().await.is_some() {}
+        // Every slot free again means every request in hand has been answered.
+        let _ = slots.acquire_many(permits as u32).await;
+        if let Err(error) = transport.flush().await {
+            tracing::warn!(%error, "could not send the last replies");
+        }
+        if lost {
+            return Err(TransportError::new(
+                TransportErrorKind::NotConnected,
+                "the connection to the broker closed",
+            ));
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Takes one subscription's messages, each to a task of its own once a slot is free, until
+/// told to stop or the subscription ends.
+async fn listen(
+    daemon: Arc<Daemon>,
+    transport: Arc<dyn Transport>,
+    mut subscription: Subscription,
+    slots: Arc<Semaphore>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let message = tokio::select! {
+            biased;
+            _ = stopped.wait_for(|stop| *stop) => return,
+            message = subscription.next() => match message {
+                Some(message) => message,
+                None => {
+                    tracing::error!(subject = %subscription.subject(), "the subscription ended");
+                    return;
+                }
+            },
+        };
+        let slot = tokio::select! {
+            biased;
+            _ = stopped.wait_for(|stop| *stop) => return,
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => return,
+            },
+        };
+        let daemon = daemon.clone();
+        let transport = transport.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let Some(reply) = daemon.handle(&message).await else {
+                return;
+            };
+            if let Err(error) = transport.publish(reply.subject, None, reply.payload).await {
+                tracing::warn!(%error, "could not send a reply");
+            }
+        });
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests;

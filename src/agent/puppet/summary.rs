@@ -1,0 +1,190 @@
+//! `last_run_summary.yaml`, the summary Puppet writes after every run, and what the
+//! `last_run_summary` action reports from it.
+//!
+//! A run whose catalog failed shows no `resources` section (`puppet agent`), or leaves the
+//! file untouched (`puppet apply`, which then only exits non-zero). Choria filled the missing
+//! counts with zeros, so such a run passed as a success. Here the counts are `null` and
+//! `catalog_failed` is true: whoever checks `failed_resources > 0` must also check it.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use super::runs::FinishedRun;
+
+/// The summary file, read as JSON values; None when there is none (Puppet never ran).
+pub fn read(path: &Path) -> Result<Option<Value>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
+    };
+    let summary: Value = serde_yaml_ng::from_str(&text)
+        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    if !summary.is_object() {
+        return Err(format!("{} is not a run summary", path.display()));
+    }
+    Ok(Some(summary))
+}
+
+/// When the summarised run ended (`time.last_run`), 0 when unknown.
+pub fn last_run(summary: Option<&Value>) -> u64 {
+    summary
+        .and_then(|summary| summary.pointer("/time/last_run"))
+        .and_then(|time| time.as_u64().or_else(|| time.as_f64().map(|t| t as u64)))
+        .unwrap_or(0)
+}
+
+/// The last run as this agent sees it: the summary file's, unless a run started here ended
+/// after it without writing one (its catalog failed), which then is the last run.
+pub fn last_completed_run(summary: Option<&Value>, own: Option<&FinishedRun>) -> u64 {
+    let file = last_run(summary);
+    match own {
+        Some(run) if wrote_no_summary(file, run) => run.finished_at,
+        _ => file,
+    }
+}
+
+/// Whether `run` failed without its own summary: the file's last run predates it.
+fn wrote_no_summary(file_last_run: u64, run: &FinishedRun) -> bool {
+    !run.succeeded() && file_last_run < run.initiated_at
+}
+
+/// The `last_run_summary` reply data.
+pub fn report(summary: Option<Value>, own: Option<&FinishedRun>) -> Value {
+    let file_last_run = last_run(summary.as_ref());
+    let failed_run = own.filter(|run| wrote_no_summary(file_last_run, run));
+    let resources = summary
+        .as_ref()
+        .and_then(|summary| summary.get("resources"))
+        .filter(|resources| resources.is_object() && failed_run.is_none());
+    let count =
+        |name: &str| resources.map(|resources| resources.get(name).cloned().unwrap_or(json!(0)));
+    let time = |name: &str| {
+        summary
+            .as_ref()
+            .and_then(|summary| summary.pointer(&format!("/time/{name}")))
+            .cloned()
+            .unwrap_or(json!(0))
+    };
+    let lastrun = last_completed_run(summary.as_ref(), own);
+    let config_version = summary
+        .as_ref()
+        .and_then(|summary| summary.pointer("/version/config"))
+        .filter(|version| !version.is_null())
+        .map(|version| match version {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        });
+    let mut data = json!({
+        "failed_resources": count("failed"),
+        "changed_resources": count("changed"),
+        "out_of_sync_resources": count("out_of_sync"),
+        "corrective_change_resources": count("corrective_change"),
+        "total_resources": count("total"),
+        "total_time": time("total"),
+        "config_retrieval_time": time("config_retrieval"),
+        "lastrun": lastrun,
+        "since_lastrun": crate::protocol::unix_now().saturating_sub(lastrun),
+        "config_version": config_version,
+        "catalog_failed": resources.is_none(),
+        "summary": summary.unwrap_or(Value::Null),
+        "logs": [],
+    });
+    if let Some(run) = failed_run {
+        data["run_failure"] = json!(format!(
+            "the Puppet run started at {} ended with {} and wrote no summary",
+            run.initiated_at,
+            match run.exit_code {
+                Some(code) => format!("exit code {code}"),
+                None => "a signal".to_string(),
+            }
+        ));
+    }
+    data
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(yaml: &str) -> Value {
+        serde_yaml_ng::from_str(yaml).unwrap()
+    }
+
+    const APPLIED: &str = "version: {config: 1795308301, puppet: 7.23.0}\n\
+        resources: {changed: 2, corrective_change: 0, failed: 1, out_of_sync: 3, total: 8}\n\
+        time: {config_retrieval: 0.18, total: 3.04, last_run: 1795308284}\n";
+
+    #[test]
+    fn counts_come_from_the_resources_section() {
+        let data = report(Some(summary(APPLIED)), None);
+        assert_eq!(data["failed_resources"], 1);
+        assert_eq!(data["changed_resources"], 2);
+        assert_eq!(data["out_of_sync_resources"], 3);
+        assert_eq!(data["total_resources"], 8);
+        assert_eq!(data["total_time"], 3.04);
+        assert_eq!(data["config_retrieval_time"], 0.18);
+        assert_eq!(data["lastrun"], 1795308284u64);
+        assert_eq!(data["config_version"], "1795308301");
+        assert_eq!(data["catalog_failed"], false);
+        assert_eq!(data["summary"]["version"]["puppet"], "7.23.0");
+    }
+
+    /// What `puppet agent` writes when it gets no catalog: no resources section.
+    #[test]
+    fn a_summary_without_resources_is_a_failed_catalog() {
+        let data = report(
+            Some(summary(
+                "version: {config: null, puppet: 7.23.0}\ntime: {last_run: 1795308290}\n",
+            )),
+            None,
+        );
+        assert_eq!(data["failed_resources"], Value::Null);
+        assert_eq!(data["total_resources"], Value::Null);
+        assert_eq!(data["catalog_failed"], true);
+        assert_eq!(data["lastrun"], 1795308290u64);
+        assert_eq!(data["config_version"], Value::Null);
+    }
+
+    /// What `puppet apply` leaves when its catalog fails: the previous run's summary, and an
+    /// exit code.
+    #[test]
+    fn a_failed_run_that_wrote_nothing_is_the_last_run() {
+        let failed = FinishedRun {
+            initiated_at: 1795308290,
+            finished_at: 1795308295,
+            exit_code: Some(1),
+        };
+        let data = report(Some(summary(APPLIED)), Some(&failed));
+        assert_eq!(data["catalog_failed"], true);
+        assert_eq!(data["failed_resources"], Value::Null);
+        assert_eq!(data["lastrun"], 1795308295u64);
+        assert!(data["run_failure"]
+            .as_str()
+            .unwrap()
+            .contains("exit code 1"));
+        // A failed run that did write its summary is reported from the summary.
+        let earlier = FinishedRun {
+            initiated_at: 1795308280,
+            ..failed
+        };
+        let data = report(Some(summary(APPLIED)), Some(&earlier));
+        assert_eq!(data["catalog_failed"], false);
+        assert_eq!(data["failed_resources"], 1);
+        assert_eq!(data["lastrun"], 1795308284u64);
+    }
+
+    #[test]
+    fn reading_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("last_run_summary.yaml");
+        assert_eq!(read(&path), Ok(None));
+        std::fs::write(&path, APPLIED).unwrap();
+        assert_eq!(last_run(read(&path).unwrap().as_ref()), 1795308284);
+        std::fs::write(&path, "- not\n- a summary\n").unwrap();
+        assert!(read(&path).unwrap_err().contains("not a run summary"));
+        std::fs::write(&path, "a: [").unwrap();
+        assert!(read(&path).is_err());
+    }
+}

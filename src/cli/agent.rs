@@ -1,0 +1,160 @@
+//! `orchestrate agent --config FILE`: the node daemon. It serves this node's agents on the
+//! configured NATS broker until SIGTERM or Ctrl-C, then answers what it has in hand and exits
+//! 0. `--check` loads everything, prints what would be served, and exits.
+//!
+//! The daemon runs on a single-threaded runtime: a node answers a handful of requests at a
+//! time, and one thread keeps its idle memory small (measured in docs/agent.md).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::agent::config::AgentConfig;
+use crate::agent::daemon::Daemon;
+use crate::transport::{Nats, NatsOptions, Transport};
+use crate::Error;
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The daemon's configuration (YAML; every key in docs/agent.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Load the configuration, Puppet's settings and the external agents, print what would
+    /// be served, and exit.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// The longest pause between two attempts to reach the broker at start.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+pub fn run(args: AgentArgs) -> Result<(), Error> {
+    init_logging();
+    let config = AgentConfig::load(&args.config).map_err(|error| Error::usage(error.0))?;
+    let daemon = Daemon::from_config(&config).map_err(|error| Error::usage(error.0))?;
+    let nats = config.nats_options(daemon.identity());
+    if args.check {
+        print_check(&daemon, &config, nats.as_ref());
+        return Ok(());
+    }
+    let Some(nats) = nats else {
+        return Err(Error::usage(format!(
+            "{}: no broker: set nats.servers",
+            args.config.display()
+        )));
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(Arc::new(daemon), nats))
+}
+
+async fn serve(daemon: Arc<Daemon>, nats: NatsOptions) -> Result<(), Error> {
+    let mut stop: Pin<Box<dyn std::future::Future<Output = ()>>> = Box::pin(stopped());
+    let Some(connection) = connect(&nats, stop.as_mut()).await else {
+        return Ok(());
+    };
+    let transport: Arc<dyn Transport> = Arc::new(connection.clone());
+    let broker_error = |error: crate::transport::TransportError| Error::Fleet(error.to_string());
+    let listening = daemon
+        .clone()
+        .listen(transport)
+        .await
+        .map_err(broker_error)?;
+    // Callers may address the node once the broker has read its subscriptions.
+    connection
+        .round_trip(Duration::from_secs(10))
+        .await
+        .map_err(broker_error)?;
+    println!(
+        "Agent {} serving {} on {}; SIGTERM or Ctrl-C stops",
+        daemon.identity(),
+        daemon.node().info().agents.join(", "),
+        nats.describe()
+    );
+    listening.serve(stop).await.map_err(broker_error)?;
+    println!("Stopped");
+    Ok(())
+}
+
+/// Connects to the broker, trying again (1 s, 2 s, ... up to 30 s apart) while it is
+/// unreachable: a node booting before its broker must still come up. None when stopped first.
+async fn connect(
+    nats: &NatsOptions,
+    mut stop: Pin<&mut dyn std::future::Future<Output = ()>>,
+) -> Option<Nats> {
+    let mut delay = Duration::from_secs(1);
+    loop {
+        let attempt = tokio::select! {
+            () = stop.as_mut() => return None,
+            attempt = Nats::connect(nats) => attempt,
+        };
+        match attempt {
+            Ok(connection) => return Some(connection),
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?delay, "cannot reach the broker yet");
+                tokio::select! {
+                    () = stop.as_mut() => return None,
+                    () = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(MAX_RETRY_DELAY);
+            }
+        }
+    }
+}
+
+fn print_check(daemon: &Daemon, config: &AgentConfig, nats: Option<&NatsOptions>) {
+    let node = daemon.node();
+    let info = node.info();
+    println!("identity: {}", info.identity);
+    println!("collective: {}", info.collective);
+    println!(
+        "broker: {}",
+        nats.map(NatsOptions::describe)
+            .unwrap_or_else(|| "none (set nats.servers)".to_string())
+    );
+    println!("facts: {}", info.facts.len());
+    println!("classes: {}", info.classes.join(", "));
+    println!("agents: {}", info.agents.join(", "));
+    println!("concurrency: {}", config.concurrency);
+    println!("action timeout: {} s", config.action_timeout.as_secs_f64());
+    println!("subjects:");
+    for subject in daemon.subjects() {
+        println!("  {subject}");
+    }
+}
+
+/// Until SIGTERM or Ctrl-C.
+async fn stopped() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot watch for SIGTERM; Ctrl-C stops");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    tracing::info!("asked to stop");
+}
+
+/// The daemon logs at info by default, not warn as the other verbs do: a node's log is its
+/// record of who asked it to do what (`RUST_LOG` overrides).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .try_init();
+}

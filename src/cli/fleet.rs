@@ -1,0 +1,109 @@
+//! `orchestrate fleet --nats URL (--fleet FILE | --nodes N)`: a simulated fleet served on a
+//! NATS broker until Ctrl-C or SIGTERM, every node in this one process. For demos, tests and
+//! the fan-out benchmark (scripts/bench-fanout).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::broker::{self, BrokerArgs};
+use super::setup;
+use crate::fleet::{FleetFile, SimulatedFleet};
+use crate::transport::Transport;
+use crate::Error;
+
+#[derive(Debug, Args)]
+pub struct FleetServeArgs {
+    /// The fleet file (docs/fleet.md). With --nodes, only its first node entry is used.
+    #[arg(long, value_name = "FILE")]
+    pub fleet: Option<PathBuf>,
+    /// Serve N nodes named node00001.example.net ...: copies of the fleet file's first node
+    /// entry, or without --fleet, bare nodes running rpcutil and discovery.
+    #[arg(long, value_name = "N")]
+    pub nodes: Option<usize>,
+    #[command(flatten)]
+    pub broker: BrokerArgs,
+}
+
+pub fn run(args: FleetServeArgs) -> Result<(), Error> {
+    super::logging::init();
+    let broker = args.broker.load()?;
+    let Some(nats) = broker.nats.clone() else {
+        return Err(Error::usage(
+            "orchestrate fleet serves nodes on NATS: give --nats URL, set NATS_URL, or set nats.servers in the configuration file",
+        ));
+    };
+    let (file, origin) = fleet(&args)?;
+    let runtime = setup::runtime()?;
+    runtime.block_on(async {
+        let connection = broker::connect(&nats).await?;
+        let transport: Arc<dyn Transport> = Arc::new(connection.clone());
+        let nodes = file.node_count();
+        let served = SimulatedFleet::serve(file, transport, &broker.collective)
+            .await
+            .map_err(|e| Error::Fleet(e.to_string()))?;
+        // The subscriptions are only in place once the broker has read them: a caller may
+        // start as soon as this line is printed.
+        connection
+            .round_trip(Duration::from_secs(10))
+            .await
+            .map_err(|e| Error::Fleet(e.to_string()))?;
+        println!(
+            "Serving {nodes} node{} ({origin}) on {} in collective {}; Ctrl-C stops",
+            if nodes == 1 { "" } else { "s" },
+            nats.describe(),
+            broker.collective
+        );
+        stopped().await;
+        served.stop();
+        println!("Stopped");
+        Ok(())
+    })
+}
+
+/// The fleet to serve and how to name it.
+fn fleet(args: &FleetServeArgs) -> Result<(FleetFile, String), Error> {
+    let load = |path: &PathBuf| FleetFile::load(path).map_err(|e| Error::Fleet(e.to_string()));
+    match (&args.fleet, args.nodes) {
+        (Some(path), None) => Ok((load(path)?, path.display().to_string())),
+        (Some(path), Some(count)) => {
+            let copies = load(path)?
+                .copies_of_first(count)
+                .map_err(|e| Error::Fleet(e.to_string()))?;
+            Ok((
+                copies,
+                format!("copies of the first node of {}", path.display()),
+            ))
+        }
+        (None, Some(count)) => Ok((FleetFile::bare(count), "built in".to_string())),
+        (None, None) => Err(Error::usage(
+            "orchestrate fleet needs --fleet FILE, --nodes N, or both",
+        )),
+    }
+}
+
+/// Until Ctrl-C or SIGTERM.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch for SIGTERM; Ctrl-C stops");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,333 @@
+//! The client's configuration file: where the NATS broker is and how to log in to it, the
+//! collective, and discovery's waiting times. Read from, the first that exists:
+//!
+//! 1. `--config FILE` (must exist),
+//! 2. `$ORCHESTRATE_CONFIG` (must exist),
+//! 3. `$XDG_CONFIG_HOME/orchestrate/config.yaml`, `XDG_CONFIG_HOME` defaulting to `~/.config`,
+//! 4. `/etc/orchestrate/config.yaml`.
+//!
+//! Command-line flags and `NATS_URL` win over the file. The format is in docs/nats.md.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::fleet::parse_duration;
+use crate::transport::{NatsAuth, NatsOptions};
+
+/// The system-wide configuration file, tried last.
+pub const SYSTEM_CONFIG: &str = "/etc/orchestrate/config.yaml";
+
+/// A configuration file, read and checked. Every part is optional.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub nats: Option<NatsSection>,
+    #[serde(default)]
+    pub collective: Option<String>,
+    #[serde(default)]
+    pub discovery: DiscoverySection,
+    /// The file this came from; None for the empty configuration (no file found).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+/// `nats:`: the broker and how to log in.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NatsSection {
+    /// `nats://host:port` URLs; the client connects to one and fails over to the others.
+    #[serde(default)]
+    pub servers: Vec<String>,
+    /// A NATS credentials file (user JWT and NKey seed).
+    pub credentials: Option<PathBuf>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub token: Option<String>,
+    /// Parsed so configurations can be written now; using it is refused until TLS lands.
+    pub tls: Option<TlsSection>,
+}
+
+/// `nats.tls:` the CA that signed the broker's certificate, and the client's own.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    pub ca: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+/// `discovery:` how long broadcast discovery waits.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverySection {
+    /// The longest wait for replies.
+    #[serde(default, deserialize_with = "seconds")]
+    pub timeout: Option<Duration>,
+    /// Stop this long after the last new reply; 0 waits the whole timeout.
+    #[serde(default, deserialize_with = "seconds")]
+    pub window: Option<Duration>,
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no configuration file {} (given by {given_by})", path.display())]
+    Missing { path: PathBuf, given_by: String },
+    #[error("cannot read configuration file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// The configuration from the first file of the search order (module docs), or the empty
+    /// configuration when there is none. `explicit` is `--config`.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        match locate(explicit, |name| std::env::var_os(name))? {
+            Some(path) => Config::read(&path),
+            None => Ok(Config::default()),
+        }
+    }
+
+    pub fn read(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = Config::parse(&text).map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        config.source = Some(path.to_path_buf());
+        Ok(config)
+    }
+
+    /// A configuration file's text; an empty file is the empty configuration.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        if text.trim().is_empty() {
+            return Ok(Config::default());
+        }
+        serde_yaml_ng::from_str(text).map_err(|error| error.to_string())
+    }
+
+    /// How to reach the broker, or None when no server is configured (the embedded fleet is
+    /// used then). `servers` (from `--nats` or `NATS_URL`, comma-separated) wins over the
+    /// file's list; the file's login applies either way.
+    pub fn nats_options(&self, servers: Option<&str>) -> Result<Option<NatsOptions>, String> {
+        let section = self.nats.clone().unwrap_or_default();
+        let servers: Vec<String> = match servers {
+            Some(list) => split_servers(list),
+            None => section.servers.clone(),
+        };
+        if servers.is_empty() {
+            return Ok(None);
+        }
+        if section.tls.is_some() {
+            return Err(format!(
+                "{}: nats.tls is set, but TLS is not supported yet; remove it to connect without TLS",
+                self.origin()
+            ));
+        }
+        let auth = match (&section.credentials, &section.user, &section.token) {
+            (Some(path), None, None) => NatsAuth::Credentials(path.clone()),
+            (None, Some(user), None) => NatsAuth::UserPassword {
+                user: user.clone(),
+                password: section.password.clone().unwrap_or_default(),
+            },
+            (None, None, Some(token)) => NatsAuth::Token(token.clone()),
+            (None, None, None) if section.password.is_some() => {
+                return Err(format!("{}: nats.password needs nats.user", self.origin()))
+            }
+            (None, None, None) => NatsAuth::None,
+            _ => {
+                return Err(format!(
+                "{}: give one of nats.credentials, nats.user (with nats.password) or nats.token",
+                self.origin()
+            ))
+            }
+        };
+        let mut options = NatsOptions::new(servers);
+        options.auth = auth;
+        Ok(Some(options))
+    }
+
+    /// Names the configuration in messages.
+    fn origin(&self) -> String {
+        match &self.source {
+            Some(path) => format!("configuration file {}", path.display()),
+            None => "configuration".to_string(),
+        }
+    }
+}
+
+/// `nats://a:4222,nats://b:4222` (spaces allowed around the commas).
+pub fn split_servers(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|server| !server.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The configuration file to read, by the search order of the module docs; `env` reads
+/// environment variables.
+fn locate(
+    explicit: Option<&Path>,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<Option<PathBuf>, ConfigError> {
+    let must_exist = |path: PathBuf, given_by: &str| {
+        if path.is_file() {
+            Ok(Some(path))
+        } else {
+            Err(ConfigError::Missing {
+                path,
+                given_by: given_by.to_string(),
+            })
+        }
+    };
+    if let Some(path) = explicit {
+        return must_exist(path.to_path_buf(), "--config");
+    }
+    if let Some(path) = env("ORCHESTRATE_CONFIG").filter(|value| !value.is_empty()) {
+        return must_exist(PathBuf::from(path), "ORCHESTRATE_CONFIG");
+    }
+    let user_config = env("XDG_CONFIG_HOME")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|home| PathBuf::from(home).join(".config")));
+    let candidates = user_config
+        .map(|dir| dir.join("orchestrate").join("config.yaml"))
+        .into_iter()
+        .chain(std::iter::once(PathBuf::from(SYSTEM_CONFIG)));
+    for candidate in candidates {
+        if candidate.is_file() {
+            return Ok(Some(candidate));
+        }
+    }
+    Ok(None)
+}
+
+/// A duration written as seconds (`2`, `0.3`) or with a unit (`300ms`, `2s`).
+fn seconds<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Written {
+        Seconds(f64),
+        Text(String),
+    }
+    let duration = match Option::<Written>::deserialize(deserializer)? {
+        None => return Ok(None),
+        Some(Written::Seconds(seconds)) => Duration::try_from_secs_f64(seconds)
+            .map_err(|_| serde::de::Error::custom(format!("{seconds} is not a duration")))?,
+        Some(Written::Text(text)) => parse_duration(&text).map_err(serde::de::Error::custom)?,
+    };
+    Ok(Some(duration))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::ffi::OsString;
+
+    fn env(vars: &[(&str, &Path)]) -> impl Fn(&str) -> Option<OsString> {
+        let vars: HashMap<String, OsString> = vars
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.as_os_str().to_owned()))
+            .collect();
+        move |name| vars.get(name).cloned()
+    }
+
+    #[test]
+    fn a_whole_file_parses() {
+        let config = Config::parse(
+            "nats:\n  servers: [nats://b1:4222, nats://b2:4222]\n  user: orch\n  password: secret\n\
+             collective: production\ndiscovery: {timeout: 3, window: 250ms}\n",
+        )
+        .unwrap();
+        assert_eq!(config.collective.as_deref(), Some("production"));
+        assert_eq!(config.discovery.timeout, Some(Duration::from_secs(3)));
+        assert_eq!(config.discovery.window, Some(Duration::from_millis(250)));
+        let options = config.nats_options(None).unwrap().unwrap();
+        assert_eq!(options.servers, ["nats://b1:4222", "nats://b2:4222"]);
+        assert_eq!(
+            options.auth,
+            NatsAuth::UserPassword {
+                user: "orch".into(),
+                password: "secret".into()
+            }
+        );
+    }
+
+    #[test]
+    fn the_command_line_servers_win_and_the_login_stays() {
+        let config = Config::parse("nats: {servers: [nats://file:4222], token: abc}").unwrap();
+        let options = config
+            .nats_options(Some("nats://a:1, nats://b:2,"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(options.servers, ["nats://a:1", "nats://b:2"]);
+        assert_eq!(options.auth, NatsAuth::Token("abc".into()));
+        assert_eq!(Config::default().nats_options(None).unwrap(), None);
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let typo = Config::parse("nats: {server: [x]}").unwrap_err();
+        assert!(typo.contains("unknown field `server`"), "{typo}");
+        assert!(Config::parse("discovery: {timeout: 2 seconds}").is_err());
+        let both = Config::parse("nats: {servers: [a], user: u, token: t}").unwrap();
+        assert!(both.nats_options(None).unwrap_err().contains("give one of"));
+        let tls =
+            Config::parse("nats: {servers: [a], tls: {ca: /ca.pem, cert: c, key: k}}").unwrap();
+        assert_eq!(
+            tls.nats.as_ref().unwrap().tls.as_ref().unwrap().ca,
+            Some(PathBuf::from("/ca.pem"))
+        );
+        let refused = tls.nats_options(None).unwrap_err();
+        assert!(refused.contains("TLS is not supported yet"), "{refused}");
+    }
+
+    #[test]
+    fn the_search_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let explicit = dir.path().join("explicit.yaml");
+        let from_env = dir.path().join("env.yaml");
+        let home = dir.path().join("home");
+        let user = home.join(".config/orchestrate/config.yaml");
+        std::fs::create_dir_all(user.parent().unwrap()).unwrap();
+        for file in [&explicit, &from_env, &user] {
+            std::fs::write(file, "").unwrap();
+        }
+        let all = env(&[("ORCHESTRATE_CONFIG", &from_env), ("HOME", &home)]);
+        assert_eq!(
+            locate(Some(&explicit), &all).unwrap(),
+            Some(explicit.clone())
+        );
+        assert_eq!(locate(None, &all).unwrap(), Some(from_env.clone()));
+        assert_eq!(
+            locate(None, env(&[("HOME", &home)])).unwrap(),
+            Some(user.clone())
+        );
+        let xdg = env(&[("HOME", &home), ("XDG_CONFIG_HOME", dir.path())]);
+        let found = locate(None, xdg).unwrap();
+        assert_ne!(found, Some(user), "XDG_CONFIG_HOME replaces ~/.config");
+        let missing = locate(Some(&dir.path().join("nope.yaml")), &all).unwrap_err();
+        assert!(
+            missing.to_string().contains("given by --config"),
+            "{missing}"
+        );
+        let missing_env = dir.path().join("gone.yaml");
+        let error = locate(None, env(&[("ORCHESTRATE_CONFIG", &missing_env)])).unwrap_err();
+        assert!(error.to_string().contains("ORCHESTRATE_CONFIG"), "{error}");
+    }
+}

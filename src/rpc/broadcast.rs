@@ -1,0 +1,67 @@
+//! Calling an action on every node a filter selects with one broadcast message, as
+//! MCollective does past its direct-addressing threshold: one publish instead of one per node,
+//! which matters at thousands of nodes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+use super::call::{accept, flush};
+use super::collect::{next_reply, Next};
+use super::{CallResult, NodeReply, RpcClient, RpcError};
+use crate::protocol::{broadcast_subject, encode_request, Filter};
+
+impl RpcClient {
+    /// Publishes agent#action with `data` once to `<collective>.broadcast.agent.<agent>` with
+    /// `filter` (the agent added), so each node running the agent and selected by the filter
+    /// answers. Collects until every `expected` node (the discovered ones) has answered, or
+    /// `timeout`. A node not expected that answers (it came up after discovery) is kept;
+    /// `missing` lists the expected nodes that did not answer.
+    pub async fn broadcast_call(
+        &self,
+        agent: &str,
+        action: &str,
+        data: &Value,
+        filter: &Filter,
+        expected: &[String],
+        timeout: Duration,
+    ) -> Result<CallResult, RpcError> {
+        let expected: BTreeSet<&str> = expected.iter().map(String::as_str).collect();
+        let filter = filter.clone().with_agent(agent);
+        let request = self.new_request(agent, action, data, filter, timeout);
+        let payload = encode_request(&request)?;
+        let mut replies = self.transport.subscribe(request.reply_to.clone()).await?;
+        let subject = broadcast_subject(&self.options.collective, agent);
+        self.transport.publish(subject, None, payload).await?;
+        flush(self.transport.as_ref(), timeout).await?;
+        let sent = Instant::now();
+        let until = sent + timeout;
+        let mut answered: BTreeMap<String, NodeReply> = BTreeMap::new();
+        let mut outstanding = expected.len();
+        let mut last_reply = None;
+        while outstanding > 0 {
+            let Next::Reply(reply) = next_reply(&mut replies, &request.id, until).await? else {
+                break;
+            };
+            let sender = reply.sender.clone();
+            let before = answered.len();
+            accept(reply, None, &mut answered);
+            if answered.len() > before && expected.contains(sender.as_str()) {
+                outstanding -= 1;
+            }
+            last_reply = Some(sent.elapsed());
+        }
+        let missing = expected
+            .iter()
+            .filter(|node| !answered.contains_key(**node))
+            .map(|node| node.to_string())
+            .collect();
+        Ok(CallResult {
+            replies: answered.into_values().collect(),
+            missing,
+            last_reply,
+        })
+    }
+}

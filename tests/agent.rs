@@ -1,0 +1,511 @@
+//! `orchestrate agent` end to end: daemon processes on a real `nats-server`, asked through
+//! `orchestrate rpc`, with the shipped external agents and the real Puppet.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::nats::NatsServer;
+
+const BIN: &str = env!("CARGO_BIN_EXE_orchestrate");
+
+fn agents_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/agent/agents")
+}
+
+/// A node's folder: its configuration and facts.
+fn node_config(dir: &Path, identity: &str, cluster: &str, url: &str, extra: &str) -> PathBuf {
+    let folder = dir.join(identity);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("facts.yaml"),
+        format!("cluster: {cluster}\nrole: web\n"),
+    )
+    .unwrap();
+    std::fs::write(folder.join("classes.txt"), "role::web\napp\n").unwrap();
+    let config = folder.join("agent.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "identity: {identity}\nnats: {{servers: ['{url}']}}\nfacts: facts.yaml\nclasses: classes.txt\n\
+             agents_dir: {}\n{extra}",
+            agents_dir().display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// An `orchestrate agent` (or `orchestrate fleet`) process, killed if the test ends without
+/// stopping it.
+struct AgentProcess {
+    child: Child,
+}
+
+impl AgentProcess {
+    /// Starts the daemon and waits for its "serving" line.
+    fn start(config: &Path, env: &[(&str, String)]) -> AgentProcess {
+        let config = config.display().to_string();
+        AgentProcess::start_with(&["agent", "--config", &config], env, " serving ")
+    }
+
+    /// Starts `orchestrate ARGS` and waits for a first line on stdout containing `ready`.
+    fn start_with(args: &[&str], env: &[(&str, String)], ready: &str) -> AgentProcess {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .envs(env.iter().map(|(name, value)| (name, value)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (lines, received) = mpsc::channel();
+        // Keeps reading after the first line, so the process never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        let first = received
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the process starts");
+        assert!(first.contains(ready), "{first}");
+        AgentProcess { child }
+    }
+
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit; its exit code.
+    fn wait(mut self, within: Duration) -> Option<i32> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "the agent did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `orchestrate rpc --nats URL ARGS... --json`, parsed.
+fn rpc(url: &str, args: &[&str]) -> Value {
+    let output = rpc_output(url, args);
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "rpc {args:?}: {error}: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn rpc_output(url: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(["rpc", "--nats", url, "--json", "--discovery-timeout", "1"])
+        .args(args)
+        .env_remove("ORCHESTRATE_CONFIG")
+        .output()
+        .unwrap()
+}
+
+/// The replies by identity: (statuscode, statusmsg, data).
+fn replies(result: &Value) -> Vec<(String, u64, String, Value)> {
+    let mut replies: Vec<_> = result["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|reply| {
+            (
+                reply["identity"].as_str().unwrap().to_string(),
+                reply["statuscode"].as_u64().unwrap(),
+                reply["statusmsg"].as_str().unwrap().to_string(),
+                reply["data"].clone(),
+            )
+        })
+        .collect();
+    replies.sort_by(|a, b| a.0.cmp(&b.0));
+    replies
+}
+
+/// Publishes raw bytes on `subject` with the NATS text protocol, as any client could.
+fn publish_raw(server: &NatsServer, subject: &str, payload: &[u8]) {
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut frame = format!(
+        "CONNECT {{\"verbose\":false}}\r\nPUB {subject} {}\r\n",
+        payload.len()
+    )
+    .into_bytes();
+    frame.extend_from_slice(payload);
+    frame.extend_from_slice(b"\r\nPING\r\n");
+    stream.write_all(&frame).unwrap();
+    let mut seen = String::new();
+    let mut buffer = [0u8; 512];
+    while !seen.contains("PONG") {
+        let read = stream.read(&mut buffer).unwrap();
+        assert!(read > 0, "the server closed the connection: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..read]));
+    }
+}
+
+#[test]
+fn check_prints_what_would_be_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = node_config(
+        dir.path(),
+        "web6.example.net",
+        "bravo",
+        "nats://127.0.0.1:1",
+        "puppet: {enabled: false}\n",
+    );
+    let output = Command::new(BIN)
+        .args(["agent", "--check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(stdout.contains("identity: web6.example.net\n"), "{stdout}");
+    assert!(stdout.contains("classes: app, role::web\n"), "{stdout}");
+    assert!(
+        stdout.contains("agents: appmgr, discovery, nrpe, rpcutil\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  mcollective.broadcast.agent.appmgr\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  mcollective.node.web6.example.net\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn bad_configurations_exit_2_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("concurrency: 0\n", "concurrency must be at least 1"),
+        (
+            "identity: 'two words'\n",
+            "cannot be part of a NATS subject",
+        ),
+        ("puppet: {enabled: false}\n", "no broker: set nats.servers"),
+        (
+            "puppet: {bin: /nonexistent/puppet}\nnats: {servers: [nats://127.0.0.1:1]}\n",
+            "the puppet agent",
+        ),
+        (
+            "agents_dir: /nonexistent\npuppet: {enabled: false}\n",
+            "cannot read the agents folder",
+        ),
+    ];
+    for (text, expected) in cases {
+        let config = dir.path().join("agent.yaml");
+        std::fs::write(&config, text).unwrap();
+        let output = Command::new(BIN)
+            .args(["agent", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{text}: {stderr}");
+        assert!(stderr.contains(expected), "{text}: {stderr}");
+    }
+    let missing = Command::new(BIN)
+        .args(["agent", "--config", "/nonexistent/agent.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+/// Two daemons on one broker: discovery by fact and class, the shipped appmgr, inputs refused
+/// before the program runs, garbage dropped, and a SIGTERM that answers the request in hand.
+#[test]
+fn agents_on_a_real_broker() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let env = [
+        ("APPMGR_STATE_DIR", state.display().to_string()),
+        ("APPMGR_UPGRADE_SECONDS", "1.5".to_string()),
+    ];
+    let no_puppet = "puppet: {enabled: false}\n";
+    let web6 = AgentProcess::start(
+        &node_config(dir.path(), "web6.example.net", "bravo", &url, no_puppet),
+        &env,
+    );
+    let web1 = AgentProcess::start(
+        &node_config(dir.path(), "web1.example.net", "alfa", &url, no_puppet),
+        &env,
+    );
+
+    let bravo = rpc(&url, &["rpcutil", "ping", "-F", "cluster=bravo"]);
+    let names: Vec<String> = replies(&bravo).into_iter().map(|reply| reply.0).collect();
+    assert_eq!(names, ["web6.example.net"]);
+    let by_class = rpc(&url, &["rpcutil", "ping", "-C", "role::web"]);
+    assert_eq!(replies(&by_class).len(), 2);
+
+    for garbage in [&b"garbage"[..], b"{}", b""] {
+        publish_raw(&server, "mcollective.node.web6.example.net", garbage);
+        publish_raw(&server, "mcollective.broadcast.agent.rpcutil", garbage);
+    }
+
+    let upgraded = rpc(&url, &["appmgr", "upgrade", "revision=21", "-C", "app"]);
+    for (identity, code, message, data) in replies(&upgraded) {
+        assert_eq!((code, message.as_str()), (0, "OK"), "{identity}");
+        assert_eq!(data["message"], "upgraded to revision 21");
+    }
+    let status = rpc(&url, &["appmgr", "status", "-I", "web1.example.net"]);
+    assert_eq!(replies(&status)[0].3["revision"], 21);
+    let missing = rpc(&url, &["appmgr", "upgrade", "-I", "web1.example.net"]);
+    assert_eq!(replies(&missing)[0].1, 3);
+    let wrong = rpc(
+        &url,
+        &[
+            "appmgr",
+            "upgrade",
+            "revision=[1]",
+            "-I",
+            "web1.example.net",
+        ],
+    );
+    let (_, code, message, _) = &replies(&wrong)[0];
+    assert_eq!(
+        (*code, message.as_str()),
+        (
+            4,
+            "Input revision must be an integer or a string, not an array"
+        )
+    );
+    let check = rpc(
+        &url,
+        &[
+            "nrpe",
+            "runcommand",
+            "command=check_load",
+            "-I",
+            "web6.example.net",
+        ],
+    );
+    assert_eq!(replies(&check)[0].3["command"], "check_load");
+
+    // SIGTERM while an upgrade (1.5 s) is in hand: the reply still comes, then exit 0.
+    let caller = Command::new(BIN)
+        .args([
+            "rpc",
+            "--nats",
+            &url,
+            "--json",
+            "appmgr",
+            "upgrade",
+            "revision=22",
+            "-I",
+            "web6.example.net",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    web6.terminate();
+    assert_eq!(web6.wait(Duration::from_secs(10)), Some(0));
+    let answered = caller.wait_with_output().unwrap();
+    let answered: Value = serde_json::from_slice(&answered.stdout).unwrap();
+    assert_eq!(replies(&answered)[0].3["revision"], 22, "{answered}");
+    // Gone: no longer answers.
+    let gone = rpc_output(
+        &url,
+        &[
+            "rpcutil",
+            "ping",
+            "-I",
+            "web6.example.net",
+            "--timeout",
+            "1",
+        ],
+    );
+    assert_eq!(gone.status.code(), Some(1));
+    assert_eq!(
+        replies(&rpc(&url, &["rpcutil", "ping", "-I", "web1.example.net"]))[0].1,
+        0
+    );
+    drop(web1);
+}
+
+/// The `puppet` agent over NATS driving the real `puppet apply`: disable, status, enable,
+/// runonce, wait until idle, and the failed resource in the real last_run_summary.yaml.
+#[test]
+fn a_real_puppet_run_through_the_daemon() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let puppet = dir.path().join("puppet");
+    let manifest = dir.path().join("site.pp");
+    std::fs::write(&manifest, "exec { '/bin/false': }\nnotify { 'hello': }\n").unwrap();
+    let settings: Vec<String> = [
+        "vardir",
+        "publicdir",
+        "rundir",
+        "confdir",
+        "codedir",
+        "logdir",
+    ]
+    .iter()
+    .map(|name| format!("{name}: {}", puppet.join(name).display()))
+    .collect();
+    let extra = format!(
+        "puppet:\n  bin: /usr/bin/puppet\n  apply: {}\n  settings: {{{}}}\n",
+        manifest.display(),
+        settings.join(", ")
+    );
+    let agent = AgentProcess::start(
+        &node_config(dir.path(), "db1.example.net", "bravo", &url, &extra),
+        &[],
+    );
+    let ask = |action: &str, inputs: &[&str]| {
+        let mut args = vec!["puppet", action, "-I", "db1.example.net"];
+        args.extend_from_slice(inputs);
+        replies(&rpc(&url, &args)).remove(0)
+    };
+    assert_eq!(ask("disable", &["message=deploy freeze"]).1, 0);
+    let status = ask("status", &[]).3;
+    assert_eq!(
+        (
+            status["status"].as_str(),
+            status["disable_message"].as_str()
+        ),
+        (Some("disabled"), Some("deploy freeze"))
+    );
+    let refused = ask("runonce", &[]);
+    assert_eq!(
+        (refused.1, refused.2.as_str()),
+        (1, "Puppet is disabled: 'deploy freeze'")
+    );
+    assert_eq!(ask("enable", &[]).3["enabled"], true);
+    let started = ask("runonce", &["force=true"]);
+    assert_eq!(started.1, 0, "{}", started.2);
+    let initiated_at = started.3["initiated_at"].as_u64().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let status = ask("status", &[]).3;
+        if status["applying"] == false && status["lastrun"].as_u64().unwrap() >= initiated_at {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run never finished: {status}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let summary = ask("last_run_summary", &[]).3;
+    assert_eq!(summary["failed_resources"], 1, "{summary}");
+    assert_eq!(summary["catalog_failed"], false);
+    assert_eq!(summary["summary"]["resources"]["failed"], 1);
+    agent.terminate();
+    assert_eq!(agent.wait(Duration::from_secs(10)), Some(0));
+}
+
+/// The app_cluster_upgrade playbook, unchanged, through three `orchestrate agent` processes
+/// (cluster bravo's web servers, with the shipped appmgr and nrpe) and a simulated fleet on
+/// NATS (the load balancer, the notification servers and cluster alfa).
+#[test]
+fn app_cluster_upgrade_through_three_agents_and_a_simulated_fleet() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let fleet_file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/agent/fleet-without-bravo.yaml")
+        .display()
+        .to_string();
+    let _fleet = AgentProcess::start_with(
+        &["fleet", "--nats", &url, "--fleet", &fleet_file],
+        &[],
+        "Serving 8 nodes",
+    );
+    let env = [
+        ("APPMGR_STATE_DIR", dir.path().display().to_string()),
+        // The check must not depend on how busy the test machine is.
+        ("NRPE_LOAD_LIMIT", "1000".to_string()),
+    ];
+    let _agents: Vec<AgentProcess> = ["web6", "web7", "web8"]
+        .iter()
+        .map(|name| {
+            let identity = format!("{name}.example.net");
+            let config = node_config(
+                dir.path(),
+                &identity,
+                "bravo",
+                &url,
+                "puppet: {enabled: false}\n",
+            );
+            AgentProcess::start(&config, &env)
+        })
+        .collect();
+    let output = Command::new(BIN)
+        .args([
+            "app_cluster_upgrade",
+            "cluster=bravo",
+            "revision=20",
+            "--nats",
+            &url,
+        ])
+        .env_remove("ORCHESTRATE_CONFIG")
+        .env("USER", "rip")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("appmgr#upgrade executed successfully on 3 nodes after 1 try"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("nrpe#runcommand executed successfully on 3 nodes"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("rip updated 3 node cluster bravo to revision 20"),
+        "{stdout}"
+    );
+    for name in ["web6", "web7", "web8"] {
+        let state =
+            std::fs::read_to_string(dir.path().join(format!("appmgr-{name}.example.net.json")))
+                .unwrap();
+        assert!(state.contains("\"revision\": 20"), "{state}");
+    }
+}

@@ -1,0 +1,98 @@
+//! A real `nats-server` for a test: started on a free loopback port, waited for until it
+//! accepts connections, stopped when dropped. scripts/test installs Debian's `nats-server`.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a starting server may take to accept connections.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct NatsServer {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl NatsServer {
+    /// A server on a free port of 127.0.0.1.
+    pub fn start() -> NatsServer {
+        NatsServer::start_on(free_port())
+    }
+
+    /// A server on `port` (to bring one back where clients look for it).
+    pub fn start_on(port: u16) -> NatsServer {
+        let mut server = NatsServer { child: None, port };
+        server.launch();
+        server
+    }
+
+    /// `nats://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server (connected clients see the connection drop) and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the server and starts a new one on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.launch();
+    }
+
+    fn launch(&mut self) {
+        let child = Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| {
+                panic!("cannot start nats-server ({error}): scripts/test installs it (apt-get install nats-server)")
+            });
+        self.child = Some(child);
+        let address = SocketAddr::from(([127, 0, 0, 1], self.port));
+        let started = Instant::now();
+        while TcpStream::connect_timeout(&address, Duration::from_millis(100)).is_err() {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "nats-server exited at start ({status}); is port {} taken?",
+                    self.port
+                );
+            }
+            assert!(
+                started.elapsed() < START_TIMEOUT,
+                "nats-server did not accept connections on port {} within {START_TIMEOUT:?}",
+                self.port
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A loopback port nobody listens on (the OS's pick, released for the caller).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free loopback port")
+}
