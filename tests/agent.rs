@@ -509,3 +509,83 @@ fn app_cluster_upgrade_through_three_agents_and_a_simulated_fleet() {
         assert!(state.contains("\"revision\": 20"), "{state}");
     }
 }
+
+/// An agent killed (SIGKILL, no goodbye) while it runs a step's action: the step waits its
+/// timeout, then fails naming that node as not answering, and what depends on it is skipped.
+#[test]
+fn an_agent_killed_in_the_middle_of_a_step_is_named_and_its_dependents_skipped() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("APPMGR_STATE_DIR", dir.path().display().to_string()),
+        ("APPMGR_UPGRADE_SECONDS", "2".to_string()),
+    ];
+    let no_puppet = "puppet: {enabled: false}\n";
+    let mut agents: Vec<AgentProcess> = ["web6", "web7"]
+        .iter()
+        .map(|name| {
+            let config = node_config(
+                dir.path(),
+                &format!("{name}.example.net"),
+                "bravo",
+                &url,
+                no_puppet,
+            );
+            AgentProcess::start(&config, &env)
+        })
+        .collect();
+    let playbook = dir.path().join("upgrade.pp");
+    std::fs::write(
+        &playbook,
+        "mcollective { 'upgrade':\n  agent => 'appmgr', action => 'upgrade', arguments => { 'revision' => 5 },\n  identity_filter => ['web6.example.net', 'web7.example.net'], timeout => 4,\n}\n-> notify { 'after': }\n",
+    )
+    .unwrap();
+    let run = Command::new(BIN)
+        .args(["run", playbook.to_str().unwrap(), "--nats", &url])
+        .env_remove("ORCHESTRATE_CONFIG")
+        .env_remove("NATS_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The upgrade takes 2 s on each node; kill web7 while it works.
+    std::thread::sleep(Duration::from_millis(800));
+    let web7 = agents.pop().unwrap();
+    let killed = Command::new("kill")
+        .args(["-KILL", &web7.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = wait_with_deadline(run, Duration::from_secs(60));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("appmgr#upgrade failed on 1 of 2 nodes after 1 try"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("    web7.example.net: no response"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Notify[after]: skipped: Mcollective[upgrade] failed"),
+        "{stdout}"
+    );
+    drop(web7);
+}
+
+/// Waits for a child, killing it (and failing) if it outlives the deadline: nothing may hang.
+fn wait_with_deadline(mut child: std::process::Child, deadline: Duration) -> Output {
+    let started = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            return child.wait_with_output().unwrap();
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            panic!("the run did not finish within {deadline:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
