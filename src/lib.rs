@@ -13,6 +13,7 @@ pub mod protocol;
 pub mod report;
 pub mod rpc;
 pub mod run;
+pub mod site;
 pub mod transport;
 
 pub use error::Error;
