@@ -5,7 +5,6 @@
 //! The daemon runs on a single-threaded runtime: a node answers a handful of requests at a
 //! time, and one thread keeps its idle memory small (measured in docs/agent.md).
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -33,7 +32,9 @@ pub struct AgentArgs {
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
 pub fn run(args: AgentArgs) -> Result<(), Error> {
-    init_logging();
+    // The daemon logs at info by default, not warn as the other verbs do: a node's log is its
+    // record of who asked it to do what (`RUST_LOG` overrides).
+    super::logging::init_at("info");
     let config = AgentConfig::load(&args.config).map_err(|error| Error::usage(error.0))?;
     let daemon = Daemon::from_config(&config).map_err(|error| Error::usage(error.0))?;
     let nats = config.nats_options(daemon.identity());
@@ -54,7 +55,10 @@ pub fn run(args: AgentArgs) -> Result<(), Error> {
 }
 
 async fn serve(daemon: Arc<Daemon>, nats: NatsOptions) -> Result<(), Error> {
-    let mut stop: Pin<Box<dyn std::future::Future<Output = ()>>> = Box::pin(stopped());
+    let mut stop: Pin<Box<dyn std::future::Future<Output = ()>>> = Box::pin(async {
+        super::logging::stop_requested().await;
+        tracing::info!("asked to stop");
+    });
     let Some(connection) = connect(&nats, stop.as_mut()).await else {
         return Ok(());
     };
@@ -126,35 +130,4 @@ fn print_check(daemon: &Daemon, config: &AgentConfig, nats: Option<&NatsOptions>
     for subject in daemon.subjects() {
         println!("  {subject}");
     }
-}
-
-/// Until SIGTERM or Ctrl-C.
-async fn stopped() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-        }
-        Err(error) => {
-            tracing::warn!(%error, "cannot watch for SIGTERM; Ctrl-C stops");
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-    tracing::info!("asked to stop");
-}
-
-/// The daemon logs at info by default, not warn as the other verbs do: a node's log is its
-/// record of who asked it to do what (`RUST_LOG` overrides).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .try_init();
 }

@@ -56,7 +56,7 @@ pub fn run(args: FleetServeArgs) -> Result<(), Error> {
             nats.describe(),
             broker.collective
         );
-        stopped().await;
+        super::logging::stop_requested().await;
         served.stop();
         println!("Stopped");
         Ok(())
@@ -81,29 +81,5 @@ fn fleet(args: &FleetServeArgs) -> Result<(FleetFile, String), Error> {
         (None, None) => Err(Error::usage(
             "orchestrate fleet needs --fleet FILE, --nodes N, or both",
         )),
-    }
-}
-
-/// Until Ctrl-C or SIGTERM.
-async fn stopped() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot watch for SIGTERM; Ctrl-C stops");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
