@@ -10,6 +10,7 @@ mod logging;
 mod rpc;
 mod run;
 mod setup;
+mod site;
 
 use clap::{Parser, Subcommand};
 
@@ -39,6 +40,8 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// Call one action on nodes and print their replies: `orchestrate rpc rpcutil ping --fact cluster=bravo`.
     Rpc(rpc::RpcArgs),
+    /// The site's ordered Puppet run: `orchestrate site --environment production [--plan]`.
+    Site(site::SiteArgs),
     /// Serve a simulated fleet on NATS until Ctrl-C: `orchestrate fleet --nats URL --fleet FILE`.
     Fleet(fleet::FleetServeArgs),
     /// The node daemon: serve this node's agents on NATS until SIGTERM: `orchestrate agent --config FILE`.
@@ -69,6 +72,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Check(args) => check::run(args),
         Command::List(args) => list::run(args),
         Command::Graph(args) => graph::run(args),
+        Command::Site(args) => site::run(args),
         Command::Fleet(args) => fleet::run(args),
         Command::Rpc(args) => rpc::run(args),
         Command::Agent(args) => agent::run(args),

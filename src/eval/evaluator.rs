@@ -104,6 +104,8 @@ pub struct Evaluator<'a> {
     pub(super) define_nesting: usize,
     /// Classes whose parents are being declared, to find an inheritance loop.
     pub(super) classes_inheriting: std::collections::HashSet<String>,
+    /// Set when evaluating an environment's `site` (see `site.rs`); `None` for playbooks.
+    pub(super) site: Option<super::site::SiteState>,
 }
 
 /// Evaluates the playbook into a catalog.
@@ -155,6 +157,7 @@ impl<'a> Evaluator<'a> {
             control_value: Value::Undef,
             define_nesting: 0,
             classes_inheriting: std::collections::HashSet::new(),
+            site: None,
         }
     }
 
@@ -443,8 +446,8 @@ impl<'a> Evaluator<'a> {
             | ExprKind::Function(_)
             | ExprKind::Node(_)
             | ExprKind::TypeAlias { .. }
-            | ExprKind::Site(_)
             | ExprKind::CapabilityMapping(_) => Value::Undef,
+            ExprKind::Site(block) => self.eval_site(block)?,
         })
     }
 
@@ -877,7 +880,9 @@ impl<'a> Evaluator<'a> {
         let lower = name.to_lowercase();
         let known = PUPPET_RESOURCE_TYPES.contains(&lower.as_str())
             || self.loader.define(&lower)?.is_some()
-            || self.loader.class(&lower)?.is_some();
+            || self.loader.class(&lower)?.is_some()
+            || self.is_capability_type(&lower)
+            || self.site_application(&lower)?.is_some();
         if !known {
             return Err(self
                 .error(at, format!("Resource type not found: {name}"))
@@ -990,7 +995,7 @@ impl<'a> Evaluator<'a> {
         Ok(())
     }
 
-    fn finish(&mut self) -> EvalResult<()> {
+    pub(super) fn finish(&mut self) -> EvalResult<()> {
         self.expand_defines()?;
         self.run_collectors()?;
         self.expand_defines()?;

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::lang::ast::{ClassDef, Definition, Expr, ExprKind, FunctionDef, Program};
+use crate::lang::ast::{
+    CapabilityMapping, ClassDef, Definition, Expr, ExprKind, FunctionDef, Program,
+};
 use crate::lang::SyntaxError;
 
 use super::{EvalError, EvalErrorKind, FileId};
@@ -55,6 +57,10 @@ pub struct Loader {
     pub functions: HashMap<String, Rc<Defined<FunctionDef>>>,
     pub plans: HashMap<String, Rc<Defined<Definition>>>,
     pub type_aliases: HashMap<String, Rc<Defined<Expr>>>,
+    /// `application` definitions: the site evaluation declares them like defines.
+    pub applications: HashMap<String, Rc<Defined<Definition>>>,
+    /// `Lamp::Mysql produces Sql { }`: they make `Sql` a capability type in a site evaluation.
+    pub capability_mappings: Vec<Rc<Defined<CapabilityMapping>>>,
     /// Files already read, so a name that is not defined is looked for once.
     tried: HashMap<PathBuf, bool>,
 }
@@ -70,6 +76,8 @@ impl Loader {
             functions: HashMap::new(),
             plans: HashMap::new(),
             type_aliases: HashMap::new(),
+            applications: HashMap::new(),
+            capability_mappings: Vec::new(),
             tried: HashMap::new(),
         }
     }
@@ -152,6 +160,22 @@ impl Loader {
                         }),
                     );
                 }
+                ExprKind::Application(application) => {
+                    let name = application.name.name.to_lowercase();
+                    self.applications.insert(
+                        name,
+                        Rc::new(Defined {
+                            file,
+                            def: (**application).clone(),
+                        }),
+                    );
+                }
+                ExprKind::CapabilityMapping(mapping) => {
+                    self.capability_mappings.push(Rc::new(Defined {
+                        file,
+                        def: (**mapping).clone(),
+                    }));
+                }
                 ExprKind::TypeAlias { name, value } => {
                     let defined = Rc::new(Defined {
                         file,
@@ -204,6 +228,18 @@ impl Loader {
             self.autoload(&key, "manifests")?;
         }
         Ok(self.defines.get(&key).cloned())
+    }
+
+    /// An `application` by name, autoloaded from the module layout as a define is.
+    pub fn application(
+        &mut self,
+        name: &str,
+    ) -> Result<Option<Rc<Defined<Definition>>>, EvalError> {
+        let key = name.trim_start_matches("::").to_lowercase();
+        if !self.applications.contains_key(&key) {
+            self.autoload(&key, "manifests")?;
+        }
+        Ok(self.applications.get(&key).cloned())
     }
 
     pub fn class(&mut self, name: &str) -> Result<Option<Rc<Defined<ClassDef>>>, EvalError> {

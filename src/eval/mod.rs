@@ -12,6 +12,7 @@ mod robustness;
 mod scope;
 #[cfg(test)]
 mod semantics_tests;
+pub mod site;
 pub mod types;
 pub mod value;
 

@@ -44,6 +44,37 @@ pub const STEP_TYPES: &[(&str, &[&str], &[&str])] = &[
         &["agent", "action"],
     ),
     ("notify", &["message", "withpath", "name"], &[]),
+    (
+        "puppet_run",
+        &[
+            "identity_filter",
+            "class_filter",
+            "fact_filter",
+            "agent_filter",
+            "compound_filter",
+            "limit_nodes",
+            "batch_size",
+            "timeout",
+            "poll_interval",
+            "run_timeout",
+            "fail_ok",
+        ],
+        &[],
+    ),
+    (
+        "site_run",
+        &[
+            "environment",
+            "environmentpath",
+            "graph",
+            "instance",
+            "batch_size",
+            "poll_interval",
+            "run_timeout",
+            "fail_ok",
+        ],
+        &[],
+    ),
 ];
 
 /// Parameters every resource takes: relationships, and Puppet's others (accepted, unused).
@@ -204,6 +235,9 @@ impl Evaluator<'_> {
         if let Some((_, params, required)) = STEP_TYPES.iter().find(|(n, _, _)| *n == type_name) {
             return Ok(ResourceKind::Step(params, required));
         }
+        if let Some(application) = self.site_application(type_name)? {
+            return Ok(ResourceKind::Define(application));
+        }
         match self.loader.define(type_name)? {
             Some(def) => Ok(ResourceKind::Define(def)),
             None => Err(EvalError::input(
@@ -272,6 +306,22 @@ impl Evaluator<'_> {
             virtuality,
         } = declared;
         let reference = format!("{}[{}]", capitalize_type_name(type_name), title);
+        let attrs = self
+            .take_site_metaparams(
+                type_name,
+                &title,
+                at,
+                attrs
+                    .into_iter()
+                    .map(|a| (a.name, a.value, a.origin))
+                    .collect(),
+            )?
+            .into_iter()
+            .map(|(name, value, origin)| Attr {
+                name,
+                value,
+                origin,
+            });
         let mut params = IndexMap::new();
         let mut origins = HashMap::new();
         let mut relations = Vec::new();
@@ -797,9 +847,13 @@ impl Evaluator<'_> {
             .unwrap_or_else(|| Value::String(title.clone()));
         frame.vars.insert("name".into(), name);
         let previous = self.scopes.push(frame);
+        let runs_body = self.runs_define_body(&self.catalog.get(resource).type_name);
         let result = self
             .bind_define_params(&def.def, params, &owner, origin, &origins)
-            .and_then(|()| self.eval_body(&def.def.body));
+            .and_then(|()| match runs_body {
+                true => self.eval_body(&def.def.body),
+                false => Ok(()),
+            });
         self.scopes.pop(previous);
         self.file = saved_file;
         result

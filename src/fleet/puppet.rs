@@ -1,7 +1,9 @@
 //! A simulated Puppet agent behind Choria's `puppet` RPC agent: enable/disable lock, runs that
 //! take time, and the last run's summary. `runonce` starts a run lasting `run_duration`; while
 //! it lasts `status` says "applying a catalog"; once over, `lastrun` moves past the run's
-//! `initiated_at` and `last_run_summary` reports the file's resource counts.
+//! `initiated_at` and `last_run_summary` reports the file's resource counts. A node with
+//! `catalog_failed` gets no catalog: its runs end with a summary that has no resources
+//! section, reported as the node agent reports it (`catalog_failed`, null counts).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -34,6 +36,9 @@ pub(crate) struct PuppetSpec {
     pub changed_resources: u64,
     #[serde(default = "default_total_resources")]
     pub total_resources: u64,
+    /// Every run `runonce` starts fails to compile its catalog and applies nothing.
+    #[serde(default)]
+    pub catalog_failed: bool,
     /// Whether the agent starts disabled.
     #[serde(default)]
     pub disabled: bool,
@@ -77,6 +82,8 @@ struct Run {
 #[derive(Clone)]
 struct RunSummary {
     lastrun: u64,
+    /// The catalog failed: no resources section, no counts.
+    catalog_failed: bool,
     failed: u64,
     changed: u64,
     out_of_sync: u64,
@@ -95,6 +102,7 @@ impl PuppetAgent {
         });
         let last = RunSummary {
             lastrun,
+            catalog_failed: false,
             failed: 0,
             changed: 0,
             out_of_sync: 0,
@@ -136,8 +144,17 @@ impl PuppetState {
             return;
         };
         let (failed, changed) = (spec.failed_resources, spec.changed_resources);
+        let lastrun = run.initiated_at + spec.run_duration.as_secs();
+        tracing::debug!(
+            initiated_at = run.initiated_at,
+            lastrun,
+            failed,
+            catalog_failed = spec.catalog_failed,
+            "simulated Puppet run finished"
+        );
         self.last = RunSummary {
-            lastrun: run.initiated_at + spec.run_duration.as_secs(),
+            lastrun,
+            catalog_failed: spec.catalog_failed,
             failed,
             changed: if run.noop { 0 } else { changed },
             out_of_sync: failed + changed,
@@ -216,6 +233,7 @@ impl PuppetState {
         }
         let initiated_at = unix_now();
         let noop = flag_input(request, "noop");
+        tracing::debug!(caller = %request.caller, initiated_at, noop, "simulated Puppet run started");
         self.running = Some(Run {
             initiated_at,
             ends: Instant::now() + spec.run_duration,
@@ -231,6 +249,9 @@ impl PuppetState {
 
 impl RunSummary {
     fn to_json(&self) -> Value {
+        if self.catalog_failed {
+            return self.failed_catalog_json();
+        }
         let summary = json!({
             "version": { "config": self.config_version, "puppet": "7.23.0" },
             "resources": { "failed": self.failed, "changed": self.changed,
@@ -246,8 +267,32 @@ impl RunSummary {
             "total_time": self.total_time,
             "config_retrieval_time": 0.5,
             "lastrun": self.lastrun,
+            "since_lastrun": unix_now().saturating_sub(self.lastrun),
             "config_version": self.config_version,
+            "catalog_failed": false,
             "summary": summary,
+        })
+    }
+
+    /// What `puppet agent` writes when it gets no catalog (no resources section), reported
+    /// as the node agent reports it (src/agent/puppet/summary.rs).
+    fn failed_catalog_json(&self) -> Value {
+        json!({
+            "failed_resources": null,
+            "changed_resources": null,
+            "out_of_sync_resources": null,
+            "corrective_change_resources": null,
+            "total_resources": null,
+            "total_time": 0.5,
+            "config_retrieval_time": 0.5,
+            "lastrun": self.lastrun,
+            "since_lastrun": unix_now().saturating_sub(self.lastrun),
+            "config_version": null,
+            "catalog_failed": true,
+            "summary": {
+                "version": { "config": null, "puppet": "7.23.0" },
+                "time": { "last_run": self.lastrun, "total": 0.5, "config_retrieval": 0.5 },
+            },
         })
     }
 }
@@ -274,6 +319,7 @@ mod tests {
             failed_resources: failed,
             changed_resources: 3,
             total_resources: 50,
+            catalog_failed: false,
             disabled: false,
             disable_message: None,
             daemon: true,
@@ -349,6 +395,24 @@ mod tests {
             ask(&agent, "reboot", json!({})).statuscode,
             statuscode::UNKNOWN_ACTION
         );
+    }
+
+    #[tokio::test]
+    async fn a_failed_catalog_reports_as_the_node_agent_does() {
+        let mut failing = spec(Duration::ZERO, 0);
+        failing.catalog_failed = true;
+        let agent = PuppetAgent::new(failing);
+        let before = ask(&agent, "last_run_summary", json!({}));
+        assert_eq!(before.data["catalog_failed"], false);
+        let started = ask(&agent, "runonce", json!({"force": true}));
+        let initiated_at = started.data["initiated_at"].as_u64().unwrap();
+        let summary = ask(&agent, "last_run_summary", json!({}));
+        assert_eq!(summary.data["catalog_failed"], true);
+        assert_eq!(summary.data["failed_resources"], Value::Null);
+        assert!(summary.data["summary"].get("resources").is_none());
+        assert!(summary.data["lastrun"].as_u64().unwrap() >= initiated_at);
+        assert!(crate::site::run::verdict(&summary.data, initiated_at).is_err());
+        assert_eq!(crate::site::run::verdict(&before.data, 0), Ok(()));
     }
 
     #[test]

@@ -48,7 +48,7 @@ fn fact(text: &str) -> Filter {
 
 #[tokio::test]
 async fn the_repository_fleets_load() {
-    assert_eq!(fixture("playbooks/fleet.yaml").node_count(), 12);
+    assert_eq!(fixture("playbooks/fleet.yaml").node_count(), 16);
     assert_eq!(
         fixture("tests/fixtures/fleets/upgrade_fails.yaml").node_count(),
         12
@@ -103,7 +103,7 @@ async fn discovers_by_class_fact_and_agent() {
             .await
             .unwrap()
             .len(),
-        12
+        16
     );
 }
 

@@ -284,7 +284,7 @@ impl McollectiveStep {
         }
     }
 
-    async fn targets(&self, rpc: &RpcClient) -> Result<Vec<String>, String> {
+    pub(crate) async fn targets(&self, rpc: &RpcClient) -> Result<Vec<String>, String> {
         let mut targets = match self.named_targets() {
             Some(names) => names,
             None => {

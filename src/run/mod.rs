@@ -2,8 +2,10 @@
 //! every step's parameters, then walk the graph and report.
 
 pub mod mcollective;
+pub mod puppet_run;
 pub mod report;
 mod scheduler;
+pub mod site_step;
 pub mod step;
 #[cfg(test)]
 mod tests;

@@ -129,6 +129,14 @@ async fn run_step(step: &Step, context: &RunContext) -> Outcome {
             summary: message.clone(),
             nodes: vec![],
         },
+        StepKind::PuppetRun(p) => match &context.rpc {
+            Some(rpc) => p.run(&step.name, rpc).await,
+            None => no_fleet("puppet_run", p.nodes.fail_ok),
+        },
+        StepKind::Site(s) => match &context.rpc {
+            Some(rpc) => s.run(&step.name, rpc).await,
+            None => no_fleet("site_run", s.fail_ok),
+        },
         StepKind::Mcollective(m) => match &context.rpc {
             Some(rpc) => m.run(&step.name, rpc, &context.reporter).await,
             None => Outcome::Failed {
@@ -141,6 +149,17 @@ async fn run_step(step: &Step, context: &RunContext) -> Outcome {
                 tolerated: m.fail_ok,
             },
         },
+    }
+}
+
+fn no_fleet(what: &str, fail_ok: bool) -> Outcome {
+    Outcome::Failed {
+        summary: format!(
+            "{what} cannot run: no fleet is configured (give --fleet FILE or --nats URL)"
+        ),
+        failures: vec![],
+        nodes: vec![],
+        tolerated: fail_ok,
     }
 }
 

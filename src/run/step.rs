@@ -8,6 +8,8 @@ use crate::eval::catalog::{Resource, ResourceId};
 use crate::eval::{EvalError, Value};
 
 use super::mcollective::McollectiveStep;
+use super::puppet_run::PuppetRunStep;
+use super::site_step::SiteStep;
 
 #[derive(Debug, Clone)]
 pub struct Step {
@@ -21,6 +23,8 @@ pub struct Step {
 pub enum StepKind {
     Mcollective(Box<McollectiveStep>),
     Notify { message: String },
+    PuppetRun(Box<PuppetRunStep>),
+    Site(Box<SiteStep>),
 }
 
 impl Step {
@@ -33,6 +37,8 @@ impl Step {
             "mcollective" => {
                 StepKind::Mcollective(Box::new(McollectiveStep::from_resource(resource)?))
             }
+            "puppet_run" => StepKind::PuppetRun(Box::new(PuppetRunStep::from_resource(resource)?)),
+            "site_run" => StepKind::Site(Box::new(SiteStep::from_resource(resource)?)),
             "notify" => StepKind::Notify {
                 message: resource
                     .params
@@ -60,12 +66,14 @@ impl Step {
         match &self.kind {
             StepKind::Mcollective(m) => m.describe(),
             StepKind::Notify { message } => format!("notify: {message}"),
+            StepKind::PuppetRun(p) => p.describe(),
+            StepKind::Site(s) => s.describe(),
         }
     }
 }
 
 /// A failure of one node in a step.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct NodeFailure {
     pub identity: String,
     /// The reply's statusmsg, or "no response".

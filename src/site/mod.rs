@@ -2,5 +2,10 @@
 //! the run itself, group by group.
 
 pub mod graph;
+pub mod order;
+pub mod plan;
+pub mod run;
+pub mod source;
 
 pub use graph::{Component, EnvironmentGraph};
+pub use source::{load, GraphSource, SourceError, SourceErrorKind, TlsFiles};

@@ -1,0 +1,150 @@
+//! The `puppet_run` step: Puppet on any set of nodes, safely, as the site run does it for one
+//! group: check every node is enabled, disable them all, then per batch of sorted certnames
+//! enable, run once, wait for the run to be seen and to end, disable and check it; enable all
+//! on success, leave all disabled on failure.
+//!
+//! ```puppet
+//! puppet_run { 'web': fact_filter => 'cluster=bravo', batch_size => 2 }
+//! ```
+
+use std::time::Duration;
+
+use crate::eval::catalog::Resource;
+use crate::eval::{EvalError, Value};
+use crate::rpc::RpcClient;
+use crate::site::run::{self as site_run, Interrupt, Progress, RunSettings, SiteStatus};
+
+use super::mcollective::{describe_nodes, McollectiveStep};
+use super::step::{duration_param, Outcome};
+
+#[derive(Debug, Clone)]
+pub struct PuppetRunStep {
+    /// The node selection (filters, `limit_nodes`, `batch_size`, `timeout`, `fail_ok`), read
+    /// as the `mcollective` step reads it, for the `puppet` agent.
+    pub nodes: McollectiveStep,
+    pub poll_interval: Duration,
+    pub run_timeout: Duration,
+}
+
+/// A duration parameter of a Puppet step, with its default.
+pub(crate) fn wait_param(
+    resource: &Resource,
+    name: &str,
+    default: Duration,
+) -> Result<Duration, EvalError> {
+    match resource.params.get(name) {
+        None | Some(Value::Undef) => Ok(default),
+        Some(value) => duration_param(value).ok_or_else(|| {
+            EvalError::input(
+                format!(
+                    "{}: parameter '{name}' expects a number of seconds, got {value}",
+                    resource.reference()
+                ),
+                resource
+                    .param_origins
+                    .get(name)
+                    .copied()
+                    .unwrap_or(resource.origin),
+                format!("'{name}' is set here"),
+            )
+        }),
+    }
+}
+
+impl PuppetRunStep {
+    pub fn from_resource(resource: &Resource) -> Result<PuppetRunStep, EvalError> {
+        let mut selection = resource.clone();
+        selection
+            .params
+            .insert("agent".into(), Value::String("puppet".into()));
+        selection
+            .params
+            .insert("action".into(), Value::String("runonce".into()));
+        let defaults = RunSettings::new("", "");
+        Ok(PuppetRunStep {
+            nodes: McollectiveStep::from_resource(&selection)?,
+            poll_interval: wait_param(resource, "poll_interval", defaults.poll_interval)?,
+            run_timeout: wait_param(resource, "run_timeout", defaults.run_timeout)?,
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        let described = self.nodes.describe();
+        let targets = described.trim_start_matches("puppet#runonce ");
+        format!("puppet run {targets}")
+    }
+
+    pub async fn run(&self, name: &str, rpc: &RpcClient) -> Outcome {
+        let failed = |summary: String, failures, nodes| Outcome::Failed {
+            summary,
+            failures,
+            nodes,
+            tolerated: self.nodes.fail_ok,
+        };
+        let targets = match self.nodes.targets(rpc).await {
+            Ok(targets) if targets.is_empty() => {
+                return failed(
+                    "puppet run failed: Did not discover any nodes matching criteria".into(),
+                    vec![],
+                    vec![],
+                )
+            }
+            Ok(targets) => targets,
+            Err(message) => return failed(format!("puppet run failed: {message}"), vec![], vec![]),
+        };
+        let mut settings = RunSettings::new(name, rpc.options().caller_id.clone());
+        settings.batch = self.nodes.batch_size;
+        settings.poll_interval = self.poll_interval;
+        settings.run_timeout = self.run_timeout;
+        settings.request_timeout = self.nodes.timeout.unwrap_or(rpc.default_timeout());
+        let progress = Progress::for_step(name);
+        let outcome = site_run::run_site(
+            rpc,
+            std::slice::from_ref(&targets),
+            &settings,
+            &progress,
+            &Interrupt::default(),
+        )
+        .await;
+        site_outcome(outcome, &settings, self.nodes.fail_ok, &progress)
+    }
+}
+
+/// A site run's outcome as a step's.
+pub(crate) fn site_outcome(
+    outcome: site_run::SiteOutcome,
+    settings: &RunSettings,
+    fail_ok: bool,
+    progress: &Progress,
+) -> Outcome {
+    if outcome.succeeded() {
+        return Outcome::Succeeded {
+            summary: format!(
+                "Puppet ran successfully on {}",
+                describe_nodes(&outcome.ran)
+            ),
+            nodes: outcome.nodes,
+        };
+    }
+    let lines = site_run::report(&outcome, settings);
+    for line in lines.iter().skip(1) {
+        progress.plain(line);
+    }
+    let summary = match &outcome.status {
+        SiteStatus::Refused { reason } => format!(
+            "puppet run refused: {}",
+            reason.lines().next().unwrap_or_default()
+        ),
+        SiteStatus::Failed { reason } => format!(
+            "puppet run failed: could not {reason}; Puppet left disabled on {}",
+            describe_nodes(&outcome.nodes)
+        ),
+        SiteStatus::Interrupted | SiteStatus::Succeeded => "puppet run interrupted".into(),
+    };
+    Outcome::Failed {
+        summary,
+        failures: outcome.failures,
+        nodes: outcome.nodes,
+        tolerated: fail_ok,
+    }
+}
