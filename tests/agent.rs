@@ -589,3 +589,102 @@ fn wait_with_deadline(mut child: std::process::Child, deadline: Duration) -> Out
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// The site run end to end: two `orchestrate agent` processes whose `puppet` agent runs
+/// Debian's `puppet apply`, ordered by Puppet's own example environment (the database on
+/// foo before the web server on bar). Group 1 runs before group 2, and both nodes are enabled
+/// again at the end.
+#[test]
+fn a_site_run_drives_real_puppet_in_group_order() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let dir = tempfile::tempdir().unwrap();
+    let marks = dir.path().join("marks");
+    std::fs::create_dir_all(&marks).unwrap();
+    let agents: Vec<AgentProcess> = ["foo.example.com", "bar.example.com"]
+        .iter()
+        .map(|identity| {
+            let puppet = dir.path().join(format!("puppet-{identity}"));
+            let manifest = dir.path().join(format!("{identity}.pp"));
+            // Each run records when it happened, to the nanosecond.
+            std::fs::write(
+                &manifest,
+                format!(
+                    "exec {{ 'mark': command => \"/bin/sh -c 'date +%s%N > {}/{identity}'\" }}\n",
+                    marks.display()
+                ),
+            )
+            .unwrap();
+            let settings: Vec<String> = [
+                "vardir",
+                "publicdir",
+                "rundir",
+                "confdir",
+                "codedir",
+                "logdir",
+            ]
+            .iter()
+            .map(|name| format!("{name}: {}", puppet.join(name).display()))
+            .collect();
+            let extra = format!(
+                "puppet:\n  bin: /usr/bin/puppet\n  apply: {}\n  settings: {{{}}}\n",
+                manifest.display(),
+                settings.join(", ")
+            );
+            AgentProcess::start(
+                &node_config(dir.path(), identity, "site", &url, &extra),
+                &[],
+            )
+        })
+        .collect();
+    let environments =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/site/puppet_example");
+    let run = Command::new(BIN)
+        .args([
+            "site",
+            "--environment",
+            "production",
+            "--yes",
+            "--poll-interval",
+            "0.5",
+        ])
+        .arg("--environmentpath")
+        .arg(&environments)
+        .args(["--nats", &url])
+        .env_remove("ORCHESTRATE_CONFIG")
+        .env_remove("NATS_URL")
+        .env("USER", "rip")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = wait_with_deadline(run, Duration::from_secs(300));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mark = |identity: &str| -> u128 {
+        std::fs::read_to_string(marks.join(identity))
+            .unwrap_or_else(|_| panic!("{identity} never ran Puppet:\n{stdout}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        mark("foo.example.com") < mark("bar.example.com"),
+        "the producer's node must run first"
+    );
+    for identity in ["foo.example.com", "bar.example.com"] {
+        let status = rpc(&url, &["puppet", "status", "-I", identity]);
+        let (_, code, _, data) = replies(&status).remove(0);
+        assert_eq!(code, 0);
+        assert_eq!(
+            data["enabled"], true,
+            "{identity} must be enabled again: {data}"
+        );
+    }
+    drop(agents);
+}
