@@ -34,6 +34,10 @@ pub enum Error {
     /// The fleet file cannot be used.
     #[error("{0}")]
     Fleet(String),
+    /// The site's environment graph cannot be had: a mistake in the environment's code (a
+    /// diagnostic), a bad graph file, a Puppet Server that refuses.
+    #[error("{}", .0.message())]
+    Site(Box<crate::site::source::SourceError>),
 }
 
 impl Error {
@@ -48,6 +52,7 @@ impl Error {
             | Error::Read { .. }
             | Error::Io(_)
             | Error::Usage { .. }
+            | Error::Site(_)
             | Error::Fleet(_) => 2,
             Error::Internal { .. } => 3,
         }

@@ -21,6 +21,14 @@ fn report(err: &Error) {
             let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             eprint!("{}", failure.diagnostic().render(color));
         }
+        Error::Site(source) => {
+            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let text = source.render(color);
+            eprint!("{text}");
+            if !text.ends_with('\n') {
+                eprintln!();
+            }
+        }
         err if !err.is_reported() => eprintln!("error: {err}"),
         _ => {}
     }

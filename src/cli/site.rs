@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use super::setup::{self, seconds, FleetArgs, RepoArgs};
 use crate::site::plan::SitePlan;
 use crate::site::run::{self as site_run, Interrupt, Progress, RunSettings};
-use crate::site::source::{self, GraphSource, SourceErrorKind};
+use crate::site::source::{self, GraphSource};
 use crate::site::EnvironmentGraph;
 use crate::Error;
 
@@ -98,7 +98,7 @@ fn graph_source(args: &SiteArgs) -> Result<GraphSource, Error> {
             args.key.clone(),
             args.cacert.clone(),
         )
-        .map_err(source_error)?;
+        .map_err(|error| Error::Site(Box::new(error)))?;
         return Ok(GraphSource::PuppetServer {
             url: url.clone(),
             environment: args.environment.clone(),
@@ -117,28 +117,7 @@ fn graph_source(args: &SiteArgs) -> Result<GraphSource, Error> {
 
 /// Reads the graph; a mistake in the environment's code prints as a diagnostic.
 pub fn load_graph(source: &GraphSource) -> Result<EnvironmentGraph, Error> {
-    source::load(source).map_err(source_error)
-}
-
-/// A source's error as the command line reports it: bad input (exit 2), or a server that
-/// cannot be reached or refuses (exit 2 too, as a fleet that cannot be used).
-fn source_error(error: source::SourceError) -> Error {
-    let mut text = error.message().to_string();
-    if error.diagnostic().is_some() {
-        // A problem in Puppet code shows as the diagnostic pointing at it.
-        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        eprint!("{}", error.render(color));
-    } else if let Some(help) = error
-        .render(false)
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("help: "))
-    {
-        text.push_str(&format!("\n  help: {help}"));
-    }
-    match error.kind() {
-        SourceErrorKind::Network | SourceErrorKind::Http => Error::Fleet(text),
-        _ => Error::usage(text),
-    }
+    source::load(source).map_err(|error| Error::Site(Box::new(error)))
 }
 
 pub fn run(args: SiteArgs) -> Result<(), Error> {
