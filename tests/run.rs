@@ -312,3 +312,20 @@ fn a_playbook_that_does_not_exist_is_a_usage_error() {
     assert_eq!(out.status, 2);
     assert!(out.stderr.contains("`orchestrate list`"), "{}", out.stderr);
 }
+
+#[test]
+fn an_empty_filter_list_discovers_no_node_and_names_need_no_discovery() {
+    let fleet = std::fs::read_to_string(repo_root().join("playbooks/fleet.yaml")).unwrap();
+    let code = "notice(discover({ 'identity' => [] }))\n\
+                notice(discover('appmgr', { 'fact' => [] }))\n\
+                notice(discover('rpcutil', { 'identity' => ['web2.example.net', 'web1.example.net'] }))\n";
+    let files = [("empty.pp", code), ("fleet.yaml", fleet.as_str())];
+    let out = Run::in_repo(&["empty"], &files).run();
+    assert_eq!(out.status, 0, "{}", out.whole());
+    assert!(
+        out.stdout
+            .starts_with("Notice: []\nNotice: []\nNotice: [web1.example.net, web2.example.net]\n"),
+        "{}",
+        out.whole()
+    );
+}

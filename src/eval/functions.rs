@@ -479,6 +479,11 @@ impl Evaluator<'_> {
                     .with_help("discover('appmgr', { 'fact' => 'cluster=bravo' })"))
             }
         };
+        // A filter given as an empty list (often an empty discovery result) selects no node;
+        // it must never widen to every node.
+        if empty_filter_key(&filter).is_some() {
+            return Ok(Value::Array(vec![]));
+        }
         let filter = self.filter_from(expr, &filter)?;
         let found = self
             .nodes
@@ -497,6 +502,12 @@ impl Evaluator<'_> {
                     .with_help("get_fact('ipaddress', { 'identity' => 'lb1.example.net' })"))
             }
         };
+        if let Some(key) = empty_filter_key(&filter) {
+            return Err(self.fleet_error(
+                expr,
+                format!("get_fact failed: no node matches the filter ({key} is an empty list)"),
+            ));
+        }
         let filter = self.filter_from(expr, &filter)?;
         self.nodes
             .get_fact(&fact, &filter)
@@ -651,6 +662,16 @@ fn unpack_single(item: Value) -> Value {
         Value::Array(mut one) if one.len() == 1 => one.pop().unwrap_or(Value::Undef),
         other => other,
     }
+}
+
+/// The key of a filter hash whose value is an empty list, if any.
+fn empty_filter_key(filter: &Value) -> Option<String> {
+    let Value::Hash(map) = filter else {
+        return None;
+    };
+    map.iter()
+        .find(|(_, v)| matches!(v, Value::Array(_)) && strings_of(v).is_empty())
+        .map(|(k, _)| k.to_display_string())
 }
 
 fn strings_of(value: &Value) -> Vec<String> {

@@ -287,15 +287,10 @@ impl McollectiveStep {
     pub(crate) async fn targets(&self, rpc: &RpcClient) -> Result<Vec<String>, String> {
         let mut targets = match self.named_targets() {
             Some(names) => names,
-            None => {
-                let mut filter = self.filter.clone();
-                if !filter.agent.contains(&self.agent) {
-                    filter.agent.push(self.agent.clone());
-                }
-                rpc.discover(&self.agent, &filter)
-                    .await
-                    .map_err(|e| format!("discovery failed: {e}"))?
-            }
+            None => rpc
+                .discover(&self.agent, &self.filter)
+                .await
+                .map_err(|e| format!("discovery failed: {e}"))?,
         };
         if let Some(limit) = self.limit_nodes {
             targets.truncate(limit);

@@ -33,12 +33,10 @@ pub struct RpcNodeQuery {
 
 impl NodeQuery for RpcNodeQuery {
     fn discover(&self, agent: &str, filter: &Filter) -> Result<Vec<String>, String> {
-        let mut filter = filter.clone();
-        if !filter.agent.iter().any(|a| a == agent) {
-            filter.agent.push(agent.to_string());
-        }
+        // The client adds the agent to the filter itself, after it has seen whether the
+        // filter only names nodes (which needs no network).
         self.handle
-            .block_on(self.rpc.discover(agent, &filter))
+            .block_on(self.rpc.discover(agent, filter))
             .map_err(|e| e.to_string())
     }
 
