@@ -130,6 +130,27 @@ impl PuppetAgents<'_> {
         nodes: &[String],
         tolerate: &str,
     ) -> Result<BTreeMap<String, Value>, PuppetFailure> {
+        let (answers, failures) = self.call_partly(doing, action, data, nodes, tolerate).await?;
+        if failures.is_empty() {
+            Ok(answers)
+        } else {
+            Err(PuppetFailure {
+                doing: doing.to_string(),
+                failures,
+            })
+        }
+    }
+
+    /// Like `call`, but keeps the answers of the nodes that did answer beside the failures of
+    /// the others (a wait must not forget a node that is done because another missed a poll).
+    async fn call_partly(
+        &self,
+        doing: &str,
+        action: &str,
+        data: Value,
+        nodes: &[String],
+        tolerate: &str,
+    ) -> Result<(BTreeMap<String, Value>, Vec<NodeFailure>), PuppetFailure> {
         let failed = |failures| PuppetFailure {
             doing: doing.to_string(),
             failures,
@@ -172,23 +193,34 @@ impl PuppetAgents<'_> {
                 });
             }
         }
-        if failures.is_empty() {
-            Ok(answers)
-        } else {
-            failures.sort_by(|a, b| a.identity.cmp(&b.identity));
-            Err(failed(failures))
-        }
+        failures.sort_by(|a, b| a.identity.cmp(&b.identity));
+        Ok((answers, failures))
     }
 
     pub async fn status(
         &self,
         nodes: &[String],
     ) -> Result<BTreeMap<String, PuppetStatus>, PuppetFailure> {
-        let answers = self
-            .call("ask Puppet's status", "status", json!({}), nodes, "")
+        let (statuses, failures) = self.status_partly(nodes).await?;
+        if failures.is_empty() {
+            Ok(statuses)
+        } else {
+            Err(PuppetFailure {
+                doing: "ask Puppet's status".into(),
+                failures,
+            })
+        }
+    }
+
+    /// The statuses of the nodes that answered, and the failures of the others.
+    async fn status_partly(
+        &self,
+        nodes: &[String],
+    ) -> Result<(BTreeMap<String, PuppetStatus>, Vec<NodeFailure>), PuppetFailure> {
+        let (answers, mut failures) = self
+            .call_partly("ask Puppet's status", "status", json!({}), nodes, "")
             .await?;
         let mut statuses = BTreeMap::new();
-        let mut failures = Vec::new();
         for (node, data) in answers {
             match PuppetStatus::from_reply(&data) {
                 Ok(status) => {
@@ -201,14 +233,7 @@ impl PuppetAgents<'_> {
                 }),
             }
         }
-        if failures.is_empty() {
-            Ok(statuses)
-        } else {
-            Err(PuppetFailure {
-                doing: "ask Puppet's status".into(),
-                failures,
-            })
-        }
+        Ok((statuses, failures))
     }
 
     /// The disable messages of the nodes that are disabled; an error when a node cannot say.
@@ -341,13 +366,18 @@ impl PuppetAgents<'_> {
         let mut last: BTreeMap<String, String> = BTreeMap::new();
         progress.start_bar(nodes.len(), waiting_for);
         let outcome = loop {
-            let statuses = match self.status(&pending).await {
-                Ok(statuses) => statuses,
+            // The nodes that did answer count, even when another missed this poll.
+            let statuses = match self.status_partly(&pending).await {
+                Ok((statuses, failures)) => {
+                    for f in &failures {
+                        last.insert(f.identity.clone(), f.message.clone());
+                    }
+                    statuses
+                }
                 Err(failure) => {
                     for f in &failure.failures {
                         last.insert(f.identity.clone(), f.message.clone());
                     }
-                    // The nodes that did answer still count.
                     BTreeMap::new()
                 }
             };
