@@ -130,7 +130,9 @@ impl PuppetAgents<'_> {
         nodes: &[String],
         tolerate: &str,
     ) -> Result<BTreeMap<String, Value>, PuppetFailure> {
-        let (answers, failures) = self.call_partly(doing, action, data, nodes, tolerate).await?;
+        let (answers, failures) = self
+            .call_partly(doing, action, data, nodes, tolerate)
+            .await?;
         if failures.is_empty() {
             Ok(answers)
         } else {
