@@ -128,6 +128,7 @@ pub fn evaluate(request: EvalRequest<'_>) -> Result<Evaluation, Box<EvalFailure>
         Ok(()) => Ok(Evaluation {
             catalog,
             sources: loader.sources,
+            repo: loader.repo,
         }),
         Err(error) => Err(Box::new(EvalFailure {
             error,

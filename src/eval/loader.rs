@@ -50,6 +50,8 @@ pub struct PlaybookInfo {
 }
 
 pub struct Loader {
+    /// The playbook repository this loader reads from.
+    pub repo: PathBuf,
     modules: Vec<PathBuf>,
     pub sources: Vec<SourceFile>,
     pub defines: HashMap<String, Rc<Defined<Definition>>>,
@@ -69,6 +71,7 @@ impl Loader {
     /// A loader that autoloads from `<repo>/modules`.
     pub fn new(repo: &Path) -> Loader {
         Loader {
+            repo: repo.to_path_buf(),
             modules: vec![repo.join("modules")],
             sources: Vec::new(),
             defines: HashMap::new(),

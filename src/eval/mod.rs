@@ -123,6 +123,9 @@ pub struct EvalRequest<'a> {
 pub struct Evaluation {
     pub catalog: Catalog,
     pub sources: Vec<SourceFile>,
+    /// The playbook repository (relative paths in steps, such as a `site_run`'s environments,
+    /// are taken from it).
+    pub repo: PathBuf,
 }
 
 /// What went wrong, where.

@@ -88,7 +88,8 @@ pub fn prepare(evaluation: &Evaluation) -> Result<Prepared, EvalError> {
     for &node in &graph.steps {
         if let Some(id) = graph.graph[node].step() {
             let resource = catalog.get(id);
-            steps[node.index()] = Some(Step::from_resource(id, resource, catalog.path_name(id))?);
+            let name = catalog.path_name(id);
+            steps[node.index()] = Some(Step::from_resource(id, resource, name, &evaluation.repo)?);
         }
     }
     Ok(Prepared { graph, steps })

@@ -35,7 +35,7 @@ pub struct SiteStep {
 }
 
 impl SiteStep {
-    pub fn from_resource(resource: &Resource) -> Result<SiteStep, EvalError> {
+    pub fn from_resource(resource: &Resource, repo: &Path) -> Result<SiteStep, EvalError> {
         let at = |name: &str| {
             resource
                 .param_origins
@@ -75,9 +75,9 @@ impl SiteStep {
         let source = match text("graph")? {
             Some(file) => GraphSource::File(PathBuf::from(file)),
             None => GraphSource::Environment {
-                path: text("environmentpath")?
-                    .map(PathBuf::from)
-                    .unwrap_or_else(default_environmentpath),
+                // Relative to the playbook repository, as everything a playbook names is.
+                path: repo
+                    .join(text("environmentpath")?.unwrap_or_else(|| "environments".to_string())),
                 name: environment.clone(),
             },
         };
@@ -154,19 +154,5 @@ impl SiteStep {
         )
         .await;
         site_outcome(outcome, &settings, self.fail_ok, &progress)
-    }
-}
-
-/// `environments/` of the repository as `orchestrate` finds it without `--repo`:
-/// `$ORCHESTRATE_REPO/environments`, `playbooks/environments` from the project's top, else
-/// `environments` here.
-fn default_environmentpath() -> PathBuf {
-    if let Some(repo) = std::env::var_os("ORCHESTRATE_REPO") {
-        return Path::new(&repo).join("environments");
-    }
-    if Path::new("playbooks").is_dir() {
-        PathBuf::from("playbooks/environments")
-    } else {
-        PathBuf::from("environments")
     }
 }

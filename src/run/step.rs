@@ -28,17 +28,20 @@ pub enum StepKind {
 }
 
 impl Step {
+    /// The step a resource declares; `repo` is the playbook repository (a `site_run` finds
+    /// its environments there).
     pub fn from_resource(
         id: ResourceId,
         resource: &Resource,
         name: String,
+        repo: &std::path::Path,
     ) -> Result<Step, EvalError> {
         let kind = match resource.type_name.as_str() {
             "mcollective" => {
                 StepKind::Mcollective(Box::new(McollectiveStep::from_resource(resource)?))
             }
             "puppet_run" => StepKind::PuppetRun(Box::new(PuppetRunStep::from_resource(resource)?)),
-            "site_run" => StepKind::Site(Box::new(SiteStep::from_resource(resource)?)),
+            "site_run" => StepKind::Site(Box::new(SiteStep::from_resource(resource, repo)?)),
             "notify" => StepKind::Notify {
                 message: resource
                     .params
