@@ -110,6 +110,7 @@ fn run_playbook(
         rpc: Some(bench.rpc.clone()),
         reporter: Reporter::quiet(),
         concurrency: 10,
+        interrupt: Default::default(),
     });
     let summary = bench.runtime.block_on(run::run(&prepared, context));
     assert!(summary.succeeded(), "{summary:?}");

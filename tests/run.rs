@@ -329,3 +329,52 @@ fn an_empty_filter_list_discovers_no_node_and_names_need_no_discovery() {
         out.whole()
     );
 }
+
+/// SIGTERM (what `kill` and service managers send) stops a run as Ctrl-C does: the running
+/// step finishes, nothing new starts, and what did not run is reported.
+#[test]
+fn sigterm_lets_the_running_step_finish_and_starts_nothing_new() {
+    let fleet = std::fs::read_to_string(repo_root().join("playbooks/fleet.yaml")).unwrap();
+    let code = "mcollective { 'slow': agent => 'rpcutil', action => 'ping', identity_filter => 'ghost.example.net', timeout => 3 }\n\
+                notify { 'independent': }\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("stop.pp"), code).unwrap();
+    std::fs::write(dir.path().join("fleet.yaml"), fleet).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_orchestrate"))
+        .args(["stop", "--concurrency", "1"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("NATS_URL")
+        .env_remove("ORCHESTRATE_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Signal once the run has started (its first line is out), so the signal reaches the run
+    // and not a process still starting.
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut stdout = String::new();
+    std::io::BufRead::read_line(&mut reader, &mut stdout).unwrap();
+    assert!(stdout.starts_with("Running stop"), "{stdout}");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    std::io::Read::read_to_string(&mut reader, &mut stdout).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("Interrupted: waiting for the running steps to finish"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("    ghost.example.net: no response"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Notify[independent]: skipped: not run: the run was interrupted"),
+        "{stdout}"
+    );
+}

@@ -1,6 +1,6 @@
 //! Log output of the verbs that talk to a broker: tracing events (connection lost and
 //! regained, bad messages dropped) on stderr, warnings and worse unless `RUST_LOG` says
-//! otherwise (`RUST_LOG=orchestrate=debug`); and the signal that stops the long-running verbs.
+//! otherwise (`RUST_LOG=orchestrate=debug`).
 
 use std::io::IsTerminal;
 
@@ -22,19 +22,4 @@ pub fn init_at(level: &str) {
         .try_init();
 }
 
-/// Returns when the process is asked to stop: Ctrl-C or SIGTERM.
-pub async fn stop_requested() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-        }
-        Err(error) => {
-            tracing::warn!(%error, "cannot watch for SIGTERM; Ctrl-C stops");
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
+pub use crate::run::signals::stop_requested;

@@ -72,6 +72,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         rpc: fleet.rpc.clone(),
         reporter: Reporter::default(),
         concurrency: args.concurrency,
+        interrupt: Default::default(),
     });
     let summary = runtime.block_on(run::run(&prepared, context.clone()));
     if let Some(path) = &args.report {

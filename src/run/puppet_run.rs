@@ -74,7 +74,7 @@ impl PuppetRunStep {
         format!("puppet run {targets}")
     }
 
-    pub async fn run(&self, name: &str, rpc: &RpcClient) -> Outcome {
+    pub async fn run(&self, name: &str, rpc: &RpcClient, interrupt: &Interrupt) -> Outcome {
         let failed = |summary: String, failures, nodes| Outcome::Failed {
             summary,
             failures,
@@ -103,7 +103,7 @@ impl PuppetRunStep {
             std::slice::from_ref(&targets),
             &settings,
             &progress,
-            &Interrupt::default(),
+            interrupt,
         )
         .await;
         site_outcome(outcome, &settings, self.nodes.fail_ok, &progress)

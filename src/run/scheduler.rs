@@ -12,6 +12,7 @@ use tokio::task::JoinSet;
 
 use crate::graph::{Node, StepGraph};
 use crate::rpc::RpcClient;
+use crate::site::run::Interrupt;
 
 use super::report::Reporter;
 use super::step::{Outcome, Step, StepKind};
@@ -21,6 +22,9 @@ pub struct RunContext {
     pub rpc: Option<RpcClient>,
     pub reporter: Reporter,
     pub concurrency: usize,
+    /// Raised when the run is asked to stop; steps that can stop at a safe point (a site run
+    /// between batches) watch it.
+    pub interrupt: Interrupt,
 }
 
 /// Runs every step; returns when all have finished, been skipped, or the run was interrupted.
@@ -29,7 +33,7 @@ pub async fn run_graph(graph: &StepGraph, steps: &[Option<Step>], context: Arc<R
     let mut running: JoinSet<(NodeIndex, Outcome, Duration)> = JoinSet::new();
     let mut tasks = std::collections::HashMap::new();
     let mut interrupted = false;
-    let interrupt = tokio::signal::ctrl_c();
+    let interrupt = super::signals::stop_requested();
     tokio::pin!(interrupt);
     loop {
         while let Some(node) = walk.next_ready() {
@@ -107,6 +111,7 @@ pub async fn run_graph(graph: &StepGraph, steps: &[Option<Step>], context: Arc<R
             }
             _ = &mut interrupt, if !interrupted => {
                 interrupted = true;
+                context.interrupt.raise();
                 context.reporter.line("Interrupted: waiting for the running steps to finish; no new step starts");
                 walk.undefer();
             }
@@ -130,11 +135,11 @@ async fn run_step(step: &Step, context: &RunContext) -> Outcome {
             nodes: vec![],
         },
         StepKind::PuppetRun(p) => match &context.rpc {
-            Some(rpc) => p.run(&step.name, rpc).await,
+            Some(rpc) => p.run(&step.name, rpc, &context.interrupt).await,
             None => no_fleet("puppet_run", p.nodes.fail_ok),
         },
         StepKind::Site(s) => match &context.rpc {
-            Some(rpc) => s.run(&step.name, rpc).await,
+            Some(rpc) => s.run(&step.name, rpc, &context.interrupt).await,
             None => no_fleet("site_run", s.fail_ok),
         },
         StepKind::Mcollective(m) => match &context.rpc {

@@ -135,7 +135,7 @@ impl SiteStep {
         )
     }
 
-    pub async fn run(&self, name: &str, rpc: &RpcClient) -> Outcome {
+    pub async fn run(&self, name: &str, rpc: &RpcClient, interrupt: &Interrupt) -> Outcome {
         let mut settings = RunSettings::new(
             format!("{name}, the site run of {}", self.environment),
             rpc.options().caller_id.clone(),
@@ -145,14 +145,7 @@ impl SiteStep {
         settings.run_timeout = self.run_timeout;
         settings.request_timeout = rpc.default_timeout();
         let progress = Progress::for_step(name);
-        let outcome = site_run::run_site(
-            rpc,
-            &self.groups,
-            &settings,
-            &progress,
-            &Interrupt::default(),
-        )
-        .await;
+        let outcome = site_run::run_site(rpc, &self.groups, &settings, &progress, interrupt).await;
         site_outcome(outcome, &settings, self.fail_ok, &progress)
     }
 }

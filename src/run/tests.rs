@@ -30,6 +30,7 @@ fn run_manifest(code: &str, concurrency: usize) -> Vec<StepRecord> {
         rpc: None,
         reporter: Reporter::quiet(),
         concurrency,
+        interrupt: Default::default(),
     });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -76,9 +76,7 @@ impl Interrupt {
         let interrupt = Interrupt::default();
         let raised = interrupt.clone();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_err() {
-                return;
-            }
+            crate::run::signals::stop_requested().await;
             raised.raise();
             progress.line(
                 "Interrupted: the batch under way finishes, then the run stops with every node disabled (Ctrl-C again to stop at once)",
