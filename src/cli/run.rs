@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser};
 
-use super::setup::{self, FleetArgs, PlaybookArgs, RepoArgs};
+use super::setup::{self, at_least_one, FleetArgs, PlaybookArgs, RepoArgs};
 use crate::run::{self, Reporter, RunContext};
 use crate::Error;
 
@@ -34,13 +34,6 @@ pub struct RunArgs {
 pub struct RunCommand {
     #[command(flatten)]
     pub args: RunArgs,
-}
-
-fn at_least_one(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!("'{text}' must be a whole number of at least 1")),
-    }
 }
 
 pub fn run(args: RunArgs) -> Result<(), Error> {

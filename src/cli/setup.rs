@@ -54,6 +54,14 @@ pub struct FleetArgs {
     pub discovery_window: Option<f64>,
 }
 
+/// A count from the command line that must be at least 1 (`--concurrency`, `--batch`).
+pub fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("'{text}' must be a whole number of at least 1")),
+    }
+}
+
 /// A number of seconds from the command line: finite, not negative, at most a day.
 pub fn seconds(text: &str) -> Result<f64, String> {
     let value: f64 = text

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use super::setup::{self, seconds, FleetArgs, RepoArgs};
+use super::setup::{self, at_least_one, seconds, FleetArgs, RepoArgs};
 use crate::site::plan::SitePlan;
 use crate::site::run::{self as site_run, Interrupt, Progress, RunSettings};
 use crate::site::source::{self, GraphSource};
@@ -76,13 +76,6 @@ pub struct SiteArgs {
 pub enum Format {
     Text,
     Json,
-}
-
-fn at_least_one(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>() {
-        Ok(n) if n >= 1 => Ok(n),
-        _ => Err(format!("'{text}' must be a whole number of at least 1")),
-    }
 }
 
 /// Where the graph comes from: `--graph`, `--puppetserver`, else the environment's code.

@@ -522,7 +522,7 @@ impl Evaluator<'_> {
         };
         let mut filter = Filter::default();
         for (key, value) in map {
-            let words = strings_of(value);
+            let words = value.words();
             match key.to_display_string().as_str() {
                 "identity" => filter.identity.extend(words),
                 "class" => filter.cf_class.extend(words),
@@ -670,16 +670,8 @@ fn empty_filter_key(filter: &Value) -> Option<String> {
         return None;
     };
     map.iter()
-        .find(|(_, v)| matches!(v, Value::Array(_)) && strings_of(v).is_empty())
+        .find(|(_, v)| matches!(v, Value::Array(_)) && v.words().is_empty())
         .map(|(k, _)| k.to_display_string())
-}
-
-fn strings_of(value: &Value) -> Vec<String> {
-    match value {
-        Value::Array(items) => items.iter().flat_map(strings_of).collect(),
-        Value::Undef => vec![],
-        other => vec![other.to_display_string()],
-    }
 }
 
 /// `String($x)`: strings inside collections quoted, `undef` spelled out.

@@ -83,6 +83,16 @@ impl Value {
         }
     }
 
+    /// The names a filter value holds: a string, or the strings of a (nested) array; `undef`
+    /// holds none.
+    pub fn words(&self) -> Vec<String> {
+        match self {
+            Value::Array(items) => items.iter().flat_map(Value::words).collect(),
+            Value::Undef => vec![],
+            other => vec![other.to_display_string()],
+        }
+    }
+
     /// Whether arrays and hashes nest deeper than `limit` (checked without recursion).
     pub fn nesting_exceeds(&self, limit: usize) -> bool {
         let mut stack: Vec<(&Value, usize)> = vec![(self, 0)];

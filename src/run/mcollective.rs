@@ -356,11 +356,7 @@ fn batch_failures(result: CallResult) -> Vec<NodeFailure> {
 }
 
 fn strings(value: Option<&Value>) -> Vec<String> {
-    match value {
-        None | Some(Value::Undef) => vec![],
-        Some(Value::Array(items)) => items.iter().flat_map(|v| strings(Some(v))).collect(),
-        Some(other) => vec![other.to_display_string()],
-    }
+    value.map(Value::words).unwrap_or_default()
 }
 
 fn plural(n: usize) -> &'static str {
