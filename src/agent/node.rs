@@ -159,19 +159,7 @@ mod tests {
     }
 
     fn request(agent: &str, action: &str, data: Value, filter: Filter) -> Request {
-        Request {
-            id: "0123456789abcdef0123456789abcdef".into(),
-            sender: "orch".into(),
-            caller: "choria=rip.mcollective".into(),
-            collective: "mcollective".into(),
-            agent: agent.into(),
-            action: action.into(),
-            data,
-            ttl: 60,
-            time: unix_now(),
-            filter,
-            reply_to: "mcollective.reply.orch.0123456789abcdef0123456789abcdef".into(),
-        }
+        Request::example(agent, action, data, filter)
     }
 
     async fn round_trip(request: &Request) -> Option<RpcReplyBody> {

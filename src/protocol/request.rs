@@ -141,6 +141,28 @@ fn invalid(reason: String) -> ProtocolError {
 }
 
 #[cfg(test)]
+impl Request {
+    /// A request as the orchestrator `orch` sends it for `choria=rip.mcollective`, with a fixed
+    /// id, for the node side's tests.
+    pub fn example(agent: &str, action: &str, data: serde_json::Value, filter: Filter) -> Request {
+        let id = "0123456789abcdef0123456789abcdef";
+        Request {
+            id: id.into(),
+            sender: "orch".into(),
+            caller: "choria=rip.mcollective".into(),
+            collective: "mcollective".into(),
+            agent: agent.into(),
+            action: action.into(),
+            data,
+            ttl: 60,
+            time: super::unix_now(),
+            filter,
+            reply_to: super::reply_subject("mcollective", "orch", id),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::encoding::to_base64;

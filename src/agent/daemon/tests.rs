@@ -123,19 +123,12 @@ impl Running {
         data: Value,
         filter: Filter,
     ) -> Subscription {
+        // A fresh id per request: replies come back on the request's own subject.
         let id = new_request_id();
         let request = Request {
             reply_to: reply_subject("mcollective", "orch", &id),
             id,
-            sender: "orch".into(),
-            caller: "choria=rip.mcollective".into(),
-            collective: "mcollective".into(),
-            agent: agent.into(),
-            action: action.into(),
-            data,
-            ttl: 60,
-            time: unix_now(),
-            filter,
+            ..Request::example(agent, action, data, filter)
         };
         let replies = self
             .transport

@@ -41,19 +41,7 @@ fn node() -> NodeInfo {
 }
 
 fn request(agent: &str, action: &str, data: Value) -> Request {
-    Request {
-        id: "0123456789abcdef0123456789abcdef".into(),
-        sender: "orch".into(),
-        caller: "choria=rip.mcollective".into(),
-        collective: "mcollective".into(),
-        agent: agent.into(),
-        action: action.into(),
-        data,
-        ttl: 60,
-        time: unix_now(),
-        filter: Default::default(),
-        reply_to: "r".into(),
-    }
+    Request::example(agent, action, data, Default::default())
 }
 
 fn folder() -> (tempfile::TempDir, Vec<ExternalAgent>) {
