@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::fleet::parse_duration;
 use crate::transport::{NatsAuth, NatsOptions};
 
 /// The system-wide configuration file, tried last.
@@ -64,10 +63,10 @@ pub struct TlsSection {
 #[serde(deny_unknown_fields)]
 pub struct DiscoverySection {
     /// The longest wait for replies.
-    #[serde(default, deserialize_with = "seconds")]
+    #[serde(default, deserialize_with = "crate::duration::deserialize_optional")]
     pub timeout: Option<Duration>,
     /// Stop this long after the last new reply; 0 waits the whole timeout.
-    #[serde(default, deserialize_with = "seconds")]
+    #[serde(default, deserialize_with = "crate::duration::deserialize_optional")]
     pub window: Option<Duration>,
 }
 
@@ -211,25 +210,6 @@ fn locate(
         }
     }
     Ok(None)
-}
-
-/// A duration written as seconds (`2`, `0.3`) or with a unit (`300ms`, `2s`).
-fn seconds<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Duration>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Written {
-        Seconds(f64),
-        Text(String),
-    }
-    let duration = match Option::<Written>::deserialize(deserializer)? {
-        None => return Ok(None),
-        Some(Written::Seconds(seconds)) => Duration::try_from_secs_f64(seconds)
-            .map_err(|_| serde::de::Error::custom(format!("{seconds} is not a duration")))?,
-        Some(Written::Text(text)) => parse_duration(&text).map_err(serde::de::Error::custom)?,
-    };
-    Ok(Some(duration))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod cli;
 pub mod config;
+pub mod duration;
 pub mod error;
 pub mod eval;
 pub mod fleet;
@@ -14,6 +15,7 @@ pub mod report;
 pub mod rpc;
 pub mod run;
 pub mod site;
+pub mod stop;
 pub mod transport;
 
 pub use error::Error;

@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
-use crate::fleet::parse_duration;
 use crate::transport::{NatsAuth, NatsOptions, DEFAULT_CONNECT_TIMEOUT};
 
 /// How many requests a node handles at once by default: enough that a slow action does not
@@ -41,7 +40,7 @@ pub struct AgentConfig {
     /// The longest an action may take; external agents may set their own.
     #[serde(
         default = "default_action_timeout",
-        deserialize_with = "deserialize_duration"
+        deserialize_with = "crate::duration::deserialize"
     )]
     pub action_timeout: Duration,
     /// The `puppet` agent; absent means "use Puppet's defaults if Puppet is installed".
@@ -59,7 +58,7 @@ pub struct NatsConfig {
     pub token: Option<String>,
     /// A NATS credentials file (user JWT and NKey seed).
     pub credentials: Option<PathBuf>,
-    #[serde(default, deserialize_with = "deserialize_optional_duration")]
+    #[serde(default, deserialize_with = "crate::duration::deserialize_optional")]
     pub connect_timeout: Option<Duration>,
 }
 
@@ -296,30 +295,6 @@ fn yes() -> bool {
     true
 }
 
-/// A duration written `30s`, `500ms`, `2m`, or a number of seconds.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum WrittenDuration {
-    Text(String),
-    Seconds(f64),
-}
-
-pub(crate) fn deserialize_duration<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Duration, D::Error> {
-    match WrittenDuration::deserialize(deserializer)? {
-        WrittenDuration::Text(text) => parse_duration(&text).map_err(serde::de::Error::custom),
-        WrittenDuration::Seconds(seconds) => Duration::try_from_secs_f64(seconds)
-            .map_err(|_| serde::de::Error::custom(format!("{seconds} is not a duration"))),
-    }
-}
-
-pub(crate) fn deserialize_optional_duration<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Duration>, D::Error> {
-    deserialize_duration(deserializer).map(Some)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,7 +336,7 @@ mod tests {
             ("collective: a.b", "cannot be part of a NATS subject"),
             ("concurrency: 0", "at least 1"),
             ("action_timeout: 10", ""),
-            ("action_timeout: ten", "needs a unit"),
+            ("action_timeout: ten", "is not a duration"),
             ("nats: {servers: []}", "no server"),
             ("nats: {servers: [x], user: u}", "go together"),
             ("puppet: {settings: {'--x': y}}", "not a Puppet setting"),

@@ -56,8 +56,7 @@ pub fn run(args: AgentArgs) -> Result<(), Error> {
 
 async fn serve(daemon: Arc<Daemon>, nats: NatsOptions) -> Result<(), Error> {
     let mut stop: Pin<Box<dyn std::future::Future<Output = ()>>> = Box::pin(async {
-        super::logging::stop_requested().await;
-        tracing::info!("asked to stop");
+        crate::stop::Stop::on_signals().requested().await;
     });
     let Some(connection) = connect(&nats, stop.as_mut()).await else {
         return Ok(());

@@ -56,7 +56,7 @@ pub fn run(args: FleetServeArgs) -> Result<(), Error> {
             nats.describe(),
             broker.collective
         );
-        super::logging::stop_requested().await;
+        crate::stop::Stop::on_signals().requested().await;
         served.stop();
         println!("Stopped");
         Ok(())

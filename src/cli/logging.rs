@@ -21,5 +21,3 @@ pub fn init_at(level: &str) {
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .try_init();
 }
-
-pub use crate::run::signals::stop_requested;

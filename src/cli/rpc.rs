@@ -41,9 +41,9 @@ pub struct RpcArgs {
     /// Nodes whose fact matches: `cluster=bravo`, `load<2`, `os.family=~/deb/i` (repeatable).
     #[arg(long = "fact", short = 'F', value_name = "FACT")]
     pub facts: Vec<String>,
-    /// How long the nodes have to answer, in seconds.
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
-    pub timeout: f64,
+    /// How long the nodes have to answer (seconds, or `500ms`, `1m`...).
+    #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = crate::duration::parse)]
+    pub timeout: Duration,
     /// Print the replies and the summary as one JSON document.
     #[arg(long)]
     pub json: bool,
@@ -65,8 +65,7 @@ pub fn run(args: RpcArgs) -> Result<(), Error> {
     let inputs = inputs(&args.inputs)?;
     let filter = filter(&args)?;
     let named = named_nodes(&args, &filter)?;
-    let timeout = Duration::try_from_secs_f64(args.timeout)
-        .map_err(|_| Error::usage(format!("--timeout {} is not a duration", args.timeout)))?;
+    let timeout = args.timeout;
     let repo = args.repo.resolve();
     let runtime = setup::runtime()?;
     let fleet = runtime.block_on(setup::connect(&args.fleet, &repo))?;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::broker::{self, Broker, BrokerArgs};
+use crate::duration;
 use crate::eval::{self, Evaluation, Loader, NoFleet, NodeQuery};
 use crate::fleet::{FleetFile, SimulatedFleet};
 use crate::rpc::{ClientOptions, RpcClient};
@@ -43,15 +44,15 @@ pub struct FleetArgs {
     /// Who runs the playbook: `$id` in the playbook, and the caller of every request.
     #[arg(long, env = "USER", default_value = "orchestrate", value_name = "NAME")]
     pub user: String,
-    /// Longest wait for discovery replies, in seconds. Default: the configuration's
-    /// discovery.timeout, else 2.
-    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
-    pub discovery_timeout: Option<f64>,
+    /// Longest wait for discovery replies (seconds, or `500ms`, `2s`...). Default: the
+    /// configuration's discovery.timeout, else 2.
+    #[arg(long, value_name = "SECONDS", value_parser = duration::parse)]
+    pub discovery_timeout: Option<Duration>,
     /// Discovery ends this long after the last new reply (0: always wait the whole timeout,
     /// as Choria's broadcast discovery does). Default: the configuration's discovery.window,
     /// else 0.3.
-    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
-    pub discovery_window: Option<f64>,
+    #[arg(long, value_name = "SECONDS", value_parser = duration::parse)]
+    pub discovery_window: Option<Duration>,
 }
 
 /// A count from the command line that must be at least 1 (`--concurrency`, `--batch`).
@@ -60,17 +61,6 @@ pub fn at_least_one(text: &str) -> Result<usize, String> {
         Ok(n) if n >= 1 => Ok(n),
         _ => Err(format!("'{text}' must be a whole number of at least 1")),
     }
-}
-
-/// A number of seconds from the command line: finite, not negative, at most a day.
-pub fn seconds(text: &str) -> Result<f64, String> {
-    let value: f64 = text
-        .parse()
-        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
-    if !(0.0..=86_400.0).contains(&value) {
-        return Err(format!("'{text}' must be between 0 and 86400 seconds"));
-    }
-    Ok(value)
 }
 
 impl FleetArgs {
@@ -90,17 +80,16 @@ impl FleetArgs {
 pub fn client_options(
     user: &str,
     broker: &Broker,
-    timeout: Option<f64>,
-    window: Option<f64>,
+    timeout: Option<Duration>,
+    window: Option<Duration>,
 ) -> ClientOptions {
     let mut options = ClientOptions::for_user(user);
     options.collective = broker.collective.clone();
-    let seconds = |value: f64| Duration::try_from_secs_f64(value).unwrap_or_default();
     let discovery = &broker.config.discovery;
-    if let Some(timeout) = timeout.map(seconds).or(discovery.timeout) {
+    if let Some(timeout) = timeout.or(discovery.timeout) {
         options.discovery_timeout = timeout;
     }
-    if let Some(window) = window.map(seconds).or(discovery.window) {
+    if let Some(window) = window.or(discovery.window) {
         options.discovery_window = (!window.is_zero()).then_some(window);
     }
     options

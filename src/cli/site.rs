@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use super::setup::{self, at_least_one, seconds, FleetArgs, RepoArgs};
+use super::setup::{self, at_least_one, FleetArgs, RepoArgs};
+use crate::duration;
 use crate::site::plan::SitePlan;
 use crate::site::run::{self as site_run, Interrupt, Progress, RunSettings};
 use crate::site::source::{self, GraphSource};
@@ -61,11 +62,11 @@ pub struct SiteArgs {
     #[arg(long)]
     pub yes: bool,
     /// Seconds between two polls of the nodes' Puppet status.
-    #[arg(long, default_value = "5", value_name = "SECONDS", value_parser = seconds)]
-    pub poll_interval: f64,
+    #[arg(long, default_value = "5", value_name = "SECONDS", value_parser = duration::parse)]
+    pub poll_interval: Duration,
     /// The longest wait, in seconds, for a Puppet run to start, and again for it to end.
-    #[arg(long, default_value = "200", value_name = "SECONDS", value_parser = seconds)]
-    pub run_timeout: f64,
+    #[arg(long, default_value = "200", value_name = "SECONDS", value_parser = duration::parse)]
+    pub run_timeout: Duration,
     #[command(flatten)]
     pub repo: RepoArgs,
     #[command(flatten)]
@@ -146,8 +147,8 @@ pub fn run(args: SiteArgs) -> Result<(), Error> {
     };
     let mut settings = RunSettings::new(what, args.fleet.user.clone());
     settings.batch = args.batch;
-    settings.poll_interval = Duration::from_secs_f64(args.poll_interval);
-    settings.run_timeout = Duration::from_secs_f64(args.run_timeout);
+    settings.poll_interval = args.poll_interval;
+    settings.run_timeout = args.run_timeout;
     let outcome = runtime.block_on(async {
         let fleet = setup::connect(&args.fleet, &repo).await?;
         let Some(rpc) = fleet.rpc.clone() else {

@@ -2,8 +2,8 @@
 //! `node00001.example.net` ..., either copies of a fleet file's first node entry or bare nodes
 //! running only the built-in agents.
 
-use super::duration::Latency;
 use super::file::NodeSpec;
+use super::latency::Latency;
 use super::{FleetError, FleetFile};
 
 /// The identity of the `index`th (from 1) of `count` made nodes: five digits at least, more

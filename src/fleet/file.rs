@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::duration::Latency;
+use super::latency::Latency;
 use super::puppet::PuppetSpec;
 use super::range::expand_identity;
 use super::FleetError;
@@ -364,7 +364,7 @@ nodes:
         assert!(error_of("nodes: [{identity: a, colour: red}]").contains("unknown field"));
         assert!(error_of("agents: {rpcutil: {}}\nnodes: []").contains("built in"));
         assert!(error_of("agents: {a: {b: {statuscode: 9}}}\nnodes: []").contains("0 to 5"));
-        assert!(error_of("nodes: [{identity: a, latency: 20}]").contains("needs a unit"));
+        assert!(error_of("nodes: [{identity: a, latency: ten}]").contains("is not a duration"));
         assert!(error_of("nodes: {").starts_with("test.yaml"));
     }
 }

@@ -4,8 +4,8 @@
 mod build;
 mod copies;
 mod defined;
-mod duration;
 mod file;
+mod latency;
 mod puppet;
 mod range;
 mod scripted;
@@ -17,8 +17,8 @@ use std::path::PathBuf;
 use crate::transport::TransportError;
 
 pub use copies::made_identity;
-pub use duration::{parse_duration, Latency};
 pub use file::FleetFile;
+pub use latency::Latency;
 pub use range::expand_identity;
 pub use serve::SimulatedFleet;
 

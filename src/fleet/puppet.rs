@@ -12,7 +12,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-use super::duration::deserialize_duration;
 use crate::agent::{flag_input, string_input, Agent, NodeInfo};
 use crate::protocol::{statuscode, unix_now, Request, RpcReplyBody};
 use crate::transport::BoxFuture;
@@ -26,7 +25,7 @@ const PREVIOUS_RUN_AGO_SECS: u64 = 1800;
 pub(crate) struct PuppetSpec {
     #[serde(
         default = "default_run_duration",
-        deserialize_with = "deserialize_duration"
+        deserialize_with = "crate::duration::deserialize"
     )]
     pub run_duration: Duration,
     /// Resources that fail in every run `runonce` starts.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use super::build::build_nodes;
-use super::duration::Latency;
+use super::latency::Latency;
 use super::{FleetError, FleetFile};
 use crate::agent::{check_request, CompiledFilter, Node, Outgoing};
 use crate::protocol::{broadcast_subject, decode_request, unix_now, Request};

@@ -5,7 +5,6 @@ pub mod mcollective;
 pub mod puppet_run;
 pub mod report;
 mod scheduler;
-pub mod signals;
 pub mod site_step;
 pub mod step;
 #[cfg(test)]

@@ -33,7 +33,8 @@ pub async fn run_graph(graph: &StepGraph, steps: &[Option<Step>], context: Arc<R
     let mut running: JoinSet<(NodeIndex, Outcome, Duration)> = JoinSet::new();
     let mut tasks = std::collections::HashMap::new();
     let mut interrupted = false;
-    let interrupt = super::signals::stop_requested();
+    let stop = crate::stop::Stop::on_signals();
+    let interrupt = stop.requested();
     tokio::pin!(interrupt);
     loop {
         while let Some(node) = walk.next_ready() {

@@ -120,36 +120,15 @@ impl Outcome {
     }
 }
 
-/// A duration parameter: seconds as a number, or a string like `10`, `1.5`, `10s`, `2m`.
+/// A duration parameter: seconds as a number, or a string in the one duration grammar
+/// (`10`, `1.5`, `10s`, `2m`, `250ms`).
 pub fn duration_param(value: &Value) -> Option<Duration> {
-    let seconds = match value {
-        Value::Integer(i) if *i >= 0 => *i as f64,
-        Value::Float(f) if *f >= 0.0 => *f,
-        Value::String(s) => {
-            let s = s.trim();
-            let (number, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
-                Some(at) => (&s[..at], &s[at..]),
-                None => (s, "s"),
-            };
-            let n: f64 = number.trim().parse().ok()?;
-            let scale = match unit {
-                "ms" => 0.001,
-                "s" => 1.0,
-                "m" => 60.0,
-                "h" => 3600.0,
-                _ => return None,
-            };
-            if n < 0.0 {
-                return None;
-            }
-            n * scale
-        }
-        _ => return None,
-    };
-    // A year is longer than any step waits; beyond it the number is a mistake (and would
-    // overflow the clock).
-    const LONGEST: f64 = 365.0 * 24.0 * 3600.0;
-    (seconds.is_finite() && seconds <= LONGEST).then(|| Duration::from_secs_f64(seconds))
+    match value {
+        Value::Integer(i) => crate::duration::from_seconds(*i as f64).ok(),
+        Value::Float(f) => crate::duration::from_seconds(*f).ok(),
+        Value::String(s) => crate::duration::parse(s).ok(),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -76,14 +76,16 @@ impl Interrupt {
         let interrupt = Interrupt::default();
         let raised = interrupt.clone();
         tokio::spawn(async move {
-            crate::run::signals::stop_requested().await;
+            let stop = crate::stop::Stop::on_signals();
+            stop.requested().await;
             raised.raise();
             progress.line(
                 "Interrupted: the batch under way finishes, then the run stops with every node disabled (Ctrl-C again to stop at once)",
             );
             // A run can wait minutes for a batch; a second Ctrl-C is the way out, at the cost
             // of the safe point: the batch under way may be left enabled.
-            if tokio::signal::ctrl_c().await.is_ok() {
+            {
+                stop.forced().await;
                 progress.line(
                     "Stopped at once: Puppet is left disabled on the site's nodes, except perhaps those of the batch that was running; check them",
                 );

@@ -21,7 +21,6 @@ use regex::Regex;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::agent::config::deserialize_optional_duration;
 use crate::protocol::{statuscode, RpcReplyBody};
 
 /// The whole metadata file.
@@ -31,7 +30,7 @@ pub struct AgentMetadata {
     #[serde(default)]
     pub description: String,
     /// How long one action may run before the program is killed.
-    #[serde(default, deserialize_with = "deserialize_optional_duration")]
+    #[serde(default, deserialize_with = "crate::duration::deserialize_optional")]
     pub timeout: Option<Duration>,
     pub actions: BTreeMap<String, ActionMetadata>,
 }

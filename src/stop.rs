@@ -1,0 +1,155 @@
+//! The one stop signal. Ctrl-C (SIGINT) and SIGTERM, the signal service managers and `kill`
+//! send, raise it; every long-running part (a playbook run, a site run, the node daemon,
+//! `orchestrate fleet`) watches the same [`Stop`] and ends at its next safe point, whatever its
+//! connection to the broker is doing. A second signal forces the stop: whoever waits for
+//! [`Stop::forced`] gives up its safe point and returns at once. A leaf module: it uses nothing
+//! of the crate.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+/// How far the stop has gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Level {
+    Running,
+    /// Stop at the next safe point.
+    Requested,
+    /// Stop now.
+    Forced,
+}
+
+/// A stop signal shared by clones: raising it through one is seen by all.
+#[derive(Clone, Debug)]
+pub struct Stop(Arc<watch::Sender<Level>>);
+
+impl Default for Stop {
+    fn default() -> Stop {
+        Stop(Arc::new(watch::Sender::new(Level::Running)))
+    }
+}
+
+impl Stop {
+    /// A stop raised only by [`Stop::request`] and [`Stop::force`] (tests, embedding).
+    pub fn new() -> Stop {
+        Stop::default()
+    }
+
+    /// A stop raised by the process's signals: the first SIGINT or SIGTERM requests it, the
+    /// next forces it. Spawns the watcher on the current tokio runtime; it lives as long as the
+    /// runtime does.
+    pub fn on_signals() -> Stop {
+        let stop = Stop::new();
+        let raised = stop.clone();
+        tokio::spawn(async move {
+            signalled().await;
+            tracing::info!("asked to stop");
+            raised.request();
+            signalled().await;
+            tracing::info!("asked again: stopping at once");
+            raised.force();
+        });
+        stop
+    }
+
+    /// Asks everyone watching to stop at their next safe point.
+    pub fn request(&self) {
+        self.raise(Level::Requested);
+    }
+
+    /// Asks everyone watching to stop now.
+    pub fn force(&self) {
+        self.raise(Level::Forced);
+    }
+
+    pub fn is_requested(&self) -> bool {
+        *self.0.borrow() >= Level::Requested
+    }
+
+    pub fn is_forced(&self) -> bool {
+        *self.0.borrow() >= Level::Forced
+    }
+
+    /// Returns once a stop is requested (at once if it already is).
+    pub async fn requested(&self) {
+        self.reached(Level::Requested).await;
+    }
+
+    /// Returns once the stop is forced (at once if it already is).
+    pub async fn forced(&self) {
+        self.reached(Level::Forced).await;
+    }
+
+    fn raise(&self, level: Level) {
+        self.0.send_if_modified(|current| {
+            let higher = level > *current;
+            if higher {
+                *current = level;
+            }
+            higher
+        });
+    }
+
+    async fn reached(&self, level: Level) {
+        let mut watching = self.0.subscribe();
+        // The sender lives in `self`, so the channel cannot close while this waits.
+        let _ = watching.wait_for(|current| *current >= level).await;
+    }
+}
+
+/// Returns when the process receives SIGINT or SIGTERM.
+async fn signalled() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot watch for SIGTERM; Ctrl-C stops");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_request_reaches_every_clone_and_waiter() {
+        let stop = Stop::new();
+        let watcher = stop.clone();
+        let waiting = tokio::spawn(async move { watcher.requested().await });
+        assert!(!stop.is_requested());
+        stop.request();
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("the waiter saw the request")
+            .unwrap();
+        assert!(stop.is_requested() && !stop.is_forced());
+        // Already requested: returns at once.
+        stop.clone().requested().await;
+    }
+
+    #[tokio::test]
+    async fn forcing_implies_requested_and_never_goes_back() {
+        let stop = Stop::new();
+        stop.force();
+        stop.request();
+        assert!(stop.is_forced() && stop.is_requested());
+        stop.requested().await;
+        stop.forced().await;
+    }
+
+    #[tokio::test]
+    async fn a_request_does_not_force() {
+        let stop = Stop::new();
+        stop.request();
+        let forced = tokio::time::timeout(Duration::from_millis(50), stop.forced()).await;
+        assert!(forced.is_err());
+    }
+}
