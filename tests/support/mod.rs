@@ -1,6 +1,7 @@
 //! The harness of the integration tests (`mod support;`): [`Test`] runs the binary with a
 //! clean environment and checks what it printed, [`Output::whole`] normalises that for
 //! snapshots, and [`nats::NatsServer`] is a real broker for the tests that need one.
+// Every test binary compiles the whole harness and uses only part of it.
 #![allow(dead_code)]
 
 pub mod env;

@@ -67,6 +67,7 @@ impl Expected {
     }
 }
 
+/// How `have` differs from `want`, when `want` is given and it does.
 fn text_mismatch(name: &str, want: Option<&str>, have: &str) -> Option<String> {
     want.filter(|want| *want != have)
         .map(|want| format!("{name} differs\n--- want\n{want}--- have\n{have}--- end"))
