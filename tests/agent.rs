@@ -3,20 +3,17 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::nats::NatsServer;
-
-const BIN: &str = env!("CARGO_BIN_EXE_orchestrate");
+use support::{repo_root, Output, Process, Test};
 
 fn agents_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/agent/agents")
+    repo_root().join("playbooks/agent/agents")
 }
 
 /// A node's folder: its configuration and facts.
@@ -42,90 +39,53 @@ fn node_config(dir: &Path, identity: &str, cluster: &str, url: &str, extra: &str
     config
 }
 
-/// An `orchestrate agent` (or `orchestrate fleet`) process, killed if the test ends without
-/// stopping it.
-struct AgentProcess {
-    child: Child,
+/// The `puppet:` section of a node whose Puppet is Debian's `puppet apply` of `manifest`, with
+/// all of Puppet's folders under `puppet` (never the machine's own).
+fn puppet_apply(puppet: &Path, manifest: &Path) -> String {
+    let settings: Vec<String> = [
+        "vardir",
+        "publicdir",
+        "rundir",
+        "confdir",
+        "codedir",
+        "logdir",
+    ]
+    .iter()
+    .map(|name| format!("{name}: {}", puppet.join(name).display()))
+    .collect();
+    format!(
+        "puppet:\n  bin: /usr/bin/puppet\n  apply: {}\n  settings: {{{}}}\n",
+        manifest.display(),
+        settings.join(", ")
+    )
 }
 
-impl AgentProcess {
-    /// Starts the daemon and waits for its "serving" line.
-    fn start(config: &Path, env: &[(&str, String)]) -> AgentProcess {
-        let config = config.display().to_string();
-        AgentProcess::start_with(&["agent", "--config", &config], env, " serving ")
-    }
-
-    /// Starts `orchestrate ARGS` and waits for a first line on stdout containing `ready`.
-    fn start_with(args: &[&str], env: &[(&str, String)], ready: &str) -> AgentProcess {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .envs(env.iter().map(|(name, value)| (name, value)))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (lines, received) = mpsc::channel();
-        // Keeps reading after the first line, so the process never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
-        let first = received
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the process starts");
-        assert!(first.contains(ready), "{first}");
-        AgentProcess { child }
-    }
-
-    fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for the process to exit; its exit code.
-    fn wait(mut self, within: Duration) -> Option<i32> {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(Instant::now() < deadline, "the agent did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for AgentProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `orchestrate agent --config FILE`, serving until dropped (or stopped and finished, within
+/// 10 s), with `env` for the external agents it runs.
+fn start_agent(config: &Path, env: &[(&str, String)]) -> Process {
+    Test::new()
+        .args(["agent", "--config"])
+        .arg(config)
+        .envs(env.iter().cloned())
+        .deadline(Duration::from_secs(10))
+        .start(" serving ")
 }
 
 /// `orchestrate rpc --nats URL ARGS... --json`, parsed.
-fn rpc(url: &str, args: &[&str]) -> Value {
-    let output = rpc_output(url, args);
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "rpc {args:?}: {error}: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
+fn rpc(server: &NatsServer, args: &[&str]) -> Value {
+    let output = rpc_output(server, args);
+    serde_json::from_str(&output.stdout)
+        .unwrap_or_else(|error| panic!("rpc {args:?}: {error}: {}", output.whole()))
 }
 
-fn rpc_output(url: &str, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(["rpc", "--nats", url, "--json", "--discovery-timeout", "1"])
+/// The same, unparsed: for a request that fails.
+fn rpc_output(server: &NatsServer, args: &[&str]) -> Output {
+    Test::new()
+        .arg("rpc")
+        .nats(server)
+        .args(["--json", "--discovery-timeout", "1"])
         .args(args)
-        .env_remove("ORCHESTRATE_CONFIG")
-        .output()
-        .unwrap()
+        .run()
 }
 
 /// The replies by identity: (statuscode, statusmsg, data).
@@ -180,18 +140,12 @@ fn check_prints_what_would_be_served() {
         "nats://127.0.0.1:1",
         "puppet: {enabled: false}\n",
     );
-    let output = Command::new(BIN)
+    let stdout = Test::new()
         .args(["agent", "--check", "--config"])
         .arg(&config)
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8(output.stdout).unwrap();
+        .status(0)
+        .run()
+        .stdout;
     assert!(stdout.contains("identity: web6.example.net\n"), "{stdout}");
     assert!(stdout.contains("classes: app, role::web\n"), "{stdout}");
     assert!(
@@ -230,20 +184,14 @@ fn bad_configurations_exit_2_with_the_reason() {
     for (text, expected) in cases {
         let config = dir.path().join("agent.yaml");
         std::fs::write(&config, text).unwrap();
-        let output = Command::new(BIN)
-            .args(["agent", "--config"])
-            .arg(&config)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{text}: {stderr}");
-        assert!(stderr.contains(expected), "{text}: {stderr}");
+        let out = Test::new().args(["agent", "--config"]).arg(&config).run();
+        assert_eq!(out.status, 2, "{text}: {}", out.stderr);
+        assert!(out.stderr.contains(expected), "{text}: {}", out.stderr);
     }
-    let missing = Command::new(BIN)
+    Test::new()
         .args(["agent", "--config", "/nonexistent/agent.yaml"])
-        .output()
-        .unwrap();
-    assert_eq!(missing.status.code(), Some(2));
+        .status(2)
+        .run();
 }
 
 /// Two daemons on one broker: discovery by fact and class, the shipped appmgr, inputs refused
@@ -260,19 +208,19 @@ fn agents_on_a_real_broker() {
         ("APPMGR_UPGRADE_SECONDS", "1.5".to_string()),
     ];
     let no_puppet = "puppet: {enabled: false}\n";
-    let web6 = AgentProcess::start(
+    let web6 = start_agent(
         &node_config(dir.path(), "web6.example.net", "bravo", &url, no_puppet),
         &env,
     );
-    let web1 = AgentProcess::start(
+    let web1 = start_agent(
         &node_config(dir.path(), "web1.example.net", "alfa", &url, no_puppet),
         &env,
     );
 
-    let bravo = rpc(&url, &["rpcutil", "ping", "-F", "cluster=bravo"]);
+    let bravo = rpc(&server, &["rpcutil", "ping", "-F", "cluster=bravo"]);
     let names: Vec<String> = replies(&bravo).into_iter().map(|reply| reply.0).collect();
     assert_eq!(names, ["web6.example.net"]);
-    let by_class = rpc(&url, &["rpcutil", "ping", "-C", "role::web"]);
+    let by_class = rpc(&server, &["rpcutil", "ping", "-C", "role::web"]);
     assert_eq!(replies(&by_class).len(), 2);
 
     for garbage in [&b"garbage"[..], b"{}", b""] {
@@ -280,17 +228,17 @@ fn agents_on_a_real_broker() {
         publish_raw(&server, "mcollective.broadcast.agent.rpcutil", garbage);
     }
 
-    let upgraded = rpc(&url, &["appmgr", "upgrade", "revision=21", "-C", "app"]);
+    let upgraded = rpc(&server, &["appmgr", "upgrade", "revision=21", "-C", "app"]);
     for (identity, code, message, data) in replies(&upgraded) {
         assert_eq!((code, message.as_str()), (0, "OK"), "{identity}");
         assert_eq!(data["message"], "upgraded to revision 21");
     }
-    let status = rpc(&url, &["appmgr", "status", "-I", "web1.example.net"]);
+    let status = rpc(&server, &["appmgr", "status", "-I", "web1.example.net"]);
     assert_eq!(replies(&status)[0].3["revision"], 21);
-    let missing = rpc(&url, &["appmgr", "upgrade", "-I", "web1.example.net"]);
+    let missing = rpc(&server, &["appmgr", "upgrade", "-I", "web1.example.net"]);
     assert_eq!(replies(&missing)[0].1, 3);
     let wrong = rpc(
-        &url,
+        &server,
         &[
             "appmgr",
             "upgrade",
@@ -308,7 +256,7 @@ fn agents_on_a_real_broker() {
         )
     );
     let check = rpc(
-        &url,
+        &server,
         &[
             "nrpe",
             "runcommand",
@@ -320,30 +268,20 @@ fn agents_on_a_real_broker() {
     assert_eq!(replies(&check)[0].3["command"], "check_load");
 
     // SIGTERM while an upgrade (1.5 s) is in hand: the reply still comes, then exit 0.
-    let caller = Command::new(BIN)
-        .args([
-            "rpc",
-            "--nats",
-            &url,
-            "--json",
-            "appmgr",
-            "upgrade",
-            "revision=22",
-            "-I",
-            "web6.example.net",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let caller = Test::new()
+        .arg("rpc")
+        .nats(&server)
+        .args(["--json", "appmgr", "upgrade", "revision=22"])
+        .args(["-I", "web6.example.net"])
+        .spawn();
     std::thread::sleep(Duration::from_millis(700));
     web6.terminate();
-    assert_eq!(web6.wait(Duration::from_secs(10)), Some(0));
-    let answered = caller.wait_with_output().unwrap();
-    let answered: Value = serde_json::from_slice(&answered.stdout).unwrap();
+    assert_eq!(web6.finish().status, 0);
+    let answered: Value = serde_json::from_str(&caller.finish().stdout).unwrap();
     assert_eq!(replies(&answered)[0].3["revision"], 22, "{answered}");
     // Gone: no longer answers.
     let gone = rpc_output(
-        &url,
+        &server,
         &[
             "rpcutil",
             "ping",
@@ -353,11 +291,9 @@ fn agents_on_a_real_broker() {
             "1",
         ],
     );
-    assert_eq!(gone.status.code(), Some(1));
-    assert_eq!(
-        replies(&rpc(&url, &["rpcutil", "ping", "-I", "web1.example.net"]))[0].1,
-        0
-    );
+    assert_eq!(gone.status, 1, "{}", gone.whole());
+    let web1_answers = rpc(&server, &["rpcutil", "ping", "-I", "web1.example.net"]);
+    assert_eq!(replies(&web1_answers)[0].1, 0);
     drop(web1);
 }
 
@@ -371,30 +307,15 @@ fn a_real_puppet_run_through_the_daemon() {
     let puppet = dir.path().join("puppet");
     let manifest = dir.path().join("site.pp");
     std::fs::write(&manifest, "exec { '/bin/false': }\nnotify { 'hello': }\n").unwrap();
-    let settings: Vec<String> = [
-        "vardir",
-        "publicdir",
-        "rundir",
-        "confdir",
-        "codedir",
-        "logdir",
-    ]
-    .iter()
-    .map(|name| format!("{name}: {}", puppet.join(name).display()))
-    .collect();
-    let extra = format!(
-        "puppet:\n  bin: /usr/bin/puppet\n  apply: {}\n  settings: {{{}}}\n",
-        manifest.display(),
-        settings.join(", ")
-    );
-    let agent = AgentProcess::start(
+    let extra = puppet_apply(&puppet, &manifest);
+    let agent = start_agent(
         &node_config(dir.path(), "db1.example.net", "bravo", &url, &extra),
         &[],
     );
     let ask = |action: &str, inputs: &[&str]| {
         let mut args = vec!["puppet", action, "-I", "db1.example.net"];
         args.extend_from_slice(inputs);
-        replies(&rpc(&url, &args)).remove(0)
+        replies(&rpc(&server, &args)).remove(0)
     };
     assert_eq!(ask("disable", &["message=deploy freeze"]).1, 0);
     let status = ask("status", &[]).3;
@@ -431,7 +352,7 @@ fn a_real_puppet_run_through_the_daemon() {
     assert_eq!(summary["catalog_failed"], false);
     assert_eq!(summary["summary"]["resources"]["failed"], 1);
     agent.terminate();
-    assert_eq!(agent.wait(Duration::from_secs(10)), Some(0));
+    assert_eq!(agent.finish().status, 0);
 }
 
 /// The app_cluster_upgrade playbook, unchanged, through three `orchestrate agent` processes
@@ -442,21 +363,17 @@ fn app_cluster_upgrade_through_three_agents_and_a_simulated_fleet() {
     let server = NatsServer::start();
     let url = server.url();
     let dir = tempfile::tempdir().unwrap();
-    let fleet_file = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/agent/fleet-without-bravo.yaml")
-        .display()
-        .to_string();
-    let _fleet = AgentProcess::start_with(
-        &["fleet", "--nats", &url, "--fleet", &fleet_file],
-        &[],
-        "Serving 8 nodes",
-    );
+    let _fleet = Test::new()
+        .arg("fleet")
+        .nats(&server)
+        .args(["--fleet", "tests/fixtures/agent/fleet-without-bravo.yaml"])
+        .start("Serving 8 nodes");
     let env = [
         ("APPMGR_STATE_DIR", dir.path().display().to_string()),
         // The check must not depend on how busy the test machine is.
         ("NRPE_LOAD_LIMIT", "1000".to_string()),
     ];
-    let _agents: Vec<AgentProcess> = ["web6", "web7", "web8"]
+    let _agents: Vec<Process> = ["web6", "web7", "web8"]
         .iter()
         .map(|name| {
             let identity = format!("{name}.example.net");
@@ -467,29 +384,15 @@ fn app_cluster_upgrade_through_three_agents_and_a_simulated_fleet() {
                 &url,
                 "puppet: {enabled: false}\n",
             );
-            AgentProcess::start(&config, &env)
+            start_agent(&config, &env)
         })
         .collect();
-    let output = Command::new(BIN)
-        .args([
-            "app_cluster_upgrade",
-            "cluster=bravo",
-            "revision=20",
-            "--nats",
-            &url,
-        ])
-        .env_remove("ORCHESTRATE_CONFIG")
-        .env("USER", "rip")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = Test::new()
+        .args(["app_cluster_upgrade", "cluster=bravo", "revision=20"])
+        .nats(&server)
+        .status(0)
+        .run()
+        .stdout;
     assert!(
         stdout.contains("appmgr#upgrade executed successfully on 3 nodes after 1 try"),
         "{stdout}"
@@ -522,7 +425,7 @@ fn an_agent_killed_in_the_middle_of_a_step_is_named_and_its_dependents_skipped()
         ("APPMGR_UPGRADE_SECONDS", "2".to_string()),
     ];
     let no_puppet = "puppet: {enabled: false}\n";
-    let mut agents: Vec<AgentProcess> = ["web6", "web7"]
+    let mut agents: Vec<Process> = ["web6", "web7"]
         .iter()
         .map(|name| {
             let config = node_config(
@@ -532,7 +435,7 @@ fn an_agent_killed_in_the_middle_of_a_step_is_named_and_its_dependents_skipped()
                 &url,
                 no_puppet,
             );
-            AgentProcess::start(&config, &env)
+            start_agent(&config, &env)
         })
         .collect();
     let playbook = dir.path().join("upgrade.pp");
@@ -541,25 +444,17 @@ fn an_agent_killed_in_the_middle_of_a_step_is_named_and_its_dependents_skipped()
         "mcollective { 'upgrade':\n  agent => 'appmgr', action => 'upgrade', arguments => { 'revision' => 5 },\n  identity_filter => ['web6.example.net', 'web7.example.net'], timeout => 4,\n}\n-> notify { 'after': }\n",
     )
     .unwrap();
-    let run = Command::new(BIN)
-        .args(["run", playbook.to_str().unwrap(), "--nats", &url])
-        .env_remove("ORCHESTRATE_CONFIG")
-        .env_remove("NATS_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let run = Test::new()
+        .arg("run")
+        .arg(&playbook)
+        .nats(&server)
+        .status(1)
+        .spawn();
     // The upgrade takes 2 s on each node; kill web7 while it works.
     std::thread::sleep(Duration::from_millis(800));
     let web7 = agents.pop().unwrap();
-    let killed = Command::new("kill")
-        .args(["-KILL", &web7.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = wait_with_deadline(run, Duration::from_secs(60));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    web7.signal("KILL");
+    let stdout = run.finish().stdout;
     assert!(
         stdout.contains("appmgr#upgrade failed on 1 of 2 nodes after 1 try"),
         "{stdout}"
@@ -575,21 +470,6 @@ fn an_agent_killed_in_the_middle_of_a_step_is_named_and_its_dependents_skipped()
     drop(web7);
 }
 
-/// Waits for a child, killing it (and failing) if it outlives the deadline: nothing may hang.
-fn wait_with_deadline(mut child: std::process::Child, deadline: Duration) -> Output {
-    let started = Instant::now();
-    loop {
-        if child.try_wait().unwrap().is_some() {
-            return child.wait_with_output().unwrap();
-        }
-        if started.elapsed() > deadline {
-            let _ = child.kill();
-            panic!("the run did not finish within {deadline:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// The site run end to end: two `orchestrate agent` processes whose `puppet` agent runs
 /// Debian's `puppet apply`, ordered by Puppet's own example environment (the database on
 /// foo before the web server on bar). Group 1 runs before group 2, and both nodes are enabled
@@ -601,7 +481,7 @@ fn a_site_run_drives_real_puppet_in_group_order() {
     let dir = tempfile::tempdir().unwrap();
     let marks = dir.path().join("marks");
     std::fs::create_dir_all(&marks).unwrap();
-    let agents: Vec<AgentProcess> = ["foo.example.com", "bar.example.com"]
+    let agents: Vec<Process> = ["foo.example.com", "bar.example.com"]
         .iter()
         .map(|identity| {
             let puppet = dir.path().join(format!("puppet-{identity}"));
@@ -615,57 +495,22 @@ fn a_site_run_drives_real_puppet_in_group_order() {
                 ),
             )
             .unwrap();
-            let settings: Vec<String> = [
-                "vardir",
-                "publicdir",
-                "rundir",
-                "confdir",
-                "codedir",
-                "logdir",
-            ]
-            .iter()
-            .map(|name| format!("{name}: {}", puppet.join(name).display()))
-            .collect();
-            let extra = format!(
-                "puppet:\n  bin: /usr/bin/puppet\n  apply: {}\n  settings: {{{}}}\n",
-                manifest.display(),
-                settings.join(", ")
-            );
-            AgentProcess::start(
+            let extra = puppet_apply(&puppet, &manifest);
+            start_agent(
                 &node_config(dir.path(), identity, "site", &url, &extra),
                 &[],
             )
         })
         .collect();
-    let environments =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/site/puppet_example");
-    let run = Command::new(BIN)
-        .args([
-            "site",
-            "--environment",
-            "production",
-            "--yes",
-            "--poll-interval",
-            "0.5",
-        ])
-        .arg("--environmentpath")
-        .arg(&environments)
-        .args(["--nats", &url])
-        .env_remove("ORCHESTRATE_CONFIG")
-        .env_remove("NATS_URL")
-        .env("USER", "rip")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let output = wait_with_deadline(run, Duration::from_secs(300));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = Test::new()
+        .args(["site", "--environment", "production", "--yes"])
+        .args(["--poll-interval", "0.5"])
+        .args(["--environmentpath", "tests/fixtures/site/puppet_example"])
+        .nats(&server)
+        .deadline(Duration::from_secs(300))
+        .status(0)
+        .run()
+        .stdout;
     let mark = |identity: &str| -> u128 {
         std::fs::read_to_string(marks.join(identity))
             .unwrap_or_else(|_| panic!("{identity} never ran Puppet:\n{stdout}"))
@@ -678,7 +523,7 @@ fn a_site_run_drives_real_puppet_in_group_order() {
         "the producer's node must run first"
     );
     for identity in ["foo.example.com", "bar.example.com"] {
-        let status = rpc(&url, &["puppet", "status", "-I", identity]);
+        let status = rpc(&server, &["puppet", "status", "-I", identity]);
         let (_, code, _, data) = replies(&status).remove(0);
         assert_eq!(code, 0);
         assert_eq!(

@@ -5,159 +5,33 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use support::nats::{free_port, NatsServer};
+use support::{Output, Process, Test};
 
-/// The longest any one command of these tests may take before it counts as hung.
-const DEADLINE: Duration = Duration::from_secs(60);
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The binary with a clean environment: no broker or configuration from the developer's own.
-fn orchestrate(args: &[&str]) -> Command {
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin("orchestrate"));
-    command
-        .current_dir(repo_root())
-        .env("USER", "rip")
-        .env("NO_COLOR", "1")
-        .env("XDG_CONFIG_HOME", "/nonexistent")
-        .env_remove("NATS_URL")
-        .env_remove("ORCHESTRATE_CONFIG")
-        .env_remove("ORCHESTRATE_REPO")
-        .env_remove("ORCHESTRATE_FLEET")
-        .env_remove("RUST_LOG")
-        .args(args);
-    command
-}
-
-struct Output {
-    status: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Output {
-    /// Exit code, stdout and stderr in one text, normalised.
-    fn whole(&self) -> String {
-        normalise(&format!(
-            "exit: {}\n--- stdout\n{}--- stderr\n{}",
-            self.status, self.stdout, self.stderr
-        ))
-    }
-}
-
-fn normalise(text: &str) -> String {
-    let rules = [
-        (r"\d+(\.\d+)?s\b", "<t>"),
-        (r"nats://127\.0\.0\.1:\d+", "nats://127.0.0.1:<port>"),
-        (r#""pong":\d+"#, r#""pong":<time>"#),
-    ];
-    rules
-        .iter()
-        .fold(text.to_string(), |text, (pattern, with)| {
-            regex::Regex::new(pattern)
-                .unwrap()
-                .replace_all(&text, *with)
-                .to_string()
-        })
-}
-
-/// Runs the binary to its end, killing it and failing the test past `deadline`.
-fn run_within(mut command: Command, deadline: Duration) -> Output {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let stdout = drain(child.stdout.take().unwrap());
-    let stderr = drain(child.stderr.take().unwrap());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "hung: still running after {deadline:?}\n--- stdout\n{}--- stderr\n{}",
-                stdout.join().unwrap(),
-                stderr.join().unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status: status.code().expect("exit code"),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
-}
-
+/// `orchestrate ARGS` from the project's root, to its end.
 fn run(args: &[&str]) -> Output {
-    run_within(orchestrate(args), DEADLINE)
+    Test::new().args(args).run()
 }
 
-fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = pipe.read_to_string(&mut text);
-        text
-    })
+/// `orchestrate ARGS --nats URL` of the test's broker, to its end.
+fn run_on(server: &NatsServer, args: &[&str]) -> Output {
+    Test::new().args(args).nats(server).run()
 }
 
-/// `orchestrate fleet` serving until dropped.
-struct FleetProcess {
-    child: Child,
+/// `orchestrate fleet --nats URL ARGS`, serving until dropped: once its "Serving" line is
+/// out, its subscriptions are in place.
+fn start_fleet(server: &NatsServer, args: &[&str]) -> Process {
+    Test::new()
+        .arg("fleet")
+        .nats(server)
+        .args(args)
+        .start("Serving")
 }
 
-impl FleetProcess {
-    /// Starts `orchestrate fleet --nats URL <args>` and waits for its "Serving" line, after
-    /// which its subscriptions are in place.
-    fn start(server: &NatsServer, args: &[&str]) -> FleetProcess {
-        let url = server.url();
-        let mut full = vec!["fleet", "--nats", url.as_str()];
-        full.extend_from_slice(args);
-        let mut child = orchestrate(&full)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("orchestrate fleet starts");
-        let stdout = child.stdout.take().unwrap();
-        let (lines, ready) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = lines.send(line);
-            }
-        });
-        let mut fleet = FleetProcess { child };
-        match ready.recv_timeout(Duration::from_secs(30)) {
-            Ok(line) if line.starts_with("Serving") => {}
-            other => {
-                let _ = fleet.child.kill();
-                panic!("orchestrate fleet did not start: {other:?}");
-            }
-        }
-        fleet
-    }
-}
-
-impl Drop for FleetProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// Writes `text` to `dir/name`; the path, for an argument.
 fn write(dir: &Path, name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -168,46 +42,33 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 #[test]
 fn the_upgrade_runs_over_nats_as_on_the_embedded_fleet() {
     let server = NatsServer::start();
-    let _fleet = FleetProcess::start(&server, &["--fleet", "playbooks/fleet.yaml"]);
-    let out = run(&[
-        "app_cluster_upgrade",
-        "cluster=bravo",
-        "revision=20",
-        "--nats",
-        &server.url(),
-    ]);
+    let _fleet = start_fleet(&server, &["--fleet", "playbooks/fleet.yaml"]);
+    let out = run_on(
+        &server,
+        &["app_cluster_upgrade", "cluster=bravo", "revision=20"],
+    );
     insta::assert_snapshot!(out.whole());
 }
 
 #[test]
 fn broadcast_discovery_by_class_and_by_fact() {
     let server = NatsServer::start();
-    let _fleet = FleetProcess::start(&server, &["--fleet", "playbooks/fleet.yaml"]);
-    let url = server.url();
-    let by_class = run(&[
-        "rpc", "rpcutil", "ping", "--class", "haproxy", "--nats", &url,
-    ]);
+    let _fleet = start_fleet(&server, &["--fleet", "playbooks/fleet.yaml"]);
+    let by_class = run_on(&server, &["rpc", "rpcutil", "ping", "--class", "haproxy"]);
     insta::assert_snapshot!("rpc_by_class", by_class.whole());
-    let by_fact = run(&[
-        "rpc",
-        "rpcutil",
-        "get_fact",
-        "fact=cluster",
-        "--fact",
-        "cluster=bravo",
-        "--nats",
-        &url,
-    ]);
+    let by_fact = run_on(
+        &server,
+        &[
+            "rpc",
+            "rpcutil",
+            "get_fact",
+            "fact=cluster",
+            "--fact",
+            "cluster=bravo",
+        ],
+    );
     insta::assert_snapshot!("rpc_by_fact", by_fact.whole());
-    let nobody = run(&[
-        "rpc",
-        "rpcutil",
-        "ping",
-        "-F",
-        "cluster=nosuch",
-        "--nats",
-        &url,
-    ]);
+    let nobody = run_on(&server, &["rpc", "rpcutil", "ping", "-F", "cluster=nosuch"]);
     assert_eq!(nobody.status, 1, "{}", nobody.whole());
     assert!(
         nobody.stdout.contains("no node matched"),
@@ -225,20 +86,21 @@ fn a_node_that_never_answers_is_named_after_the_timeout() {
         "fleet.yaml",
         "nodes:\n  - identity: web1.example.net\n  - identity: db1.example.net\n    silent: true\n",
     );
-    let _fleet = FleetProcess::start(&server, &["--fleet", &fleet]);
-    let out = run(&[
-        "rpc",
-        "rpcutil",
-        "ping",
-        "-I",
-        "web1.example.net",
-        "-I",
-        "db1.example.net",
-        "--timeout",
-        "1",
-        "--nats",
-        &server.url(),
-    ]);
+    let _fleet = start_fleet(&server, &["--fleet", &fleet]);
+    let out = run_on(
+        &server,
+        &[
+            "rpc",
+            "rpcutil",
+            "ping",
+            "-I",
+            "web1.example.net",
+            "-I",
+            "db1.example.net",
+            "--timeout",
+            "1",
+        ],
+    );
     insta::assert_snapshot!(out.whole());
 }
 
@@ -258,16 +120,17 @@ fn a_broker_restarted_in_the_middle_of_a_run_does_not_hang_it() {
         "mcollective { 'slow':\n  agent => 'rpcutil', action => 'ping', identity_filter => ['slow1.example.net'],\n  timeout => 5, tries => 4, try_sleep_time => 1,\n}\n\
          -> mcollective { 'after':\n  agent => 'rpcutil', action => 'ping', identity_filter => ['web1.example.net'],\n  timeout => 5, tries => 4, try_sleep_time => 1,\n}\n",
     );
-    let _fleet = FleetProcess::start(&server, &["--fleet", &fleet]);
-    let url = server.url();
-    let repo = dir.path().to_str().unwrap();
-    let command = orchestrate(&["restart", "--repo", repo, "--nats", &url]);
-    let runner = std::thread::spawn(move || run_within(command, DEADLINE));
+    let _fleet = start_fleet(&server, &["--fleet", &fleet]);
+    let run = Test::new()
+        .args(["restart", "--repo"])
+        .arg(dir.path())
+        .nats(&server)
+        .spawn();
     std::thread::sleep(Duration::from_millis(1500));
     server.stop();
     std::thread::sleep(Duration::from_millis(1000));
     server.restart();
-    let out = runner.join().expect("the run finished within the deadline");
+    let out = run.finish();
     // Either outcome is fine; hanging, or failing without saying why, is not.
     match out.status {
         0 => assert!(
@@ -318,7 +181,7 @@ fn an_unreachable_broker_is_a_clear_error_with_exit_code_2() {
 #[test]
 fn the_configuration_file_names_the_broker_and_the_collective() {
     let server = NatsServer::start();
-    let _fleet = FleetProcess::start(&server, &["--nodes", "25", "--collective", "lab"]);
+    let _fleet = start_fleet(&server, &["--nodes", "25", "--collective", "lab"]);
     let dir = tempfile::tempdir().unwrap();
     let config = write(
         dir.path(),
@@ -328,10 +191,11 @@ fn the_configuration_file_names_the_broker_and_the_collective() {
             server.url()
         ),
     );
-    let mut command = orchestrate(&["rpc", "rpcutil", "ping", "--json"]);
-    command.env("ORCHESTRATE_CONFIG", &config);
-    let out = run_within(command, DEADLINE);
-    assert_eq!(out.status, 0, "{}", out.whole());
+    let out = Test::new()
+        .args(["rpc", "rpcutil", "ping", "--json"])
+        .env("ORCHESTRATE_CONFIG", &config)
+        .status(0)
+        .run();
     let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
     assert_eq!(report["summary"]["ok"], 25);
     assert_eq!(report["replies"][24]["identity"], "node00025.example.net");

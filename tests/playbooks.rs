@@ -3,8 +3,12 @@
 //! `orchestrate check` passes them too, and the example environment, is tested in
 //! tests/check.rs.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use support::repo_root;
 
 fn playbook_files() -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -24,10 +28,7 @@ fn playbook_files() -> Vec<PathBuf> {
         }
     }
     let mut files = Vec::new();
-    walk(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks"),
-        &mut files,
-    );
+    walk(&repo_root().join("playbooks"), &mut files);
     files.sort();
     assert!(
         files.len() >= 8,

@@ -3,10 +3,12 @@
 //! front end must agree: accept what Puppet accepts, and reject what it rejects with a
 //! diagnostic on the line Puppet names.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use serde::Deserialize;
+use support::repo_root;
 
 #[derive(Deserialize)]
 struct Verdict {
@@ -65,14 +67,14 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
 ];
 
 fn fixtures() -> BTreeMap<String, Verdict> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/puppet_verdicts.json");
+    let path = repo_root().join("tests/fixtures/puppet_verdicts.json");
     serde_json::from_str(&std::fs::read_to_string(path).expect("verdicts")).expect("json")
 }
 
 fn source(name: &str) -> Vec<u8> {
     let (kind, file) = name.split_once('/').expect("valid/ or invalid/");
     let dir = format!("tests/fixtures/puppet_{kind}");
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir).join(file)).expect("fixture")
+    std::fs::read(repo_root().join(dir).join(file)).expect("fixture")
 }
 
 /// The lines of orchestrate's problems with the text, or none when it is clean.

@@ -1,37 +1,18 @@
 //! `orchestrate rpc` on the embedded fleet (the repository's playbooks/fleet.yaml, or
 //! `--fleet FILE`): the same verb as over NATS, no broker needed.
 
-use assert_cmd::Command;
+mod support;
 
-fn rpc(args: &[&str]) -> (i32, String) {
-    let out = Command::cargo_bin("orchestrate")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("USER", "rip")
-        .env("XDG_CONFIG_HOME", "/nonexistent")
-        .env_remove("NATS_URL")
-        .env_remove("ORCHESTRATE_CONFIG")
-        .env_remove("ORCHESTRATE_FLEET")
-        .arg("rpc")
-        .args(args)
-        .output()
-        .expect("runs");
-    let text = format!(
-        "exit: {}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code().expect("exit code"),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let times = regex::Regex::new(r"\d+(\.\d+)?s\b").unwrap();
-    (
-        out.status.code().unwrap(),
-        times.replace_all(&text, "<t>").to_string(),
-    )
+use support::Test;
+
+/// `orchestrate rpc ARGS` from the project's root.
+fn rpc(args: &[&str]) -> Test {
+    Test::new().arg("rpc").args(args)
 }
 
 #[test]
 fn a_failing_node_fails_the_request_with_exit_code_1() {
-    let (status, out) = rpc(&[
+    let out = rpc(&[
         "appmgr",
         "upgrade",
         "revision=20",
@@ -39,17 +20,18 @@ fn a_failing_node_fails_the_request_with_exit_code_1() {
         "cluster=bravo",
         "--fleet",
         "tests/fixtures/fleets/upgrade_fails.yaml",
-    ]);
-    assert_eq!(status, 1, "{out}");
-    insta::assert_snapshot!(out);
+    ])
+    .status(1)
+    .run();
+    insta::assert_snapshot!(out.whole());
 }
 
 #[test]
 fn named_nodes_are_asked_directly_and_a_missing_input_is_statuscode_3() {
-    let (status, out) = rpc(&["appmgr", "upgrade", "-I", "web1.example.net", "--json"]);
-    assert_eq!(status, 1, "{out}");
-    let json = &out[out.find('{').unwrap()..out.rfind('}').unwrap() + 1];
-    let report: serde_json::Value = serde_json::from_str(json).expect("JSON");
+    let out = rpc(&["appmgr", "upgrade", "-I", "web1.example.net", "--json"])
+        .status(1)
+        .run();
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
     assert_eq!(report["replies"][0]["statuscode"], 3);
     assert_eq!(
         report["replies"][0]["statusmsg"],
@@ -61,9 +43,11 @@ fn named_nodes_are_asked_directly_and_a_missing_input_is_statuscode_3() {
 
 #[test]
 fn bad_inputs_and_filters_are_usage_errors() {
-    let (status, out) = rpc(&["rpcutil", "ping", "oops"]);
-    assert_eq!(status, 2, "{out}");
-    assert!(out.contains("'oops' is not an input"), "{out}");
-    let (status, out) = rpc(&["rpcutil", "ping", "-F", "=="]);
-    assert_eq!(status, 2, "{out}");
+    let out = rpc(&["rpcutil", "ping", "oops"]).status(2).run();
+    assert!(
+        out.stderr.contains("'oops' is not an input"),
+        "{}",
+        out.whole()
+    );
+    rpc(&["rpcutil", "ping", "-F", "=="]).status(2).run();
 }
