@@ -14,9 +14,23 @@ pub struct NatsServer {
 }
 
 impl NatsServer {
-    /// A server on a free port of 127.0.0.1.
+    /// A server on a port of 127.0.0.1 that the server picks itself and writes to its ports
+    /// file: no other test or process can take it between being picked and being bound.
     pub fn start() -> NatsServer {
-        NatsServer::start_on(free_port())
+        let ports = tempfile::tempdir().expect("a folder for the ports file");
+        let mut server = NatsServer {
+            child: None,
+            port: 0,
+        };
+        let dir = ports
+            .path()
+            .to_str()
+            .expect("a UTF-8 temp path")
+            .to_string();
+        server.spawn(&["-p", "-1", "--ports_file_dir", &dir]);
+        server.port = server.read_port(ports.path());
+        server.wait_until_ready();
+        server
     }
 
     /// A server on `port` (to bring one back where clients look for it).
@@ -50,8 +64,15 @@ impl NatsServer {
     }
 
     fn launch(&mut self) {
+        let port = self.port.to_string();
+        self.spawn(&["-p", &port]);
+        self.wait_until_ready();
+    }
+
+    fn spawn(&mut self, args: &[&str]) {
         let child = Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-a", "127.0.0.1"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -60,25 +81,57 @@ impl NatsServer {
                 panic!("cannot start nats-server ({error}): scripts/test installs it (apt-get install nats-server)")
             });
         self.child = Some(child);
+    }
+
+    /// The client port from `<dir>/nats-server_<pid>.ports` (`{"nats": ["nats://127.0.0.1:N"]}`).
+    fn read_port(&mut self, dir: &std::path::Path) -> u16 {
+        let started = Instant::now();
+        loop {
+            self.panic_if_exited();
+            let text = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .find_map(|entry| std::fs::read_to_string(entry.path()).ok());
+            let port = text
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                .and_then(|ports| ports["nats"][0].as_str().map(str::to_string))
+                .and_then(|url| url.rsplit(':').next()?.parse().ok());
+            if let Some(port) = port {
+                return port;
+            }
+            assert!(
+                started.elapsed() < START_TIMEOUT,
+                "nats-server wrote no ports file within {START_TIMEOUT:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn wait_until_ready(&mut self) {
         let address = SocketAddr::from(([127, 0, 0, 1], self.port));
         let started = Instant::now();
         while TcpStream::connect_timeout(&address, Duration::from_millis(100)).is_err() {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!(
-                    "nats-server exited at start ({status}); is port {} taken?",
-                    self.port
-                );
-            }
+            self.panic_if_exited();
             assert!(
                 started.elapsed() < START_TIMEOUT,
                 "nats-server did not accept connections on port {} within {START_TIMEOUT:?}",
                 self.port
             );
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn panic_if_exited(&mut self) {
+        if let Some(status) = self
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten())
+        {
+            panic!(
+                "nats-server exited at start ({status}); is port {} taken?",
+                self.port
+            );
         }
     }
 }
