@@ -6,7 +6,9 @@ use std::sync::Arc;
 use clap::{Args, Parser};
 
 use super::setup::{self, at_least_one, FleetArgs, PlaybookArgs, RepoArgs};
-use crate::run::{self, Reporter, RunContext};
+use crate::report::{self, Reporter};
+use crate::run::{self, RunContext};
+use crate::stop::Stop;
 use crate::Error;
 
 #[derive(Debug, Args)]
@@ -61,25 +63,20 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         if steps == 1 { "" } else { "s" },
         fleet.description
     );
-    let context = Arc::new(RunContext {
-        rpc: fleet.rpc.clone(),
-        reporter: Reporter::default(),
-        concurrency: args.concurrency,
-        interrupt: Default::default(),
-    });
-    let summary = runtime.block_on(run::run(&prepared, context.clone()));
-    if let Some(path) = &args.report {
-        let report = serde_json::json!({
-            "playbook": name,
-            "summary": summary,
-            "steps": context.reporter.records(),
+    let summary = runtime.block_on(async {
+        // Watching the signals only now: until the run starts, Ctrl-C ends the process.
+        let context = Arc::new(RunContext {
+            rpc: fleet.rpc.clone(),
+            reporter: Reporter::default(),
+            concurrency: args.concurrency,
+            stop: Stop::on_signals(),
         });
-        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
-        std::fs::write(path, text + "\n").map_err(|source| Error::Read {
-            path: path.clone(),
-            source,
-        })?;
-    }
+        let summary = run::run(&prepared, context.clone()).await?;
+        if let Some(path) = &args.report {
+            report::run::write_report(path, &name, &summary, &context.reporter.records())?;
+        }
+        Ok::<_, Error>(summary)
+    })?;
     if summary.failed > 0 || summary.skipped > 0 {
         return Err(Error::RunFailed);
     }

@@ -11,7 +11,7 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
 
-pub use walk::{walk, Skip, Visit, Visitor};
+pub use walk::{walk, Done, Job, Skip, Visit, Visitor};
 
 /// A cycle of a graph: its vertices in order, each with an edge to the next, the last with an
 /// edge to the first (a vertex with an edge to itself is a cycle of one).
@@ -150,10 +150,8 @@ mod tests {
         let graph = graph(5, &[(4, 2), (2, 3), (3, 0), (0, 1), (1, 2), (1, 3)]);
         let cycle = find_cycle(&graph, |v| v.index()).unwrap();
         assert_eq!(indices(&cycle.vertices), [0, 1, 3]);
-        let edges: Vec<(usize, usize)> = cycle
-            .edges()
-            .map(|(a, b)| (a.index(), b.index()))
-            .collect();
+        let edges: Vec<(usize, usize)> =
+            cycle.edges().map(|(a, b)| (a.index(), b.index())).collect();
         assert_eq!(edges, [(0, 1), (1, 3), (3, 0)]);
         // Another key, another start.
         let cycle = find_cycle(&graph, |v| std::cmp::Reverse(v.index())).unwrap();

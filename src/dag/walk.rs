@@ -14,9 +14,9 @@ use super::{check_acyclic, Cycle};
 use crate::stop::Stop;
 
 /// What a vertex is, once everything before it has passed.
-pub enum Visit<W> {
-    /// Work to run on its own task; it takes one of the `limit` slots.
-    Run(W),
+pub enum Visit<J> {
+    /// A job to run on its own task ([`Visitor::run`]); it takes one of the `limit` slots.
+    Run(J),
     /// Nothing to do (a vertex that only orders others): it passes at once.
     Pass,
 }
@@ -30,22 +30,31 @@ pub enum Skip {
     Stopped,
 }
 
+/// The work of a vertex, run on its own task.
+pub trait Job: Send + 'static {
+    /// What the work ends with.
+    type Done: Send + 'static;
+
+    fn run(self) -> impl Future<Output = Self::Done> + Send + 'static;
+}
+
 /// What the walk does at each vertex.
 pub trait Visitor {
-    /// What a vertex's work ends with.
-    type Done: Send + 'static;
-    type Work: Future<Output = Self::Done> + Send + 'static;
+    type Job: Job;
 
     /// The vertex can start: everything before it has passed.
-    fn visit(&mut self, vertex: NodeIndex) -> Visit<Self::Work>;
+    fn visit(&mut self, vertex: NodeIndex) -> Visit<Self::Job>;
 
     /// The vertex's work has ended (an error: its task panicked). Whether it passed: a vertex
     /// that did not pass skips everything after it.
-    fn finished(&mut self, vertex: NodeIndex, done: Result<Self::Done, JoinError>) -> bool;
+    fn finished(&mut self, vertex: NodeIndex, done: Result<Done<Self>, JoinError>) -> bool;
 
     /// The vertex does not run, and neither does anything after it.
     fn skipped(&mut self, vertex: NodeIndex, why: Skip);
 }
+
+/// What the job of a visitor's vertex ends with.
+pub type Done<V> = <<V as Visitor>::Job as Job>::Done;
 
 /// Walks `graph` (checked for cycles first: a cycle is returned and nothing runs); returns once
 /// every vertex has passed, failed or been skipped. Dropping the walk aborts the running work.
@@ -58,23 +67,22 @@ pub async fn walk<N, E, V: Visitor>(
     check_acyclic(graph)?;
     let mut walk = Readiness::new(graph);
     let limit = limit.max(1);
-    let mut running: JoinSet<V::Done> = JoinSet::new();
+    let mut running: JoinSet<Done<V>> = JoinSet::new();
     let mut tasks = HashMap::new();
-    // A vertex whose work waits for a slot; it goes first once one frees.
-    let mut held: Option<(NodeIndex, V::Work)> = None;
+    // A vertex whose job waits for a slot; it goes first once one frees.
+    let mut held: Option<(NodeIndex, V::Job)> = None;
     let requested = stop.requested();
     tokio::pin!(requested);
     loop {
         let stopping = stop.is_requested();
-        if let Some((vertex, work)) = held.take() {
+        if let Some((vertex, job)) = held.take() {
             if stopping {
-                drop(work);
                 visitor.skipped(vertex, Skip::Stopped);
                 walk.release(vertex, Some(Skip::Stopped));
             } else if running.len() < limit {
-                tasks.insert(running.spawn(work).id(), vertex);
+                tasks.insert(running.spawn(job.run()).id(), vertex);
             } else {
-                held = Some((vertex, work));
+                held = Some((vertex, job));
             }
         }
         while held.is_none() {
@@ -88,15 +96,14 @@ pub async fn walk<N, E, V: Visitor>(
             }
             match visitor.visit(vertex) {
                 Visit::Pass => walk.release(vertex, None),
-                Visit::Run(work) if stopping => {
-                    drop(work);
+                Visit::Run(_) if stopping => {
                     visitor.skipped(vertex, Skip::Stopped);
                     walk.release(vertex, Some(Skip::Stopped));
                 }
-                Visit::Run(work) if running.len() < limit => {
-                    tasks.insert(running.spawn(work).id(), vertex);
+                Visit::Run(job) if running.len() < limit => {
+                    tasks.insert(running.spawn(job.run()).id(), vertex);
                 }
-                Visit::Run(work) => held = Some((vertex, work)),
+                Visit::Run(job) => held = Some((vertex, job)),
             }
         }
         if running.is_empty() && held.is_none() {
@@ -205,11 +212,36 @@ mod tests {
         }
     }
 
-    impl Visitor for Recorder {
-        type Done = bool;
-        type Work = std::pin::Pin<Box<dyn Future<Output = bool> + Send>>;
+    /// A vertex's job: its number, whether it fails, the counters and the events.
+    struct Work(
+        usize,
+        bool,
+        Arc<AtomicUsize>,
+        Arc<AtomicUsize>,
+        Arc<Mutex<Vec<String>>>,
+    );
 
-        fn visit(&mut self, vertex: NodeIndex) -> Visit<Self::Work> {
+    impl Job for Work {
+        type Done = bool;
+
+        async fn run(self) -> bool {
+            let Work(n, fails, running, most, events) = self;
+            events.lock().unwrap().push(format!("start {n}"));
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            running.fetch_sub(1, Ordering::SeqCst);
+            if n == 99 {
+                panic!("a bug in the work");
+            }
+            !fails
+        }
+    }
+
+    impl Visitor for Recorder {
+        type Job = Work;
+
+        fn visit(&mut self, vertex: NodeIndex) -> Visit<Work> {
             let n = vertex.index();
             if self.passing.contains(&n) {
                 return Visit::Pass;
@@ -221,18 +253,7 @@ mod tests {
             }
             let fails = self.failing.contains(&n);
             let (running, most) = (self.running.clone(), self.most.clone());
-            let events = self.events.clone();
-            Visit::Run(Box::pin(async move {
-                events.lock().unwrap().push(format!("start {n}"));
-                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
-                most.fetch_max(now, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                running.fetch_sub(1, Ordering::SeqCst);
-                if n == 99 {
-                    panic!("a bug in the work");
-                }
-                !fails
-            }))
+            Visit::Run(Work(n, fails, running, most, self.events.clone()))
         }
 
         fn finished(&mut self, vertex: NodeIndex, done: Result<bool, JoinError>) -> bool {
@@ -288,8 +309,14 @@ mod tests {
         let mut recorder = Recorder::new(&[0]);
         walked(&graph, &mut recorder, 10).await;
         let events = recorder.events();
-        assert!(events.contains(&"skipped 1 after 0".to_string()), "{events:?}");
-        assert!(events.contains(&"skipped 2 after 0".to_string()), "{events:?}");
+        assert!(
+            events.contains(&"skipped 1 after 0".to_string()),
+            "{events:?}"
+        );
+        assert!(
+            events.contains(&"skipped 2 after 0".to_string()),
+            "{events:?}"
+        );
     }
 
     #[tokio::test]
@@ -320,7 +347,12 @@ mod tests {
         walked(&graph, &mut failing, 1).await;
         assert_eq!(
             failing.events(),
-            ["start 0", "failed 0", "skipped 1 after 0", "skipped 2 after 0"]
+            [
+                "start 0",
+                "failed 0",
+                "skipped 1 after 0",
+                "skipped 2 after 0"
+            ]
         );
     }
 
@@ -334,8 +366,14 @@ mod tests {
         walk(&graph, &mut recorder, 2, &stop).await.unwrap();
         let events = recorder.events();
         assert!(events.contains(&"passed 0".to_string()), "{events:?}");
-        assert!(events.contains(&"skipped 2 stopped".to_string()), "{events:?}");
-        assert!(events.contains(&"skipped 3 stopped".to_string()), "{events:?}");
+        assert!(
+            events.contains(&"skipped 2 stopped".to_string()),
+            "{events:?}"
+        );
+        assert!(
+            events.contains(&"skipped 3 stopped".to_string()),
+            "{events:?}"
+        );
         assert!(!events.contains(&"start 2".to_string()), "{events:?}");
         assert!(!events.contains(&"start 3".to_string()), "{events:?}");
     }
@@ -368,7 +406,9 @@ mod tests {
     async fn a_cycle_is_refused_before_anything_runs() {
         let graph = graph(3, &[(0, 1), (1, 2), (2, 1)]);
         let mut recorder = Recorder::new(&[]);
-        let cycle = walk(&graph, &mut recorder, 2, &Stop::new()).await.unwrap_err();
+        let cycle = walk(&graph, &mut recorder, 2, &Stop::new())
+            .await
+            .unwrap_err();
         assert_eq!(cycle.vertices.len(), 2);
         assert!(recorder.events().is_empty());
     }

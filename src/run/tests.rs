@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use super::{prepare, run, Reporter, RunContext, StepRecord};
+use super::{prepare, run, RunContext};
 use crate::eval::{evaluate, BufferLog, EvalRequest, Loader, NoFleet};
+use crate::report::{Reporter, StepRecord, StepStatus};
 
 fn run_manifest(code: &str, concurrency: usize) -> Vec<StepRecord> {
     let dir = tempfile::tempdir().unwrap();
@@ -30,22 +31,18 @@ fn run_manifest(code: &str, concurrency: usize) -> Vec<StepRecord> {
         rpc: None,
         reporter: Reporter::quiet(),
         concurrency,
-        interrupt: Default::default(),
+        stop: Default::default(),
     });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(run(&prepared, context.clone()));
+    runtime.block_on(run(&prepared, context.clone())).unwrap();
     context.reporter.records()
 }
 
-fn status_of<'a>(records: &'a [StepRecord], step: &str) -> &'a str {
-    records
-        .iter()
-        .find(|r| r.step == step)
-        .map(|r| r.status)
-        .unwrap_or("missing")
+fn status_of(records: &[StepRecord], step: &str) -> Option<StepStatus> {
+    records.iter().find(|r| r.step == step).map(|r| r.status)
 }
 
 const FAILING: &str = "agent => 'rpcutil', action => 'ping', identity_filter => 'web1'";
@@ -61,10 +58,22 @@ fn a_failed_step_skips_its_dependents_and_only_them() {
         ),
         4,
     );
-    assert_eq!(status_of(&records, "Mcollective[broken]"), "failed");
-    assert_eq!(status_of(&records, "Notify[after]"), "skipped");
-    assert_eq!(status_of(&records, "Notify[after that]"), "skipped");
-    assert_eq!(status_of(&records, "Notify[independent]"), "ok");
+    assert_eq!(
+        status_of(&records, "Mcollective[broken]"),
+        Some(StepStatus::Failed)
+    );
+    assert_eq!(
+        status_of(&records, "Notify[after]"),
+        Some(StepStatus::Skipped)
+    );
+    assert_eq!(
+        status_of(&records, "Notify[after that]"),
+        Some(StepStatus::Skipped)
+    );
+    assert_eq!(
+        status_of(&records, "Notify[independent]"),
+        Some(StepStatus::Ok)
+    );
     let skipped = records
         .iter()
         .find(|r| r.step == "Notify[after that]")
@@ -80,8 +89,11 @@ fn fail_ok_reports_the_failure_and_runs_what_follows() {
         ),
         4,
     );
-    assert_eq!(status_of(&records, "Mcollective[broken]"), "tolerated");
-    assert_eq!(status_of(&records, "Notify[after]"), "ok");
+    assert_eq!(
+        status_of(&records, "Mcollective[broken]"),
+        Some(StepStatus::Tolerated)
+    );
+    assert_eq!(status_of(&records, "Notify[after]"), Some(StepStatus::Ok));
 }
 
 #[test]
@@ -94,9 +106,18 @@ fn an_edge_to_a_define_orders_every_step_inside_it() {
         ),
         1,
     );
-    assert_eq!(status_of(&records, "Pair[p]/Notify[p-1]"), "skipped");
-    assert_eq!(status_of(&records, "Pair[p]/Notify[p-2]"), "skipped");
-    assert_eq!(status_of(&records, "Pair[q]/Notify[q-1]"), "ok");
+    assert_eq!(
+        status_of(&records, "Pair[p]/Notify[p-1]"),
+        Some(StepStatus::Skipped)
+    );
+    assert_eq!(
+        status_of(&records, "Pair[p]/Notify[p-2]"),
+        Some(StepStatus::Skipped)
+    );
+    assert_eq!(
+        status_of(&records, "Pair[q]/Notify[q-1]"),
+        Some(StepStatus::Ok)
+    );
     let position = |step: &str| records.iter().position(|r| r.step == step).unwrap();
     assert!(position("Pair[q]/Notify[q-1]") < position("Notify[last]"));
     assert!(position("Pair[q]/Notify[q-2]") < position("Notify[last]"));

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::graph::EnvironmentGraph;
 use super::order::{self, OrderError};
+use crate::report::plural;
 
 /// What a site run will do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,14 +111,6 @@ impl SitePlan {
             }
         }
         text
-    }
-}
-
-pub(crate) fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
     }
 }
 
