@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use clap::{Args, Parser};
 
-use super::setup::{self, at_least_one, FleetArgs, PlaybookArgs, RepoArgs};
+use super::setup::{self, at_least_one, Evaluated, PlaybookTarget};
 use crate::report::{self, Reporter};
 use crate::run::{self, RunContext};
 use crate::stop::Stop;
@@ -14,11 +14,7 @@ use crate::Error;
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
-    pub playbook: PlaybookArgs,
-    #[command(flatten)]
-    pub repo: RepoArgs,
-    #[command(flatten)]
-    pub fleet: FleetArgs,
+    pub target: PlaybookTarget,
     /// Print the steps in the order they would run, with their targets; run nothing.
     #[arg(long)]
     pub plan: bool,
@@ -39,18 +35,19 @@ pub struct RunCommand {
 }
 
 pub fn run(args: RunArgs) -> Result<(), Error> {
-    let repo = args.repo.resolve();
-    let runtime = setup::runtime()?;
-    let fleet = runtime.block_on(setup::connect(&args.fleet, &repo))?;
-    let evaluation = setup::evaluate(&runtime, &fleet, &repo, &args.playbook, &args.fleet.user)?;
+    let Evaluated {
+        runtime,
+        fleet,
+        evaluation,
+    } = args.target.evaluate()?;
     let prepared =
         run::prepare(&evaluation).map_err(|e| setup::after_evaluation(e, &evaluation))?;
     let steps = prepared.graph.steps.len();
-    let name = args.playbook.name();
+    let name = args.target.playbook.name();
     if args.plan {
         println!(
             "Plan for {name}: {steps} step{} {}; nothing is run",
-            if steps == 1 { "" } else { "s" },
+            report::plural(steps),
             fleet.description
         );
         for line in run::plan_lines(&prepared) {
@@ -60,7 +57,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
     }
     println!(
         "Running {name}: {steps} step{} {}",
-        if steps == 1 { "" } else { "s" },
+        report::plural(steps),
         fleet.description
     );
     let summary = runtime.block_on(async {

@@ -41,8 +41,12 @@ fn run_manifest(code: &str, concurrency: usize) -> Vec<StepRecord> {
     context.reporter.records()
 }
 
-fn status_of(records: &[StepRecord], step: &str) -> Option<StepStatus> {
-    records.iter().find(|r| r.step == step).map(|r| r.status)
+/// Each step named ended as said.
+fn assert_statuses(records: &[StepRecord], expected: &[(&str, StepStatus)]) {
+    for (step, status) in expected {
+        let found = records.iter().find(|r| r.step == *step).map(|r| r.status);
+        assert_eq!(found, Some(*status), "{step}");
+    }
 }
 
 const FAILING: &str = "agent => 'rpcutil', action => 'ping', identity_filter => 'web1'";
@@ -58,21 +62,14 @@ fn a_failed_step_skips_its_dependents_and_only_them() {
         ),
         4,
     );
-    assert_eq!(
-        status_of(&records, "Mcollective[broken]"),
-        Some(StepStatus::Failed)
-    );
-    assert_eq!(
-        status_of(&records, "Notify[after]"),
-        Some(StepStatus::Skipped)
-    );
-    assert_eq!(
-        status_of(&records, "Notify[after that]"),
-        Some(StepStatus::Skipped)
-    );
-    assert_eq!(
-        status_of(&records, "Notify[independent]"),
-        Some(StepStatus::Ok)
+    assert_statuses(
+        &records,
+        &[
+            ("Mcollective[broken]", StepStatus::Failed),
+            ("Notify[after]", StepStatus::Skipped),
+            ("Notify[after that]", StepStatus::Skipped),
+            ("Notify[independent]", StepStatus::Ok),
+        ],
     );
     let skipped = records
         .iter()
@@ -89,11 +86,13 @@ fn fail_ok_reports_the_failure_and_runs_what_follows() {
         ),
         4,
     );
-    assert_eq!(
-        status_of(&records, "Mcollective[broken]"),
-        Some(StepStatus::Tolerated)
+    assert_statuses(
+        &records,
+        &[
+            ("Mcollective[broken]", StepStatus::Tolerated),
+            ("Notify[after]", StepStatus::Ok),
+        ],
     );
-    assert_eq!(status_of(&records, "Notify[after]"), Some(StepStatus::Ok));
 }
 
 #[test]
@@ -106,17 +105,13 @@ fn an_edge_to_a_define_orders_every_step_inside_it() {
         ),
         1,
     );
-    assert_eq!(
-        status_of(&records, "Pair[p]/Notify[p-1]"),
-        Some(StepStatus::Skipped)
-    );
-    assert_eq!(
-        status_of(&records, "Pair[p]/Notify[p-2]"),
-        Some(StepStatus::Skipped)
-    );
-    assert_eq!(
-        status_of(&records, "Pair[q]/Notify[q-1]"),
-        Some(StepStatus::Ok)
+    assert_statuses(
+        &records,
+        &[
+            ("Pair[p]/Notify[p-1]", StepStatus::Skipped),
+            ("Pair[p]/Notify[p-2]", StepStatus::Skipped),
+            ("Pair[q]/Notify[q-1]", StepStatus::Ok),
+        ],
     );
     let position = |step: &str| records.iter().position(|r| r.step == step).unwrap();
     assert!(position("Pair[q]/Notify[q-1]") < position("Notify[last]"));

@@ -294,7 +294,7 @@ impl fmt::Display for NodeGroups {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::site::graph::Component;
+    use crate::site::graph::{lamp, Component};
     use indexmap::IndexMap;
 
     /// `(application, component, produces, consumes, node)`.
@@ -321,22 +321,6 @@ mod tests {
             applications,
             code_id: None,
         }
-    }
-
-    /// The seed's two Lamp applications on dev1..dev4, as Puppet Server's JSON.
-    fn lamp() -> EnvironmentGraph {
-        let mut json = serde_json::json!({"environment": "production", "applications": {}});
-        for app in ["app2", "app1"] {
-            let name = format!("Lamp[{app}]");
-            json["applications"][&name][format!("Lamp::Mysql[{app}]")] = serde_json::json!(
-                {"produces": [format!("Sql[{app}]")], "consumes": [], "node": "dev1.example.net"});
-            for web in 1..=3 {
-                json["applications"][&name][format!("Lamp::Webapp[{app}-{web}]")] = serde_json::json!(
-                    {"produces": [], "consumes": [format!("Sql[{app}]")],
-                     "node": format!("dev{}.example.net", web + 1)});
-            }
-        }
-        EnvironmentGraph::from_json(&json.to_string()).unwrap()
     }
 
     fn groups(graph: &EnvironmentGraph) -> Vec<Vec<String>> {
