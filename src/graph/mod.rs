@@ -198,3 +198,68 @@ impl StepGraph {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::{evaluate, BufferLog, EvalRequest, Loader, NoFleet};
+
+    /// The step graph of `code`, or its error as `(message, help)`.
+    fn build(code: &str) -> Result<StepGraph, (String, String)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("playbook.pp");
+        std::fs::write(&path, code).unwrap();
+        let mut log = BufferLog::default();
+        let evaluation = evaluate(EvalRequest {
+            loader: Loader::new(dir.path()),
+            path,
+            playbook: "playbook".into(),
+            args: vec![],
+            caller: "tester".into(),
+            nodes: &NoFleet,
+            log: &mut log,
+        })
+        .map_err(|f| f.error.message().to_string())
+        .unwrap();
+        StepGraph::build(&evaluation.catalog).map_err(|error| {
+            let help = error.problem.help.clone().unwrap_or_default();
+            (error.message().to_string(), help)
+        })
+    }
+
+    #[test]
+    fn a_cycle_through_a_define_names_it_once_from_the_first_step() {
+        let (message, help) = build(
+            "define pair() { notify { \"${title}-1\": } }\n\
+             notify { 'a': } -> pair { 'p': } -> notify { 'b': } -> Notify['a']\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            message,
+            "dependency cycle: Notify[a], Pair[p], Notify[b] depend on each other"
+        );
+        assert_eq!(
+            help,
+            "the cycle is Notify[a] -> Pair[p] -> Notify[b] -> Notify[a]"
+        );
+    }
+
+    #[test]
+    fn a_step_needing_itself_is_a_cycle() {
+        let (message, _) = build("notify { 'a': require => Notify['a'] }\n").unwrap_err();
+        assert_eq!(message, "dependency cycle: Notify[a] depend on each other");
+    }
+
+    #[test]
+    fn steps_are_ordered_by_their_dependencies_then_as_declared() {
+        let graph = build(
+            "notify { 'late': require => Notify['first'] }\n\
+             notify { 'free': }\n\
+             notify { 'first': }\n",
+        )
+        .unwrap();
+        let order: Vec<usize> = graph.ordered_steps().iter().map(|n| n.index()).collect();
+        // Declared late (0), free (1), first (2): late waits for first.
+        assert_eq!(order, [1, 2, 0]);
+    }
+}
