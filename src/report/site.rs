@@ -1,7 +1,7 @@
 //! What a site run tells its operator besides its progress (progress.rs): what it did, what
 //! state it leaves the nodes in and what to do next, and what a stop does as it comes.
 
-use super::{nodes, plural, Progress};
+use super::{nodes, Progress};
 use crate::rpc::NodeFailure;
 use crate::stop::Stop;
 
@@ -38,22 +38,6 @@ pub enum SiteStatus {
 impl SiteOutcome {
     pub fn succeeded(&self) -> bool {
         self.status == SiteStatus::Succeeded
-    }
-
-    /// One line: what happened.
-    pub fn summary(&self) -> String {
-        let done = format!(
-            "{} of {} node{} ran Puppet",
-            self.ran.len(),
-            self.nodes.len(),
-            plural(self.nodes.len())
-        );
-        match &self.status {
-            SiteStatus::Succeeded => format!("succeeded: {done}"),
-            SiteStatus::Refused { reason } => format!("refused: {reason}"),
-            SiteStatus::Failed { reason } => format!("failed: {reason}; {done}"),
-            SiteStatus::Interrupted => format!("interrupted: {done}"),
-        }
     }
 }
 
