@@ -16,10 +16,9 @@ mod puppet;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-pub use crate::report::{Progress, SiteOutcome, SiteStatus};
 pub use puppet::{verdict, PuppetAgents, PuppetFailure, PuppetStatus};
 
-use crate::report::{nodes, now};
+use crate::report::{nodes, now, Progress, SiteOutcome, SiteStatus};
 use crate::rpc::{NodeFailure, RpcClient};
 use crate::stop::Stop;
 
