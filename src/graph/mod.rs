@@ -202,25 +202,11 @@ impl StepGraph {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::{evaluate, BufferLog, EvalRequest, Loader, NoFleet};
+    use crate::eval::testing::evaluate_manifest;
 
     /// The step graph of `code`, or its error as `(message, help)`.
     fn build(code: &str) -> Result<StepGraph, (String, String)> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("playbook.pp");
-        std::fs::write(&path, code).unwrap();
-        let mut log = BufferLog::default();
-        let evaluation = evaluate(EvalRequest {
-            loader: Loader::new(dir.path()),
-            path,
-            playbook: "playbook".into(),
-            args: vec![],
-            caller: "tester".into(),
-            nodes: &NoFleet,
-            log: &mut log,
-        })
-        .map_err(|f| f.error.message().to_string())
-        .unwrap();
+        let evaluation = evaluate_manifest(code);
         StepGraph::build(&evaluation.catalog).map_err(|error| {
             let help = error.problem.help.clone().unwrap_or_default();
             (error.message().to_string(), help)

@@ -5,25 +5,11 @@
 use std::sync::Arc;
 
 use super::{prepare, run, RunContext};
-use crate::eval::{evaluate, BufferLog, EvalRequest, Loader, NoFleet};
+use crate::eval::testing::evaluate_manifest;
 use crate::report::{Reporter, StepRecord, StepStatus};
 
 fn run_manifest(code: &str, concurrency: usize) -> Vec<StepRecord> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("playbook.pp");
-    std::fs::write(&path, code).unwrap();
-    let mut log = BufferLog::default();
-    let evaluation = evaluate(EvalRequest {
-        loader: Loader::new(dir.path()),
-        path,
-        playbook: "playbook".into(),
-        args: vec![],
-        caller: "tester".into(),
-        nodes: &NoFleet,
-        log: &mut log,
-    })
-    .map_err(|f| f.error.message().to_string())
-    .unwrap();
+    let evaluation = evaluate_manifest(code);
     let prepared = prepare(&evaluation)
         .map_err(|e| e.message().to_string())
         .unwrap();
