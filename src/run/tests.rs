@@ -1,4 +1,4 @@
-//! The scheduler on small playbooks without a fleet: `notify` steps succeed and `mcollective`
+//! The run on small playbooks without a fleet: `notify` steps succeed and `mcollective`
 //! steps fail (nothing to send to), which is enough to see what runs, in what order, and what
 //! a failure skips.
 
