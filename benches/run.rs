@@ -15,8 +15,9 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use orchestrate::eval::{self, BufferLog, EvalRequest, Loader};
 use orchestrate::fleet::{FleetFile, SimulatedFleet};
+use orchestrate::report::Reporter;
 use orchestrate::rpc::{ClientOptions, RpcClient};
-use orchestrate::run::{self, Reporter, RpcNodeQuery, RunContext};
+use orchestrate::run::{self, RpcNodeQuery, RunContext};
 use orchestrate::transport::{InProcess, Transport};
 
 fn root() -> PathBuf {
@@ -110,9 +111,12 @@ fn run_playbook(
         rpc: Some(bench.rpc.clone()),
         reporter: Reporter::quiet(),
         concurrency: 10,
-        interrupt: Default::default(),
+        stop: Default::default(),
     });
-    let summary = bench.runtime.block_on(run::run(&prepared, context));
+    let summary = bench
+        .runtime
+        .block_on(run::run(&prepared, context))
+        .expect("the run ends");
     assert!(summary.succeeded(), "{summary:?}");
     summary.ok
 }

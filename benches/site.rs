@@ -14,10 +14,12 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use indexmap::IndexMap;
 use orchestrate::fleet::{FleetFile, SimulatedFleet};
+use orchestrate::report::Progress;
 use orchestrate::rpc::{ClientOptions, RpcClient};
 use orchestrate::site::plan::SitePlan;
-use orchestrate::site::run::{run_site, Interrupt, Progress, RunSettings};
+use orchestrate::site::run::{run_site, RunSettings};
 use orchestrate::site::{Component, EnvironmentGraph};
+use orchestrate::stop::Stop;
 use orchestrate::transport::{InProcess, Transport};
 
 /// 5,000 applications of 10 components on 10,000 nodes; each node hosts the same tier of five
@@ -115,7 +117,7 @@ fn run(c: &mut Criterion) {
                 &groups,
                 &settings,
                 &Progress::quiet(),
-                &Interrupt::default(),
+                &Stop::new(),
             ));
             assert!(outcome.succeeded(), "{outcome:?}");
         })
@@ -129,7 +131,7 @@ fn run(c: &mut Criterion) {
                 &groups,
                 &batched,
                 &Progress::quiet(),
-                &Interrupt::default(),
+                &Stop::new(),
             ));
             assert!(outcome.succeeded(), "{outcome:?}");
         })

@@ -38,6 +38,18 @@ pub enum Error {
     /// diagnostic), a bad graph file, a Puppet Server that refuses.
     #[error("{}", .0.message())]
     Site(Box<crate::site::source::SourceError>),
+    /// Stopped at once by a second signal; the output has said what was left where.
+    #[error("stopped at once")]
+    Stopped,
+    /// The `--report` file cannot be written.
+    #[error(transparent)]
+    Report(#[from] crate::report::WriteError),
+    /// The site cannot be ordered: a cycle, a missing producer, an unknown `--instance`.
+    #[error(transparent)]
+    SiteOrder(#[from] crate::site::order::OrderError),
+    /// A bug: the run's step graph had a cycle after all.
+    #[error("internal error: {0}")]
+    Run(crate::run::RunError),
 }
 
 impl Error {
@@ -54,7 +66,10 @@ impl Error {
             | Error::Usage { .. }
             | Error::Site(_)
             | Error::Fleet(_) => 2,
-            Error::Internal { .. } => 3,
+            Error::Report(_) | Error::SiteOrder(_) => 2,
+            Error::Internal { .. } | Error::Run(_) => 3,
+            // As a shell reports a process ended by SIGINT: 128 + 2.
+            Error::Stopped => 130,
         }
     }
 
@@ -62,13 +77,22 @@ impl Error {
     pub fn is_reported(&self) -> bool {
         matches!(
             self,
-            Error::CheckFailed { .. } | Error::Internal { .. } | Error::RunFailed
+            Error::CheckFailed { .. } | Error::Internal { .. } | Error::RunFailed | Error::Stopped
         )
     }
 
     pub fn usage(message: impl Into<String>) -> Error {
         Error::Usage {
             message: message.into(),
+        }
+    }
+}
+
+impl From<crate::run::RunError> for Error {
+    fn from(error: crate::run::RunError) -> Error {
+        match error {
+            crate::run::RunError::Stopped => Error::Stopped,
+            bug => Error::Run(bug),
         }
     }
 }

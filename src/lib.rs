@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod cli;
 pub mod config;
+pub mod dag;
 pub mod duration;
 pub mod error;
 pub mod eval;

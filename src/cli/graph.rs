@@ -2,18 +2,14 @@
 
 use clap::{Args, ValueEnum};
 
-use super::setup::{self, FleetArgs, PlaybookArgs, RepoArgs};
+use super::setup::{self, Evaluated, PlaybookTarget};
 use crate::graph::{to_dot, to_json, StepGraph};
 use crate::Error;
 
 #[derive(Debug, Args)]
 pub struct GraphArgs {
     #[command(flatten)]
-    pub playbook: PlaybookArgs,
-    #[command(flatten)]
-    pub repo: RepoArgs,
-    #[command(flatten)]
-    pub fleet: FleetArgs,
+    pub target: PlaybookTarget,
     #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
     pub format: GraphFormat,
 }
@@ -27,10 +23,7 @@ pub enum GraphFormat {
 }
 
 pub fn run(args: GraphArgs) -> Result<(), Error> {
-    let repo = args.repo.resolve();
-    let runtime = setup::runtime()?;
-    let fleet = runtime.block_on(setup::connect(&args.fleet, &repo))?;
-    let evaluation = setup::evaluate(&runtime, &fleet, &repo, &args.playbook, &args.fleet.user)?;
+    let Evaluated { evaluation, .. } = args.target.evaluate()?;
     let graph = StepGraph::build(&evaluation.catalog)
         .map_err(|e| setup::after_evaluation(e, &evaluation))?;
     let text = match args.format {

@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::setup::{self, FleetArgs, RepoArgs};
 use crate::protocol::{filter_regex_pattern, FactFilter, Filter};
-use crate::rpc::{CallResult, RpcClient};
+use crate::report::rpc::{self as report, Outcome};
+use crate::rpc::RpcClient;
 use crate::Error;
 
 /// Up to this many discovered nodes are asked one direct message each; more get one broadcast
@@ -53,14 +54,6 @@ pub struct RpcArgs {
     pub fleet: FleetArgs,
 }
 
-/// What one invocation found, with its times.
-struct Outcome {
-    result: CallResult,
-    discovered: Option<usize>,
-    discovery: Option<Duration>,
-    total: Duration,
-}
-
 pub fn run(args: RpcArgs) -> Result<(), Error> {
     let inputs = inputs(&args.inputs)?;
     let filter = filter(&args)?;
@@ -82,9 +75,9 @@ pub fn run(args: RpcArgs) -> Result<(), Error> {
         return Err(Error::RunFailed);
     };
     if args.json {
-        print_json(&args, &outcome);
+        report::print_json(&args.agent, &args.action, &outcome);
     } else {
-        print_lines(&outcome);
+        report::print_lines(&outcome);
     }
     let result = &outcome.result;
     if result.all_ok() {
@@ -199,90 +192,10 @@ fn named_nodes(args: &RpcArgs, filter: &Filter) -> Result<Option<Vec<String>>, E
     Ok((plain && only_identities).then(|| filter.identity.clone()))
 }
 
-fn print_lines(outcome: &Outcome) {
-    let result = &outcome.result;
-    let width = result
-        .replies
-        .iter()
-        .map(|reply| reply.identity.len())
-        .chain(result.missing.iter().map(String::len))
-        .max()
-        .unwrap_or(0);
-    let mut out = String::new();
-    for reply in &result.replies {
-        out.push_str(&format!(
-            "{:<width$}  {}  {}  {}\n",
-            reply.identity, reply.statuscode, reply.statusmsg, reply.data
-        ));
-    }
-    for node in &result.missing {
-        out.push_str(&format!("{node:<width$}  -  no response\n"));
-    }
-    print!("{out}");
-    println!("{}", summary(outcome));
-}
-
-/// `N replies, M ok, K failed, J no response in T s (discovery D s, last reply at L s)`.
-fn summary(outcome: &Outcome) -> String {
-    let result = &outcome.result;
-    let failed = result.failed().count();
-    let mut times = Vec::new();
-    if let Some(discovery) = outcome.discovery {
-        times.push(format!("discovery {:.2}s", discovery.as_secs_f64()));
-    }
-    if let Some(last) = result.last_reply {
-        times.push(format!(
-            "last reply {:.2}s after the request",
-            last.as_secs_f64()
-        ));
-    }
-    format!(
-        "{} repl{}, {} ok, {failed} failed, {} no response in {:.2}s{}",
-        result.replies.len(),
-        if result.replies.len() == 1 {
-            "y"
-        } else {
-            "ies"
-        },
-        result.replies.len() - failed,
-        result.missing.len(),
-        outcome.total.as_secs_f64(),
-        if times.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", times.join(", "))
-        }
-    )
-}
-
-fn print_json(args: &RpcArgs, outcome: &Outcome) {
-    let result = &outcome.result;
-    let failed = result.failed().count();
-    let document = json!({
-        "agent": args.agent,
-        "action": args.action,
-        "replies": result.replies,
-        "missing": result.missing,
-        "summary": {
-            "replies": result.replies.len(),
-            "ok": result.replies.len() - failed,
-            "failed": failed,
-            "no_response": result.missing.len(),
-            "discovered": outcome.discovered,
-            "seconds": outcome.total.as_secs_f64(),
-            "discovery_seconds": outcome.discovery.map(|d| d.as_secs_f64()),
-            "last_reply_seconds": result.last_reply.map(|d| d.as_secs_f64()),
-        },
-    });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&document).unwrap_or_default()
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn inputs_are_json_when_they_parse() {

@@ -5,18 +5,16 @@ use std::sync::Arc;
 
 use clap::{Args, Parser};
 
-use super::setup::{self, at_least_one, FleetArgs, PlaybookArgs, RepoArgs};
-use crate::run::{self, Reporter, RunContext};
+use super::setup::{self, at_least_one, Evaluated, PlaybookTarget};
+use crate::report::{self, Reporter};
+use crate::run::{self, RunContext};
+use crate::stop::Stop;
 use crate::Error;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
-    pub playbook: PlaybookArgs,
-    #[command(flatten)]
-    pub repo: RepoArgs,
-    #[command(flatten)]
-    pub fleet: FleetArgs,
+    pub target: PlaybookTarget,
     /// Print the steps in the order they would run, with their targets; run nothing.
     #[arg(long)]
     pub plan: bool,
@@ -37,18 +35,19 @@ pub struct RunCommand {
 }
 
 pub fn run(args: RunArgs) -> Result<(), Error> {
-    let repo = args.repo.resolve();
-    let runtime = setup::runtime()?;
-    let fleet = runtime.block_on(setup::connect(&args.fleet, &repo))?;
-    let evaluation = setup::evaluate(&runtime, &fleet, &repo, &args.playbook, &args.fleet.user)?;
+    let Evaluated {
+        runtime,
+        fleet,
+        evaluation,
+    } = args.target.evaluate()?;
     let prepared =
         run::prepare(&evaluation).map_err(|e| setup::after_evaluation(e, &evaluation))?;
     let steps = prepared.graph.steps.len();
-    let name = args.playbook.name();
+    let name = args.target.playbook.name();
     if args.plan {
         println!(
             "Plan for {name}: {steps} step{} {}; nothing is run",
-            if steps == 1 { "" } else { "s" },
+            report::plural(steps),
             fleet.description
         );
         for line in run::plan_lines(&prepared) {
@@ -58,28 +57,23 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
     }
     println!(
         "Running {name}: {steps} step{} {}",
-        if steps == 1 { "" } else { "s" },
+        report::plural(steps),
         fleet.description
     );
-    let context = Arc::new(RunContext {
-        rpc: fleet.rpc.clone(),
-        reporter: Reporter::default(),
-        concurrency: args.concurrency,
-        interrupt: Default::default(),
-    });
-    let summary = runtime.block_on(run::run(&prepared, context.clone()));
-    if let Some(path) = &args.report {
-        let report = serde_json::json!({
-            "playbook": name,
-            "summary": summary,
-            "steps": context.reporter.records(),
+    let summary = runtime.block_on(async {
+        // Watching the signals only now: until the run starts, Ctrl-C ends the process.
+        let context = Arc::new(RunContext {
+            rpc: fleet.rpc.clone(),
+            reporter: Reporter::default(),
+            concurrency: args.concurrency,
+            stop: Stop::on_signals(),
         });
-        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
-        std::fs::write(path, text + "\n").map_err(|source| Error::Read {
-            path: path.clone(),
-            source,
-        })?;
-    }
+        let summary = run::run(&prepared, context.clone()).await?;
+        if let Some(path) = &args.report {
+            report::run::write_report(path, &name, &summary, &context.reporter.records())?;
+        }
+        Ok::<_, Error>(summary)
+    })?;
     if summary.failed > 0 || summary.skipped > 0 {
         return Err(Error::RunFailed);
     }

@@ -95,6 +95,40 @@ pub fn client_options(
     options
 }
 
+/// A playbook to evaluate (`run`, `graph`): which, from which repository, against which fleet.
+#[derive(Debug, Clone, Args)]
+pub struct PlaybookTarget {
+    #[command(flatten)]
+    pub playbook: PlaybookArgs,
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+/// A playbook evaluated, with the runtime and the fleet it was evaluated against (its steps
+/// run against the same).
+pub struct Evaluated {
+    pub runtime: tokio::runtime::Runtime,
+    pub fleet: Fleet,
+    pub evaluation: Evaluation,
+}
+
+impl PlaybookTarget {
+    /// Connects to the fleet and evaluates the playbook.
+    pub fn evaluate(&self) -> Result<Evaluated, Error> {
+        let repo = self.repo.resolve();
+        let runtime = runtime()?;
+        let fleet = runtime.block_on(connect(&self.fleet, &repo))?;
+        let evaluation = evaluate(&runtime, &fleet, &repo, &self.playbook, &self.fleet.user)?;
+        Ok(Evaluated {
+            runtime,
+            fleet,
+            evaluation,
+        })
+    }
+}
+
 /// The playbook named on the command line and its `NAME=VALUE` arguments.
 #[derive(Debug, Clone, Args)]
 pub struct PlaybookArgs {

@@ -2,17 +2,18 @@
 
 use std::io::{BufRead as _, IsTerminal, Write as _};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
 use super::setup::{self, at_least_one, FleetArgs, RepoArgs};
 use crate::duration;
+use crate::report::{self, Progress};
 use crate::site::plan::SitePlan;
-use crate::site::run::{self as site_run, Interrupt, Progress, RunSettings};
+use crate::site::run::{self as site_run, RunSettings};
 use crate::site::source::{self, GraphSource};
 use crate::site::EnvironmentGraph;
+use crate::stop::Stop;
 use crate::Error;
 
 #[derive(Debug, Args)]
@@ -121,8 +122,7 @@ pub fn run(args: SiteArgs) -> Result<(), Error> {
         ));
     }
     let graph = load_graph(&graph_source(&args)?)?;
-    let plan = SitePlan::new(&graph, args.instance.as_deref())
-        .map_err(|error| Error::usage(error.to_string()))?;
+    let plan = SitePlan::new(&graph, args.instance.as_deref())?;
     if args.plan {
         match args.format {
             Format::Text => print!("{}", plan.render()),
@@ -158,14 +158,19 @@ pub fn run(args: SiteArgs) -> Result<(), Error> {
             ));
         };
         settings.request_timeout = rpc.default_timeout();
-        let progress = Arc::new(Progress::terminal());
-        let interrupt = Interrupt::on_ctrl_c(progress.clone());
+        let progress = Progress::terminal();
+        // Watching the signals only now: until the run starts, Ctrl-C ends the process.
+        let stop = Stop::on_signals();
         progress.plain(&format!("Starting {} {}", settings.what, fleet.description));
-        let outcome =
-            site_run::run_site(&rpc, &plan.node_groups(), &settings, &progress, &interrupt).await;
-        Ok(outcome)
+        let groups = plan.node_groups();
+        tokio::select! {
+            // First, so a stop is announced before the run acts on it.
+            biased;
+            () = report::site::until_forced(&stop, &progress) => Err(Error::Stopped),
+            outcome = site_run::run_site(&rpc, &groups, &settings, &progress, &stop) => Ok(outcome),
+        }
     })?;
-    for line in site_run::report(&outcome, &settings) {
+    for line in report::site::outcome_lines(&outcome, &settings.what) {
         println!("{line}");
     }
     if outcome.succeeded() {

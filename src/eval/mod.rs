@@ -13,6 +13,8 @@ mod scope;
 #[cfg(test)]
 mod semantics_tests;
 pub mod site;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod types;
 pub mod value;
 

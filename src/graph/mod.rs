@@ -4,11 +4,11 @@
 
 mod export;
 
-use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
+use crate::dag;
 use crate::eval::catalog::{Catalog, ResourceId};
 use crate::eval::{EvalError, Origin};
 
@@ -75,87 +75,47 @@ impl StepGraph {
         Ok(built)
     }
 
-    /// A cycle is reported with the resources on it, at the relationship that closes it.
+    /// A cycle is reported with the resources on it, at the relationship that closes it; it
+    /// is read from its first step (in declaration order).
     fn check_acyclic(&self, catalog: &Catalog) -> Result<(), EvalError> {
-        for component in tarjan_scc(&self.graph) {
-            let is_cycle =
-                component.len() > 1 || self.graph.contains_edge(component[0], component[0]);
-            if !is_cycle {
-                continue;
-            }
-            let path = self.cycle_path(&component);
-            let names: Vec<String> = path
-                .iter()
-                .filter_map(|n| self.resource_of(*n))
-                .fold(Vec::<ResourceId>::new(), |mut acc, id| {
-                    // A container's start and end are both on the path: name it once.
-                    if !acc.contains(&id) {
-                        acc.push(id);
-                    }
-                    acc
-                })
-                .into_iter()
-                .map(|id| catalog.path_name(id))
-                .collect();
-            let origin = self.closing_edge(catalog, &component);
-            let mut shown = names.clone();
-            if let Some(first) = names.first() {
-                shown.push(first.clone());
-            }
-            return Err(EvalError::input(
-                format!(
-                    "dependency cycle: {} depend on each other",
-                    names.join(", ")
-                ),
-                origin,
-                "this relationship closes the cycle",
-            )
-            .with_help(format!("the cycle is {}", shown.join(" -> "))));
+        let first_step = |n: NodeIndex| (self.graph[n].step().is_none(), n.index());
+        let Some(cycle) = dag::find_cycle(&self.graph, first_step) else {
+            return Ok(());
+        };
+        let names: Vec<String> = cycle
+            .vertices
+            .iter()
+            .filter_map(|n| self.resource_of(*n))
+            .fold(Vec::<ResourceId>::new(), |mut acc, id| {
+                // A container's start and end are both on the path: name it once.
+                if !acc.contains(&id) {
+                    acc.push(id);
+                }
+                acc
+            })
+            .into_iter()
+            .map(|id| catalog.path_name(id))
+            .collect();
+        let origin = self.closing_edge(catalog, &cycle.vertices);
+        let mut shown = names.clone();
+        if let Some(first) = names.first() {
+            shown.push(first.clone());
         }
-        Ok(())
+        Err(EvalError::input(
+            format!(
+                "dependency cycle: {} depend on each other",
+                names.join(", ")
+            ),
+            origin,
+            "this relationship closes the cycle",
+        )
+        .with_help(format!("the cycle is {}", shown.join(" -> "))))
     }
 
     fn resource_of(&self, node: NodeIndex) -> Option<ResourceId> {
         match self.graph[node] {
             Node::Step(id) | Node::Start(id) | Node::End(id) => Some(id),
         }
-    }
-
-    /// One cycle through the strongly connected component, as nodes in order.
-    fn cycle_path(&self, component: &[NodeIndex]) -> Vec<NodeIndex> {
-        let inside = |n: NodeIndex| component.contains(&n);
-        let start = component
-            .iter()
-            .copied()
-            .find(|n| matches!(self.graph[*n], Node::Step(_)))
-            .unwrap_or(component[0]);
-        // Breadth-first from `start` back to it, inside the component.
-        let mut previous = std::collections::HashMap::new();
-        let mut queue = std::collections::VecDeque::from([start]);
-        while let Some(node) = queue.pop_front() {
-            for next in self.graph.neighbors_directed(node, Direction::Outgoing) {
-                if !inside(next) || previous.contains_key(&next) {
-                    continue;
-                }
-                previous.insert(next, node);
-                if next == start {
-                    queue.clear();
-                    break;
-                }
-                queue.push_back(next);
-            }
-        }
-        let mut path = vec![start];
-        let mut current = previous.get(&start).copied();
-        while let Some(node) = current {
-            if node == start {
-                break;
-            }
-            path.push(node);
-            current = previous.get(&node).copied();
-        }
-        path.reverse();
-        path
     }
 
     /// The written relationship between two resources of the cycle, to point the diagnostic at.
@@ -231,28 +191,61 @@ impl StepGraph {
 
     /// Steps in an order that respects every dependency, declaration order where free.
     pub fn ordered_steps(&self) -> Vec<NodeIndex> {
-        let mut in_degree: Vec<usize> = self
-            .graph
-            .node_indices()
-            .map(|n| self.graph.edges_directed(n, Direction::Incoming).count())
-            .collect();
-        let mut ready: std::collections::BTreeSet<NodeIndex> = self
-            .graph
-            .node_indices()
-            .filter(|n| in_degree[n.index()] == 0)
-            .collect();
-        let mut order = Vec::new();
-        while let Some(node) = ready.pop_first() {
-            if matches!(self.graph[node], Node::Step(_)) {
-                order.push(node);
-            }
-            for next in self.graph.neighbors_directed(node, Direction::Outgoing) {
-                in_degree[next.index()] -= 1;
-                if in_degree[next.index()] == 0 {
-                    ready.insert(next);
-                }
-            }
-        }
-        order
+        dag::topological_order(&self.graph)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|&n| self.graph[n].step().is_some())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::testing::evaluate_manifest;
+
+    /// The step graph of `code`, or its error as `(message, help)`.
+    fn build(code: &str) -> Result<StepGraph, (String, String)> {
+        let evaluation = evaluate_manifest(code);
+        StepGraph::build(&evaluation.catalog).map_err(|error| {
+            let help = error.problem.help.clone().unwrap_or_default();
+            (error.message().to_string(), help)
+        })
+    }
+
+    #[test]
+    fn a_cycle_through_a_define_names_it_once_from_the_first_step() {
+        let (message, help) = build(
+            "define pair() { notify { \"${title}-1\": } }\n\
+             notify { 'a': } -> pair { 'p': } -> notify { 'b': } -> Notify['a']\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            message,
+            "dependency cycle: Notify[a], Pair[p], Notify[b] depend on each other"
+        );
+        assert_eq!(
+            help,
+            "the cycle is Notify[a] -> Pair[p] -> Notify[b] -> Notify[a]"
+        );
+    }
+
+    #[test]
+    fn a_step_needing_itself_is_a_cycle() {
+        let (message, _) = build("notify { 'a': require => Notify['a'] }\n").unwrap_err();
+        assert_eq!(message, "dependency cycle: Notify[a] depend on each other");
+    }
+
+    #[test]
+    fn steps_are_ordered_by_their_dependencies_then_as_declared() {
+        let graph = build(
+            "notify { 'late': require => Notify['first'] }\n\
+             notify { 'free': }\n\
+             notify { 'first': }\n",
+        )
+        .unwrap();
+        let order: Vec<usize> = graph.ordered_steps().iter().map(|n| n.index()).collect();
+        // Declared late (0), free (1), first (2): late waits for first.
+        assert_eq!(order, [1, 2, 0]);
     }
 }

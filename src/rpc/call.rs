@@ -32,6 +32,15 @@ pub struct NodeReply {
     pub data: Value,
 }
 
+/// A node that failed an action: no answer, or an answer with an error.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct NodeFailure {
+    pub identity: String,
+    /// The reply's statusmsg, or "no response".
+    pub message: String,
+    pub statuscode: Option<u8>,
+}
+
 impl CallResult {
     /// Every target answered, all with statuscode 0.
     pub fn all_ok(&self) -> bool {

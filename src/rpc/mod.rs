@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::protocol::{new_request_id, reply_subject, unix_now, Filter, Request};
 use crate::transport::Transport;
 
-pub use call::{CallResult, NodeReply};
+pub use call::{CallResult, NodeFailure, NodeReply};
 pub use error::{RpcError, RpcErrorKind};
 pub use options::ClientOptions;
 

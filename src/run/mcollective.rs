@@ -7,10 +7,10 @@ use std::time::Duration;
 use crate::eval::catalog::Resource;
 use crate::eval::{EvalError, Value};
 use crate::protocol::{FactFilter, Filter};
-use crate::rpc::{CallResult, RpcClient};
+use crate::report::Reporter;
+use crate::rpc::{CallResult, NodeFailure, RpcClient};
 
-use super::report::Reporter;
-use super::step::{duration_param, NodeFailure, Outcome};
+use super::step::{duration_param, Outcome};
 
 #[derive(Debug, Clone)]
 pub struct McollectiveStep {
@@ -257,7 +257,7 @@ impl McollectiveStep {
                     failures.len(),
                     count_nodes(targets.len()),
                     describe_nodes(&remaining),
-                    super::report::seconds(self.try_sleep)
+                    crate::report::seconds(self.try_sleep)
                 ));
                 tokio::time::sleep(self.try_sleep).await;
             }

@@ -1,10 +1,9 @@
 //! Running a playbook: evaluate it (discovery goes to the fleet), build the step graph, check
 //! every step's parameters, then walk the graph and report.
 
+mod dispatch;
 pub mod mcollective;
 pub mod puppet_run;
-pub mod report;
-mod scheduler;
 pub mod site_step;
 pub mod step;
 #[cfg(test)]
@@ -15,13 +14,15 @@ use std::time::Instant;
 
 use tokio::runtime::Handle;
 
+use crate::dag::{self, Cycle};
 use crate::eval::{EvalError, Evaluation, NodeQuery, Value};
 use crate::graph::StepGraph;
 use crate::protocol::Filter;
+use crate::report::{self, Summary};
 use crate::rpc::RpcClient;
 
-pub use report::{Reporter, StepRecord, Summary};
-pub use scheduler::RunContext;
+use dispatch::Dispatcher;
+pub use dispatch::RunContext;
 pub use step::{Outcome, Step};
 
 /// `discover()` and `get_fact()` during evaluation, through the same RPC client the steps use.
@@ -127,11 +128,41 @@ pub fn plan_lines(prepared: &Prepared) -> Vec<String> {
     lines
 }
 
-/// Walks the graph and returns the summary (already printed).
-pub async fn run(prepared: &Prepared, context: Arc<RunContext>) -> Summary {
+/// Why a run ended before its end.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The stop was forced: the run returned at once, leaving its running steps where they
+    /// were (its output has said so).
+    #[error("the run was stopped at once")]
+    Stopped,
+    /// The step graph has a cycle, which [`prepare`] refuses: a bug.
+    #[error("the step graph has a cycle, which preparing the run should have refused")]
+    Cycle(#[from] Cycle),
+}
+
+/// Walks the graph and returns the summary (already printed); returns at once when the stop
+/// is forced.
+pub async fn run(prepared: &Prepared, context: Arc<RunContext>) -> Result<Summary, RunError> {
     let started = Instant::now();
-    scheduler::run_graph(&prepared.graph, &prepared.steps, context.clone()).await;
+    let mut dispatcher = Dispatcher {
+        steps: &prepared.steps,
+        context: context.clone(),
+    };
+    let walk = dag::walk(
+        &prepared.graph.graph,
+        &mut dispatcher,
+        context.concurrency,
+        &context.stop,
+    );
+    tokio::select! {
+        // First, so a stop is announced before the walk acts on it.
+        biased;
+        () = report::run::until_forced(&context.stop, &context.reporter) => {
+            return Err(RunError::Stopped)
+        }
+        walked = walk => walked?,
+    }
     let summary = context.reporter.summary(started.elapsed());
     context.reporter.print_summary(&summary);
-    summary
+    Ok(summary)
 }

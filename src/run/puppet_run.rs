@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use crate::eval::catalog::Resource;
 use crate::eval::{EvalError, Value};
+use crate::report::{Progress, SiteOutcome, SiteStatus};
 use crate::rpc::RpcClient;
-use crate::site::run::{self as site_run, Interrupt, Progress, RunSettings, SiteStatus};
+use crate::site::run::{self as site_run, RunSettings};
+use crate::stop::Stop;
 
 use super::mcollective::{describe_nodes, McollectiveStep};
 use super::step::{duration_param, Outcome};
@@ -74,7 +76,7 @@ impl PuppetRunStep {
         format!("puppet run {targets}")
     }
 
-    pub async fn run(&self, name: &str, rpc: &RpcClient, interrupt: &Interrupt) -> Outcome {
+    pub async fn run(&self, name: &str, rpc: &RpcClient, stop: &Stop) -> Outcome {
         let failed = |summary: String, failures, nodes| Outcome::Failed {
             summary,
             failures,
@@ -103,7 +105,7 @@ impl PuppetRunStep {
             std::slice::from_ref(&targets),
             &settings,
             &progress,
-            interrupt,
+            stop,
         )
         .await;
         site_outcome(outcome, &settings, self.nodes.fail_ok, &progress)
@@ -112,7 +114,7 @@ impl PuppetRunStep {
 
 /// A site run's outcome as a step's.
 pub(crate) fn site_outcome(
-    outcome: site_run::SiteOutcome,
+    outcome: SiteOutcome,
     settings: &RunSettings,
     fail_ok: bool,
     progress: &Progress,
@@ -126,7 +128,7 @@ pub(crate) fn site_outcome(
             nodes: outcome.nodes,
         };
     }
-    let lines = site_run::report(&outcome, settings);
+    let lines = crate::report::site::outcome_lines(&outcome, &settings.what);
     for line in lines.iter().skip(1) {
         progress.plain(line);
     }

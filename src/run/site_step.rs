@@ -14,10 +14,12 @@ use std::time::Duration;
 
 use crate::eval::catalog::Resource;
 use crate::eval::{EvalError, Value};
+use crate::report::Progress;
 use crate::rpc::RpcClient;
 use crate::site::plan::SitePlan;
-use crate::site::run::{self as site_run, Interrupt, Progress, RunSettings};
+use crate::site::run::{self as site_run, RunSettings};
 use crate::site::source::{self, GraphSource};
+use crate::stop::Stop;
 
 use super::puppet_run::{site_outcome, wait_param};
 use super::step::Outcome;
@@ -135,7 +137,7 @@ impl SiteStep {
         )
     }
 
-    pub async fn run(&self, name: &str, rpc: &RpcClient, interrupt: &Interrupt) -> Outcome {
+    pub async fn run(&self, name: &str, rpc: &RpcClient, stop: &Stop) -> Outcome {
         let mut settings = RunSettings::new(
             format!("{name}, the site run of {}", self.environment),
             rpc.options().caller_id.clone(),
@@ -145,7 +147,7 @@ impl SiteStep {
         settings.run_timeout = self.run_timeout;
         settings.request_timeout = rpc.default_timeout();
         let progress = Progress::for_step(name);
-        let outcome = site_run::run_site(rpc, &self.groups, &settings, &progress, interrupt).await;
+        let outcome = site_run::run_site(rpc, &self.groups, &settings, &progress, stop).await;
         site_outcome(outcome, &settings, self.fail_ok, &progress)
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::eval::catalog::{Resource, ResourceId};
 use crate::eval::{EvalError, Value};
+use crate::rpc::NodeFailure;
 
 use super::mcollective::McollectiveStep;
 use super::puppet_run::PuppetRunStep;
@@ -73,15 +74,6 @@ impl Step {
             StepKind::Site(s) => s.describe(),
         }
     }
-}
-
-/// A failure of one node in a step.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct NodeFailure {
-    pub identity: String,
-    /// The reply's statusmsg, or "no response".
-    pub message: String,
-    pub statuscode: Option<u8>,
 }
 
 #[derive(Debug, Clone)]

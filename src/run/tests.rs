@@ -1,28 +1,15 @@
-//! The scheduler on small playbooks without a fleet: `notify` steps succeed and `mcollective`
+//! The run on small playbooks without a fleet: `notify` steps succeed and `mcollective`
 //! steps fail (nothing to send to), which is enough to see what runs, in what order, and what
 //! a failure skips.
 
 use std::sync::Arc;
 
-use super::{prepare, run, Reporter, RunContext, StepRecord};
-use crate::eval::{evaluate, BufferLog, EvalRequest, Loader, NoFleet};
+use super::{prepare, run, RunContext};
+use crate::eval::testing::evaluate_manifest;
+use crate::report::{Reporter, StepRecord, StepStatus};
 
 fn run_manifest(code: &str, concurrency: usize) -> Vec<StepRecord> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("playbook.pp");
-    std::fs::write(&path, code).unwrap();
-    let mut log = BufferLog::default();
-    let evaluation = evaluate(EvalRequest {
-        loader: Loader::new(dir.path()),
-        path,
-        playbook: "playbook".into(),
-        args: vec![],
-        caller: "tester".into(),
-        nodes: &NoFleet,
-        log: &mut log,
-    })
-    .map_err(|f| f.error.message().to_string())
-    .unwrap();
+    let evaluation = evaluate_manifest(code);
     let prepared = prepare(&evaluation)
         .map_err(|e| e.message().to_string())
         .unwrap();
@@ -30,22 +17,22 @@ fn run_manifest(code: &str, concurrency: usize) -> Vec<StepRecord> {
         rpc: None,
         reporter: Reporter::quiet(),
         concurrency,
-        interrupt: Default::default(),
+        stop: Default::default(),
     });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(run(&prepared, context.clone()));
+    runtime.block_on(run(&prepared, context.clone())).unwrap();
     context.reporter.records()
 }
 
-fn status_of<'a>(records: &'a [StepRecord], step: &str) -> &'a str {
-    records
-        .iter()
-        .find(|r| r.step == step)
-        .map(|r| r.status)
-        .unwrap_or("missing")
+/// Each step named ended as said.
+fn assert_statuses(records: &[StepRecord], expected: &[(&str, StepStatus)]) {
+    for (step, status) in expected {
+        let found = records.iter().find(|r| r.step == *step).map(|r| r.status);
+        assert_eq!(found, Some(*status), "{step}");
+    }
 }
 
 const FAILING: &str = "agent => 'rpcutil', action => 'ping', identity_filter => 'web1'";
@@ -61,10 +48,15 @@ fn a_failed_step_skips_its_dependents_and_only_them() {
         ),
         4,
     );
-    assert_eq!(status_of(&records, "Mcollective[broken]"), "failed");
-    assert_eq!(status_of(&records, "Notify[after]"), "skipped");
-    assert_eq!(status_of(&records, "Notify[after that]"), "skipped");
-    assert_eq!(status_of(&records, "Notify[independent]"), "ok");
+    assert_statuses(
+        &records,
+        &[
+            ("Mcollective[broken]", StepStatus::Failed),
+            ("Notify[after]", StepStatus::Skipped),
+            ("Notify[after that]", StepStatus::Skipped),
+            ("Notify[independent]", StepStatus::Ok),
+        ],
+    );
     let skipped = records
         .iter()
         .find(|r| r.step == "Notify[after that]")
@@ -80,8 +72,13 @@ fn fail_ok_reports_the_failure_and_runs_what_follows() {
         ),
         4,
     );
-    assert_eq!(status_of(&records, "Mcollective[broken]"), "tolerated");
-    assert_eq!(status_of(&records, "Notify[after]"), "ok");
+    assert_statuses(
+        &records,
+        &[
+            ("Mcollective[broken]", StepStatus::Tolerated),
+            ("Notify[after]", StepStatus::Ok),
+        ],
+    );
 }
 
 #[test]
@@ -94,9 +91,14 @@ fn an_edge_to_a_define_orders_every_step_inside_it() {
         ),
         1,
     );
-    assert_eq!(status_of(&records, "Pair[p]/Notify[p-1]"), "skipped");
-    assert_eq!(status_of(&records, "Pair[p]/Notify[p-2]"), "skipped");
-    assert_eq!(status_of(&records, "Pair[q]/Notify[q-1]"), "ok");
+    assert_statuses(
+        &records,
+        &[
+            ("Pair[p]/Notify[p-1]", StepStatus::Skipped),
+            ("Pair[p]/Notify[p-2]", StepStatus::Skipped),
+            ("Pair[q]/Notify[q-1]", StepStatus::Ok),
+        ],
+    );
     let position = |step: &str| records.iter().position(|r| r.step == step).unwrap();
     assert!(position("Pair[q]/Notify[q-1]") < position("Notify[last]"));
     assert!(position("Pair[q]/Notify[q-2]") < position("Notify[last]"));

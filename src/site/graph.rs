@@ -38,6 +38,24 @@ impl EnvironmentGraph {
     }
 }
 
+/// The seed's two Lamp applications on dev1..dev4, as Puppet Server's JSON: the example
+/// the site's tests share.
+#[cfg(test)]
+pub(crate) fn lamp() -> EnvironmentGraph {
+    let mut json = serde_json::json!({"environment": "production", "applications": {}});
+    for app in ["app2", "app1"] {
+        let name = format!("Lamp[{app}]");
+        json["applications"][&name][format!("Lamp::Mysql[{app}]")] = serde_json::json!(
+            {"produces": [format!("Sql[{app}]")], "consumes": [], "node": "dev1.example.net"});
+        for web in 1..=3 {
+            json["applications"][&name][format!("Lamp::Webapp[{app}-{web}]")] = serde_json::json!(
+                {"produces": [], "consumes": [format!("Sql[{app}]")],
+                 "node": format!("dev{}.example.net", web + 1)});
+        }
+    }
+    EnvironmentGraph::from_json(&json.to_string()).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

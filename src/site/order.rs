@@ -7,15 +7,15 @@
 //! per-node merge sees the node waiting for itself and calls that a cycle. Here only component
 //! edges between different nodes constrain the order of nodes.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use petgraph::algo::{tarjan_scc, toposort};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
 use super::graph::EnvironmentGraph;
+use crate::dag;
 
 /// One component of the site: its application, its reference and its node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,12 +217,11 @@ pub fn order(graph: &EnvironmentGraph, instance: Option<&str>) -> Result<NodeGro
         }
     }
 
-    let sorted = match toposort(&nodes, None) {
-        Ok(sorted) => sorted,
-        Err(_) => return Err(OrderError::Cycle(node_cycle(&nodes))),
+    let Some(sorted) = dag::topological_order(&nodes) else {
+        return Err(OrderError::Cycle(node_cycle(&nodes)));
     };
     // Components that need each other on one node: its own Puppet run cannot order them.
-    if toposort(&components, None).is_err() {
+    if dag::topological_order(&components).is_none() {
         return Err(OrderError::Cycle(component_cycle(&components)));
     }
 
@@ -250,9 +249,7 @@ pub fn order(graph: &EnvironmentGraph, instance: Option<&str>) -> Result<NodeGro
 
 /// One cycle of the node graph, as the links around it, starting at its smallest node.
 fn node_cycle(nodes: &DiGraph<&str, Link>) -> Vec<Link> {
-    let edges = cycle_edges(nodes, |index| nodes[index].to_string());
-    edges
-        .into_iter()
+    cycle_edges(nodes, |index| nodes[index])
         .filter_map(|(from, to)| nodes.find_edge(from, to))
         .map(|edge| nodes[edge].clone())
         .collect()
@@ -260,9 +257,7 @@ fn node_cycle(nodes: &DiGraph<&str, Link>) -> Vec<Link> {
 
 /// One cycle among components (all on one node, or the node graph would have one).
 fn component_cycle(components: &DiGraph<ComponentRef, &str>) -> Vec<Link> {
-    let edges = cycle_edges(components, |index| components[index].component.to_string());
-    edges
-        .into_iter()
+    cycle_edges(components, |index| components[index].component)
         .filter_map(|(from, to)| {
             let edge = components.find_edge(from, to)?;
             let (producer, consumer) = (components[from], components[to]);
@@ -277,52 +272,14 @@ fn component_cycle(components: &DiGraph<ComponentRef, &str>) -> Vec<Link> {
         .collect()
 }
 
-/// The edges of one cycle of `graph`: in its first strongly connected component of several
-/// vertices (by `name`), a shortest way from the smallest vertex back to itself.
-fn cycle_edges<N, E>(
+/// The edges of one cycle of `graph`, read from its smallest vertex by `name`, neighbours by
+/// name, so the cycle named is the same every time.
+fn cycle_edges<'g, N, E>(
     graph: &DiGraph<N, E>,
-    name: impl Fn(NodeIndex) -> String,
-) -> Vec<(NodeIndex, NodeIndex)> {
-    let Some(component) = tarjan_scc(graph)
-        .into_iter()
-        .filter(|scc| scc.len() > 1)
-        .min_by_key(|scc| scc.iter().map(|&i| name(i)).min())
-    else {
-        return Vec::new();
-    };
-    let members: HashSet<NodeIndex> = component.iter().copied().collect();
-    let Some(start) = component.iter().copied().min_by_key(|&i| name(i)) else {
-        return Vec::new();
-    };
-    // Breadth first inside the component, neighbours by name so the cycle named is stable.
-    let mut came_from: HashMap<NodeIndex, NodeIndex> = HashMap::new();
-    let mut queue = std::collections::VecDeque::from([start]);
-    let mut seen = BTreeSet::from([start.index()]);
-    while let Some(at) = queue.pop_front() {
-        let mut next: Vec<NodeIndex> = graph
-            .neighbors_directed(at, Direction::Outgoing)
-            .filter(|n| members.contains(n))
-            .collect();
-        next.sort_by_key(|&n| name(n));
-        for n in next {
-            if n == start {
-                let mut path = vec![(at, start)];
-                let mut back = at;
-                while back != start {
-                    let before = came_from[&back];
-                    path.push((before, back));
-                    back = before;
-                }
-                path.reverse();
-                return path;
-            }
-            if seen.insert(n.index()) {
-                came_from.insert(n, at);
-                queue.push_back(n);
-            }
-        }
-    }
-    Vec::new()
+    name: impl Fn(NodeIndex) -> &'g str,
+) -> impl Iterator<Item = (NodeIndex, NodeIndex)> {
+    let cycle = dag::find_cycle(graph, name).map(|cycle| cycle.edges().collect::<Vec<_>>());
+    cycle.into_iter().flatten()
 }
 
 impl fmt::Display for NodeGroups {
@@ -337,7 +294,7 @@ impl fmt::Display for NodeGroups {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::site::graph::Component;
+    use crate::site::graph::{lamp, Component};
     use indexmap::IndexMap;
 
     /// `(application, component, produces, consumes, node)`.
@@ -364,22 +321,6 @@ mod tests {
             applications,
             code_id: None,
         }
-    }
-
-    /// The seed's two Lamp applications on dev1..dev4, as Puppet Server's JSON.
-    fn lamp() -> EnvironmentGraph {
-        let mut json = serde_json::json!({"environment": "production", "applications": {}});
-        for app in ["app2", "app1"] {
-            let name = format!("Lamp[{app}]");
-            json["applications"][&name][format!("Lamp::Mysql[{app}]")] = serde_json::json!(
-                {"produces": [format!("Sql[{app}]")], "consumes": [], "node": "dev1.example.net"});
-            for web in 1..=3 {
-                json["applications"][&name][format!("Lamp::Webapp[{app}-{web}]")] = serde_json::json!(
-                    {"produces": [], "consumes": [format!("Sql[{app}]")],
-                     "node": format!("dev{}.example.net", web + 1)});
-            }
-        }
-        EnvironmentGraph::from_json(&json.to_string()).unwrap()
     }
 
     fn groups(graph: &EnvironmentGraph) -> Vec<Vec<String>> {

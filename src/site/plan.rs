@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::graph::EnvironmentGraph;
 use super::order::{self, OrderError};
+use crate::report::plural;
 
 /// What a site run will do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,32 +114,10 @@ impl SitePlan {
     }
 }
 
-pub(crate) fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn lamp() -> EnvironmentGraph {
-        let mut json = serde_json::json!({"environment": "production", "applications": {}});
-        for app in ["app2", "app1"] {
-            let name = format!("Lamp[{app}]");
-            json["applications"][&name][format!("Lamp::Mysql[{app}]")] = serde_json::json!(
-                {"produces": [format!("Sql[{app}]")], "consumes": [], "node": "dev1.example.net"});
-            for web in 1..=3 {
-                json["applications"][&name][format!("Lamp::Webapp[{app}-{web}]")] = serde_json::json!(
-                    {"produces": [], "consumes": [format!("Sql[{app}]")],
-                     "node": format!("dev{}.example.net", web + 1)});
-            }
-        }
-        EnvironmentGraph::from_json(&json.to_string()).unwrap()
-    }
+    use crate::site::graph::lamp;
 
     #[test]
     fn the_seeds_plan_prints_as_the_seed_shows_it() {

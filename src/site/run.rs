@@ -11,20 +11,16 @@
 //! 4. On success every node is enabled again. On failure or Ctrl-C every node stays disabled:
 //!    the site is half deployed, and a scheduled run must not build on it before someone looks.
 
-mod progress;
 mod puppet;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-pub use progress::{now, Progress};
 pub use puppet::{verdict, PuppetAgents, PuppetFailure, PuppetStatus};
 
-use crate::rpc::RpcClient;
-use crate::run::step::NodeFailure;
-
-use super::plan::plural;
+use crate::report::{nodes, now, Progress, SiteOutcome, SiteStatus};
+use crate::rpc::{NodeFailure, RpcClient};
+use crate::stop::Stop;
 
 /// How a site run goes.
 #[derive(Debug, Clone)]
@@ -58,103 +54,13 @@ impl RunSettings {
     }
 }
 
-/// Set (by Ctrl-C) to stop the run at the next safe point: before a batch starts.
-#[derive(Clone, Default)]
-pub struct Interrupt(Arc<AtomicBool>);
-
-impl Interrupt {
-    pub fn raise(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    pub fn raised(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-
-    /// An interrupt raised by Ctrl-C (while the runtime this is called on lives).
-    pub fn on_ctrl_c(progress: Arc<Progress>) -> Interrupt {
-        let interrupt = Interrupt::default();
-        let raised = interrupt.clone();
-        tokio::spawn(async move {
-            let stop = crate::stop::Stop::on_signals();
-            stop.requested().await;
-            raised.raise();
-            progress.line(
-                "Interrupted: the batch under way finishes, then the run stops with every node disabled (Ctrl-C again to stop at once)",
-            );
-            // A run can wait minutes for a batch; a second Ctrl-C is the way out, at the cost
-            // of the safe point: the batch under way may be left enabled.
-            {
-                stop.forced().await;
-                progress.line(
-                    "Stopped at once: Puppet is left disabled on the site's nodes, except perhaps those of the batch that was running; check them",
-                );
-                std::process::exit(130);
-            }
-        });
-        interrupt
-    }
-}
-
-/// How a site run ended.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SiteOutcome {
-    pub status: SiteStatus,
-    /// The nodes whose Puppet run succeeded, in the order they ran.
-    pub ran: Vec<String>,
-    /// The nodes whose run failed or could not be checked, with why.
-    pub failures: Vec<NodeFailure>,
-    /// Nodes that did not run.
-    pub not_run: Vec<String>,
-    /// Every node of the site; all enabled again on success, all left disabled otherwise
-    /// (unless the run stopped before disabling any).
-    pub nodes: Vec<String>,
-    pub seconds: f64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum SiteStatus {
-    Succeeded,
-    /// Refused before touching any node (a node was disabled already, or did not answer).
-    Refused {
-        reason: String,
-    },
-    /// Failed after disabling the nodes; they stay disabled.
-    Failed {
-        reason: String,
-    },
-    Interrupted,
-}
-
-impl SiteOutcome {
-    pub fn succeeded(&self) -> bool {
-        self.status == SiteStatus::Succeeded
-    }
-
-    /// One line: what happened.
-    pub fn summary(&self) -> String {
-        let done = format!(
-            "{} of {} node{} ran Puppet",
-            self.ran.len(),
-            self.nodes.len(),
-            plural(self.nodes.len())
-        );
-        match &self.status {
-            SiteStatus::Succeeded => format!("succeeded: {done}"),
-            SiteStatus::Refused { reason } => format!("refused: {reason}"),
-            SiteStatus::Failed { reason } => format!("failed: {reason}; {done}"),
-            SiteStatus::Interrupted => format!("interrupted: {done}"),
-        }
-    }
-}
-
 /// Runs the site's `groups` (each sorted; in order) on the fleet.
 pub async fn run_site(
     rpc: &RpcClient,
     groups: &[Vec<String>],
     settings: &RunSettings,
     progress: &Progress,
-    interrupt: &Interrupt,
+    stop: &Stop,
 ) -> SiteOutcome {
     let started = Instant::now();
     let mut all: Vec<String> = groups.iter().flatten().cloned().collect();
@@ -176,19 +82,19 @@ pub async fn run_site(
             now()
         ),
     };
-    let status = run.run(groups, interrupt).await;
+    let status = run.run(groups, stop).await;
     let failures = match &status {
-        Err(Stop::Failed(failure)) => failure.failures.clone(),
-        Err(Stop::Refused(_, disabled)) => disabled.clone(),
+        Err(Halt::Failed(failure)) => failure.failures.clone(),
+        Err(Halt::Refused(_, disabled)) => disabled.clone(),
         _ => Vec::new(),
     };
     let status = match status {
         Ok(()) => SiteStatus::Succeeded,
-        Err(Stop::Refused(reason, _)) => SiteStatus::Refused { reason },
-        Err(Stop::Failed(failure)) => SiteStatus::Failed {
+        Err(Halt::Refused(reason, _)) => SiteStatus::Refused { reason },
+        Err(Halt::Failed(failure)) => SiteStatus::Failed {
             reason: failure.doing.clone(),
         },
-        Err(Stop::Interrupted) => SiteStatus::Interrupted,
+        Err(Halt::Interrupted) => SiteStatus::Interrupted,
     };
     let failed: Vec<&str> = failures.iter().map(|f| f.identity.as_str()).collect();
     // A refused run ran nowhere, the nodes in its way included.
@@ -213,11 +119,19 @@ pub async fn run_site(
     }
 }
 
-enum Stop {
+/// Why a site run ended before its end.
+enum Halt {
     /// Before anything was changed, with the nodes that were in the way.
     Refused(String, Vec<NodeFailure>),
     Failed(PuppetFailure),
     Interrupted,
+}
+
+/// How a batch failed: before its runs could be checked (it did not run, as far as anyone can
+/// tell), or at the check of runs that happened (the nodes not named ran).
+enum BatchFailure {
+    Before(PuppetFailure),
+    Checked(PuppetFailure),
 }
 
 struct SiteRunState<'a> {
@@ -230,14 +144,14 @@ struct SiteRunState<'a> {
 }
 
 impl SiteRunState<'_> {
-    async fn run(&mut self, groups: &[Vec<String>], interrupt: &Interrupt) -> Result<(), Stop> {
+    async fn run(&mut self, groups: &[Vec<String>], stop: &Stop) -> Result<(), Halt> {
         let all = self.all.clone();
         let count = nodes(all.len());
         let settings = self.settings;
         self.progress
             .line(&format!("Checking that Puppet is enabled on {count}"));
         let disabled = self.agents.disabled(&all).await.map_err(|failure| {
-            Stop::Refused(
+            Halt::Refused(
                 format!("{failure}\nNothing was changed."),
                 failure.failures.clone(),
             )
@@ -251,7 +165,7 @@ impl SiteRunState<'_> {
                 reason.push_str(&format!("\n    {}: {}", node.identity, node.message));
             }
             reason.push_str("\nNothing was changed.");
-            return Err(Stop::Refused(reason, disabled));
+            return Err(Halt::Refused(reason, disabled));
         }
         self.progress.line(&format!(
             "Disabling Puppet on {count}: {}",
@@ -260,7 +174,7 @@ impl SiteRunState<'_> {
         self.agents
             .disable(&all, &self.disable_message, false)
             .await
-            .map_err(Stop::Failed)?;
+            .map_err(Halt::Failed)?;
         self.progress
             .line(&format!("Waiting for {count} to become idle"));
         self.agents
@@ -273,7 +187,7 @@ impl SiteRunState<'_> {
                 |_, status| !status.applying,
             )
             .await
-            .map_err(Stop::Failed)?;
+            .map_err(Halt::Failed)?;
 
         for (index, group) in groups.iter().enumerate() {
             let number = index + 1;
@@ -289,18 +203,20 @@ impl SiteRunState<'_> {
                 }
             ));
             for batch in group.chunks(size) {
-                if interrupt.raised() {
-                    return Err(Stop::Interrupted);
+                if stop.is_requested() {
+                    return Err(Halt::Interrupted);
                 }
-                if let Err(failure) = self.run_batch(batch, number).await {
-                    if failure.doing == puppet::CHECKING_RUNS {
+                match self.run_batch(batch, number).await {
+                    Ok(()) => {}
+                    Err(BatchFailure::Before(failure)) => return Err(Halt::Failed(failure)),
+                    Err(BatchFailure::Checked(failure)) => {
                         // The batch ran; only the nodes named failed.
                         let failed: Vec<&String> =
                             failure.failures.iter().map(|f| &f.identity).collect();
                         self.ran
                             .extend(batch.iter().filter(|n| !failed.contains(n)).cloned());
+                        return Err(Halt::Failed(failure));
                     }
-                    return Err(Stop::Failed(failure));
                 }
                 self.ran.extend(batch.iter().cloned());
             }
@@ -312,11 +228,31 @@ impl SiteRunState<'_> {
         }
         self.progress.plain("");
         self.progress.line(&format!("Enabling Puppet on {count}"));
-        self.agents.enable(&all).await.map_err(Stop::Failed)
+        self.agents.enable(&all).await.map_err(Halt::Failed)
     }
 
     /// One batch: enable, run, wait for the run to be seen and to end, disable, check.
-    async fn run_batch(&self, batch: &[String], group: usize) -> Result<(), PuppetFailure> {
+    async fn run_batch(&self, batch: &[String], group: usize) -> Result<(), BatchFailure> {
+        let started = self
+            .run_and_wait(batch, group)
+            .await
+            .map_err(BatchFailure::Before)?;
+        let count = nodes(batch.len());
+        self.progress
+            .line(&format!("Checking the Puppet runs of {count}"));
+        self.agents
+            .check_runs(&started)
+            .await
+            .map_err(BatchFailure::Checked)
+    }
+
+    /// Enable, run, wait for the run to be seen and to end, disable; when each node's run
+    /// was started (epoch seconds).
+    async fn run_and_wait(
+        &self,
+        batch: &[String],
+        group: usize,
+    ) -> Result<BTreeMap<String, u64>, PuppetFailure> {
         let settings = self.settings;
         let count = nodes(batch.len());
         self.progress.line(&format!("Enabling Puppet on {count}"));
@@ -369,9 +305,7 @@ impl SiteRunState<'_> {
             .await;
         waited?;
         disabled?;
-        self.progress
-            .line(&format!("Checking the Puppet runs of {count}"));
-        self.agents.check_runs(&started).await
+        Ok(started)
     }
 
     /// After a failure part way through a batch: lock its nodes again, best effort (the
@@ -399,58 +333,6 @@ fn names(batch: &[String]) -> String {
             batch.len() - SHOWN
         )
     }
-}
-
-/// `1 node`, `3 nodes`.
-fn nodes(n: usize) -> String {
-    format!("{n} node{}", plural(n))
-}
-
-/// What the operator reads at the end: the outcome, what was done, what state the nodes are
-/// left in, and what to do next.
-pub fn report(outcome: &SiteOutcome, settings: &RunSettings) -> Vec<String> {
-    let mut lines = Vec::new();
-    let what = &settings.what;
-    let mut chars = what.chars();
-    let title = match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
-        None => String::new(),
-    };
-    match &outcome.status {
-        SiteStatus::Succeeded => {
-            lines.push(format!(
-                "{title} succeeded: {} ran Puppet in {:.2} seconds; Puppet is enabled on all of them again",
-                nodes(outcome.ran.len()),
-                outcome.seconds
-            ));
-            return lines;
-        }
-        SiteStatus::Refused { reason } => {
-            lines.push(format!("{title} did not start: {reason}"));
-            return lines;
-        }
-        SiteStatus::Failed { reason } => {
-            lines.push(format!("{title} failed: could not {reason}:"));
-            for failure in &outcome.failures {
-                lines.push(format!("    {}: {}", failure.identity, failure.message));
-            }
-        }
-        SiteStatus::Interrupted => lines.push(format!("{title} was interrupted (Ctrl-C).")),
-    }
-    let list = |names: &[String]| {
-        if names.is_empty() {
-            "none".to_string()
-        } else {
-            names.join(", ")
-        }
-    };
-    lines.push(format!("Ran Puppet successfully: {}", list(&outcome.ran)));
-    lines.push(format!("Did not run: {}", list(&outcome.not_run)));
-    lines.push(format!(
-        "Puppet is left disabled on all {} (\"Disabled during {what} ...\"), as the site may be half deployed: check the nodes, then enable Puppet on them (`orchestrate rpc puppet enable -I NODE`, or `puppet agent --enable` on each)",
-        nodes(outcome.nodes.len()),
-    ));
-    lines
 }
 
 #[cfg(test)]

@@ -9,9 +9,8 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-use super::progress::Progress;
-use crate::rpc::RpcClient;
-use crate::run::step::NodeFailure;
+use crate::report::Progress;
+use crate::rpc::{NodeFailure, RpcClient};
 
 /// An action that did not succeed on every node.
 #[derive(Debug, Clone, PartialEq)]
@@ -404,7 +403,7 @@ impl PuppetAgents<'_> {
                             identity: node.clone(),
                             message: format!(
                                 "still waiting after {}: {}",
-                                crate::run::report::seconds(timeout),
+                                crate::report::seconds(timeout),
                                 last.get(node).map(String::as_str).unwrap_or("no status")
                             ),
                             statuscode: None,

@@ -70,14 +70,7 @@ impl Site {
             .map(|g| g.iter().map(|n| n.to_string()).collect())
             .collect();
         let progress = Progress::quiet();
-        let outcome = run_site(
-            &self.rpc,
-            &groups,
-            settings,
-            &progress,
-            &Interrupt::default(),
-        )
-        .await;
+        let outcome = run_site(&self.rpc, &groups, settings, &progress, &Stop::new()).await;
         (outcome, progress.lines())
     }
 
@@ -170,7 +163,7 @@ async fn a_failed_resource_in_group_1_stops_before_group_2_and_leaves_every_node
     assert_eq!(outcome.not_run.len(), 3);
     let statuses = site.statuses().await;
     assert!(statuses.values().all(|s| !s.enabled), "{statuses:?}");
-    let report = report(&outcome, &settings()).join("\n");
+    let report = crate::report::site::outcome_lines(&outcome, &settings().what).join("\n");
     assert!(
         report.contains("Puppet is left disabled on all 4 nodes"),
         "{report}"
@@ -305,17 +298,17 @@ async fn a_run_that_never_ends_times_out_and_leaves_the_nodes_disabled() {
 #[tokio::test]
 async fn an_interrupt_stops_before_the_next_batch_with_every_node_disabled() {
     let site = Site::serve(&fleet("0s", "", "")).await;
-    let interrupt = Interrupt::default();
-    interrupt.raise();
+    let stop = Stop::new();
+    stop.request();
     let groups: Vec<Vec<String>> = LAMP
         .iter()
         .map(|g| g.iter().map(|n| n.to_string()).collect())
         .collect();
     let progress = Progress::quiet();
-    let outcome = run_site(&site.rpc, &groups, &settings(), &progress, &interrupt).await;
+    let outcome = run_site(&site.rpc, &groups, &settings(), &progress, &stop).await;
     assert_eq!(outcome.status, SiteStatus::Interrupted);
     assert!(site.sent("runonce").await.is_empty());
-    let report = report(&outcome, &settings()).join("\n");
+    let report = crate::report::site::outcome_lines(&outcome, &settings().what).join("\n");
     assert!(
         report.contains("Did not run: dev1.example.net, dev2.example.net"),
         "{report}"

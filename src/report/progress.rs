@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::now;
+
 /// Where the lines go.
 pub struct Progress {
     /// Before every line: a step's name when a playbook step runs the site.
@@ -115,11 +117,6 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
-}
-
-/// Now, as the progress lines and the disable message show it.
-pub fn now() -> String {
-    chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 #[cfg(test)]
