@@ -15,6 +15,7 @@ use super::loader::{Defined, Loader, SourceFile};
 use super::operators;
 use super::resources::{PendingCollector, PendingDefine, PendingOverride, PendingRelation};
 use super::scope::{AssignError, Frame, Scopes};
+use super::steps::StepTypes;
 use super::types::{capitalize_type_name, StructMember, Type, INT_MAX, INT_MIN};
 use super::value::{HashMap as ValueMap, Value};
 use super::{
@@ -27,11 +28,9 @@ pub type EvalResult<T = Value> = Result<T, EvalError>;
 /// recurse without end.
 const MAX_CALL_DEPTH: usize = 1000;
 
-/// Resource types a reference may name besides the playbook's defines: the step types, and
+/// Resource types a reference may name besides the playbook's defines and step kinds:
 /// Puppet's own types (playbooks may mention them in relationships copied from manifests).
 const PUPPET_RESOURCE_TYPES: &[&str] = &[
-    "mcollective",
-    "rpc",
     "notify",
     "exec",
     "file",
@@ -92,6 +91,8 @@ pub struct Evaluator<'a> {
     pub(super) virtuals: Vec<super::resources::VirtualResource>,
     pub(super) classes: HashMap<String, ResourceId>,
     pub(super) nodes: &'a dyn NodeQuery,
+    /// The step kinds a playbook may declare.
+    pub(super) steps: &'a dyn StepTypes,
     pub(super) log: &'a mut dyn Log,
     depth: usize,
     regexes: HashMap<String, Rc<Regex>>,
@@ -117,9 +118,10 @@ pub fn evaluate(request: EvalRequest<'_>) -> Result<Evaluation, Box<EvalFailure>
         args,
         caller,
         nodes,
+        steps,
         log,
     } = request;
-    let mut evaluator = Evaluator::new(loader, nodes, log);
+    let mut evaluator = Evaluator::new(loader, nodes, steps, log);
     let result = evaluator.run_playbook(&path, &playbook, args, caller);
     let Evaluator {
         loader, catalog, ..
@@ -138,7 +140,12 @@ pub fn evaluate(request: EvalRequest<'_>) -> Result<Evaluation, Box<EvalFailure>
 }
 
 impl<'a> Evaluator<'a> {
-    pub fn new(loader: Loader, nodes: &'a dyn NodeQuery, log: &'a mut dyn Log) -> Self {
+    pub fn new(
+        loader: Loader,
+        nodes: &'a dyn NodeQuery,
+        steps: &'a dyn StepTypes,
+        log: &'a mut dyn Log,
+    ) -> Self {
         Evaluator {
             loader,
             scopes: Scopes::new(),
@@ -151,6 +158,7 @@ impl<'a> Evaluator<'a> {
             virtuals: Vec::new(),
             classes: HashMap::new(),
             nodes,
+            steps,
             log,
             depth: 0,
             regexes: HashMap::new(),
@@ -880,6 +888,7 @@ impl<'a> Evaluator<'a> {
         }
         let lower = name.to_lowercase();
         let known = PUPPET_RESOURCE_TYPES.contains(&lower.as_str())
+            || self.steps.find(&lower).is_some()
             || self.loader.define(&lower)?.is_some()
             || self.loader.class(&lower)?.is_some()
             || self.is_capability_type(&lower)
@@ -1001,7 +1010,8 @@ impl<'a> Evaluator<'a> {
         self.run_collectors()?;
         self.expand_defines()?;
         self.apply_overrides()?;
-        self.resolve_relations()
+        self.resolve_relations()?;
+        self.check_steps()
     }
 
     pub(super) fn fleet_error(&self, expr: &Expr, message: String) -> EvalError {

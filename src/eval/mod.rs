@@ -13,6 +13,7 @@ mod scope;
 #[cfg(test)]
 mod semantics_tests;
 pub mod site;
+pub mod steps;
 pub mod types;
 pub mod value;
 
@@ -115,6 +116,8 @@ pub struct EvalRequest<'a> {
     /// `$id`: who runs the playbook.
     pub caller: String,
     pub nodes: &'a dyn NodeQuery,
+    /// The step kinds the playbook may declare (`crate::run::step::Kinds`).
+    pub steps: &'a dyn steps::StepTypes,
     pub log: &'a mut dyn Log,
 }
 

@@ -16,66 +16,10 @@ use super::catalog::{Edge, EdgeKind, Resource, ResourceId};
 use super::evaluator::{EvalResult, Evaluator};
 use super::loader::Defined;
 use super::scope::{Defaults, Frame};
+use super::steps::StepType;
 use super::types::{capitalize_type_name, Type};
 use super::value::Value;
 use super::{EvalError, Origin};
-
-/// The step types the scheduler runs, with the parameters each takes.
-pub const STEP_TYPES: &[(&str, &[&str], &[&str])] = &[
-    (
-        "mcollective",
-        &[
-            "agent",
-            "action",
-            "arguments",
-            "identity_filter",
-            "class_filter",
-            "fact_filter",
-            "agent_filter",
-            "compound_filter",
-            "limit_nodes",
-            "tries",
-            "try_sleep_time",
-            "batch_size",
-            "batch_sleep_time",
-            "timeout",
-            "fail_ok",
-        ],
-        &["agent", "action"],
-    ),
-    ("notify", &["message", "withpath", "name"], &[]),
-    (
-        "puppet_run",
-        &[
-            "identity_filter",
-            "class_filter",
-            "fact_filter",
-            "agent_filter",
-            "compound_filter",
-            "limit_nodes",
-            "batch_size",
-            "timeout",
-            "poll_interval",
-            "run_timeout",
-            "fail_ok",
-        ],
-        &[],
-    ),
-    (
-        "site_run",
-        &[
-            "environment",
-            "environmentpath",
-            "graph",
-            "instance",
-            "batch_size",
-            "poll_interval",
-            "run_timeout",
-            "fail_ok",
-        ],
-        &[],
-    ),
-];
 
 /// Parameters every resource takes: relationships, and Puppet's others (accepted, unused).
 const METAPARAMS: &[&str] = &[
@@ -92,16 +36,8 @@ const METAPARAMS: &[&str] = &[
     "audit",
 ];
 
-/// `rpc` is another name for the `mcollective` step.
-fn canonical_type(name: &str) -> String {
-    match name {
-        "rpc" => "mcollective".to_string(),
-        other => other.to_string(),
-    }
-}
-
 enum ResourceKind {
-    Step(&'static [&'static str], &'static [&'static str]),
+    Step(&'static StepType),
     Define(Rc<Defined<Definition>>),
 }
 
@@ -166,12 +102,31 @@ const MAX_DEFINE_INSTANCES: usize = 1_000_000;
 const MAX_DEFINE_NESTING: usize = 1_000;
 
 impl Evaluator<'_> {
+    /// A type's own name for an alias of a step kind (`rpc` is `mcollective`).
+    fn canonical_type(&self, name: &str) -> String {
+        match self.steps.find(name) {
+            Some(step) => step.name.to_string(),
+            None => name.to_string(),
+        }
+    }
+
+    /// Checks every step's parameters against its kind's types, as a define's parameters are
+    /// checked against theirs; once everything is declared, overridden and collected.
+    pub(super) fn check_steps(&self) -> EvalResult<()> {
+        for resource in &self.catalog.resources {
+            if let Some(step) = self.steps.find(&resource.type_name) {
+                step.check(resource)?;
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn declare_resources(
         &mut self,
         expr: &Expr,
         resource: &crate::lang::ast::Resource,
     ) -> EvalResult {
-        let type_name = canonical_type(&resource.type_name.name.to_lowercase());
+        let type_name = self.canonical_type(&resource.type_name.name.to_lowercase());
         if type_name == "class" {
             return self.declare_class_resources(resource);
         }
@@ -232,8 +187,8 @@ impl Evaluator<'_> {
         type_name: &str,
         span: crate::lang::ast::Span,
     ) -> EvalResult<ResourceKind> {
-        if let Some((_, params, required)) = STEP_TYPES.iter().find(|(n, _, _)| *n == type_name) {
-            return Ok(ResourceKind::Step(params, required));
+        if let Some(step) = self.steps.find(type_name) {
+            return Ok(ResourceKind::Step(step));
         }
         if let Some(application) = self.site_application(type_name)? {
             return Ok(ResourceKind::Define(application));
@@ -329,7 +284,7 @@ impl Evaluator<'_> {
             if matches!(
                 attr.name.as_str(),
                 "before" | "require" | "notify" | "subscribe"
-            ) && !matches!(kind, ResourceKind::Step(p, _) if p.contains(&attr.name.as_str()))
+            ) && !matches!(kind, ResourceKind::Step(step) if step.param(&attr.name).is_some())
             {
                 relations.push((attr.name, attr.value, attr.origin));
                 continue;
@@ -514,7 +469,7 @@ impl Evaluator<'_> {
                 Value::Undef => {}
                 Value::Type(t) => match *t {
                     Type::Resource(Some(type_name), Some(title)) => endpoints.push(Endpoint::Ref {
-                        type_name: canonical_type(&type_name),
+                        type_name: self.canonical_type(&type_name),
                         title,
                     }),
                     Type::Class(Some(name)) => endpoints.push(Endpoint::Ref {
@@ -550,7 +505,7 @@ impl Evaluator<'_> {
     }
 
     pub(super) fn set_defaults(&mut self, defaults: &ResourceDefaults) -> EvalResult {
-        let type_name = canonical_type(&defaults.type_name.name.to_lowercase());
+        let type_name = self.canonical_type(&defaults.type_name.name.to_lowercase());
         let attrs = self.eval_attributes(&defaults.attributes)?;
         let entry = self
             .scopes
@@ -599,7 +554,7 @@ impl Evaluator<'_> {
             None => Vec::new(),
         };
         self.collectors.push(PendingCollector {
-            type_name: canonical_type(&collector.type_name.name.to_lowercase()),
+            type_name: self.canonical_type(&collector.type_name.name.to_lowercase()),
             query: collector.query.clone(),
             attrs,
             file: self.file,
@@ -1123,7 +1078,7 @@ fn check_param_known(
     origin: Origin,
 ) -> EvalResult<()> {
     let known: Vec<String> = match kind {
-        ResourceKind::Step(params, _) => params.iter().map(|p| p.to_string()).collect(),
+        ResourceKind::Step(step) => step.params.iter().map(|p| p.name.to_string()).collect(),
         ResourceKind::Define(def) => def
             .def
             .params
@@ -1164,9 +1119,9 @@ fn check_required(
     at: Origin,
 ) -> EvalResult<()> {
     let missing: Vec<String> = match kind {
-        ResourceKind::Step(_, required) => required
-            .iter()
-            .filter(|r| !params.contains_key(**r))
+        ResourceKind::Step(step) => step
+            .required()
+            .filter(|r| !params.contains_key(*r))
             .map(|r| r.to_string())
             .collect(),
         ResourceKind::Define(def) => def

@@ -19,6 +19,7 @@ fn run_manifest(code: &str, concurrency: usize) -> Vec<StepRecord> {
         args: vec![],
         caller: "tester".into(),
         nodes: &NoFleet,
+        steps: &crate::run::step::Kinds,
         log: &mut log,
     })
     .map_err(|f| f.error.message().to_string())
@@ -111,5 +112,97 @@ fn steps_run_in_dependency_order_with_any_concurrency() {
         );
         let order: Vec<&str> = records.iter().map(|r| r.step.as_str()).collect();
         assert_eq!(order, ["Notify[a]", "Notify[b]", "Notify[c]"]);
+    }
+}
+
+fn evaluate_manifest(code: &str) -> Result<crate::eval::Evaluation, String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("playbook.pp");
+    std::fs::write(&path, code).unwrap();
+    let mut log = BufferLog::default();
+    evaluate(EvalRequest {
+        loader: Loader::new(dir.path()),
+        path,
+        playbook: "playbook".into(),
+        args: vec![],
+        caller: "tester".into(),
+        nodes: &NoFleet,
+        steps: &crate::run::step::Kinds,
+        log: &mut log,
+    })
+    .map_err(|f| f.error.message().to_string())
+}
+
+/// A bug fixed: `Puppet_run[...]` and `Site_run[...]` were not known as resource types, so
+/// a relationship could not name those steps.
+#[test]
+fn a_relationship_may_name_every_step_kind() {
+    let evaluation = evaluate_manifest(
+        "puppet_run { 'db': identity_filter => ['db1'] }\n\
+         notify { 'after': require => Puppet_run['db'] }\n\
+         Puppet_run['db'] -> Rpc['ping']\n\
+         rpc { 'ping': agent => 'rpcutil', action => 'ping', identity_filter => 'db1' }\n",
+    )
+    .unwrap();
+    let prepared = prepare(&evaluation)
+        .map_err(|e| e.message().to_string())
+        .unwrap();
+    let lines = super::plan_lines(&prepared);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].contains("Puppet_run[db]"), "{lines:?}");
+    assert!(lines[1].ends_with("[after 1]"), "{lines:?}");
+    assert!(lines[2].ends_with("[after 1]"), "{lines:?}");
+}
+
+/// Every kind reads a count and a flag by the same rule: a string of one is taken too.
+#[test]
+fn every_kind_reads_counts_and_flags_alike() {
+    let evaluation = evaluate_manifest(
+        "puppet_run { 'db': identity_filter => ['db1'], batch_size => '2', fail_ok => 'true' }\n\
+         mcollective { 'ping': agent => 'rpcutil', action => 'ping', batch_size => '2', fail_ok => 'true' }\n",
+    )
+    .unwrap();
+    let prepared = prepare(&evaluation)
+        .map_err(|e| e.message().to_string())
+        .unwrap();
+    let steps: Vec<&super::step::StepKind> =
+        prepared.steps.iter().flatten().map(|s| &s.kind).collect();
+    for kind in steps {
+        let nodes = match kind {
+            super::step::StepKind::Mcollective(m) => m.as_ref(),
+            super::step::StepKind::PuppetRun(p) => &p.nodes,
+            other => panic!("unexpected step {other:?}"),
+        };
+        assert_eq!(nodes.batch_size, Some(2));
+        assert!(nodes.fail_ok);
+    }
+}
+
+/// A step's parameters are checked by the evaluator, at the attribute, for every kind.
+#[test]
+fn a_bad_step_parameter_is_refused_where_it_is_written() {
+    for (code, message) in [
+        (
+            "site_run { 'production': batch_size => 0 }\n",
+            "Site_run[production]: parameter 'batch_size' expects an integer of at least 1, got 0",
+        ),
+        (
+            "site_run { 'production': fail_ok => 'maybe' }\n",
+            "Site_run[production]: parameter 'fail_ok' expects true or false, got 'maybe'",
+        ),
+        (
+            "puppet_run { 'db': poll_interval => 'soon' }\n",
+            "Puppet_run[db]: parameter 'poll_interval' expects a number of seconds, got 'soon'",
+        ),
+        (
+            "mcollective { 'x': agent => 'a', action => 'b' }\nMcollective['x'] { tries => '0' }\n",
+            "Mcollective[x]: parameter 'tries' expects an integer of at least 1, got '0'",
+        ),
+    ] {
+        assert_eq!(
+            evaluate_manifest(code).err().as_deref(),
+            Some(message),
+            "{code}"
+        );
     }
 }
