@@ -107,6 +107,8 @@ pub struct Evaluator<'a> {
     pub(super) classes_inheriting: std::collections::HashSet<String>,
     /// Set when evaluating an environment's `site` (see `site.rs`); `None` for playbooks.
     pub(super) site: Option<super::site::SiteState>,
+    /// Tags `tag()` gave the main class (at top scope): every resource carries them.
+    pub(super) main_tags: Vec<String>,
 }
 
 /// Evaluates the playbook into a catalog.
@@ -167,6 +169,7 @@ impl<'a> Evaluator<'a> {
             define_nesting: 0,
             classes_inheriting: std::collections::HashSet::new(),
             site: None,
+            main_tags: Vec::new(),
         }
     }
 

@@ -27,6 +27,7 @@ use crate::protocol::Filter;
 
 pub use catalog::Catalog;
 pub use evaluator::{evaluate, EvalFailure};
+pub use functions::{builtin_functions, Function, FunctionError, FunctionErrorKind};
 pub use loader::{list_playbooks, Loader, PlaybookInfo, SourceFile};
 pub use value::Value;
 

@@ -280,6 +280,7 @@ impl Evaluator<'_> {
         let mut params = IndexMap::new();
         let mut origins = HashMap::new();
         let mut relations = Vec::new();
+        let mut tags = Vec::new();
         for attr in attrs {
             if matches!(
                 attr.name.as_str(),
@@ -287,6 +288,10 @@ impl Evaluator<'_> {
             ) && !matches!(kind, ResourceKind::Step(step) if step.param(&attr.name).is_some())
             {
                 relations.push((attr.name, attr.value, attr.origin));
+                continue;
+            }
+            if attr.name == "tag" {
+                tags.extend(tag_names(attr.value, attr.origin)?);
                 continue;
             }
             if METAPARAMS.contains(&attr.name.as_str()) {
@@ -310,6 +315,7 @@ impl Evaluator<'_> {
             container: self.scopes.frame().container,
             is_container: matches!(kind, ResourceKind::Define(_)),
             origin: at,
+            tags,
         };
         let define = match kind {
             ResourceKind::Define(def) => Some(def.clone()),
@@ -462,11 +468,8 @@ impl Evaluator<'_> {
     /// The resources a value refers to: a reference, a class, or an array of them.
     fn endpoints_of(&mut self, value: Value, origin: Origin) -> EvalResult<Vec<Endpoint>> {
         let mut endpoints = Vec::new();
-        let mut pending = vec![value];
-        while let Some(value) = pending.pop() {
+        for value in references(value) {
             match value {
-                Value::Array(items) => pending.extend(items.into_iter().rev()),
-                Value::Undef => {}
                 Value::Type(t) => match *t {
                     Type::Resource(Some(type_name), Some(title)) => endpoints.push(Endpoint::Ref {
                         type_name: self.canonical_type(&type_name),
@@ -665,6 +668,7 @@ impl Evaluator<'_> {
             container: None,
             is_container: true,
             origin,
+            tags: Vec::new(),
         };
         let id = self.add_to_catalog(at, resource)?;
         self.classes.insert(name.to_string(), id);
@@ -959,6 +963,13 @@ impl Evaluator<'_> {
                 let wanted = self.eval(value)?;
                 let actual = if attribute.name == "title" {
                     Value::String(resource.title.clone())
+                } else if attribute.name == "tag" {
+                    Value::Array(
+                        self.tags_of(resource)
+                            .into_iter()
+                            .map(Value::String)
+                            .collect(),
+                    )
                 } else {
                     resource
                         .params
@@ -1048,6 +1059,39 @@ impl Evaluator<'_> {
                 }
             }
         }
+    }
+
+    /// `tag('a', 'b')`: tags the class or define whose body calls it (the main class at top
+    /// scope), as Puppet does; what it contains carries the tags too.
+    pub(super) fn tag(&mut self, at: &Expr, args: Vec<Value>) -> EvalResult {
+        let tags = tag_names(Value::Array(args), self.origin(at.span))?;
+        match self.scopes.frame().container {
+            Some(id) => self.catalog.get_mut(id).tags.extend(tags),
+            None => self.main_tags.extend(tags),
+        }
+        Ok(Value::Undef)
+    }
+
+    /// A resource's tags as a collector matches them (`<| tag == 'web' |>`): its own, its
+    /// type's name, and those of what contains it, up to the main class, as in Puppet.
+    fn tags_of(&self, resource: &Resource) -> Vec<String> {
+        let mut tags = self.main_tags.clone();
+        let mut current = Some(resource);
+        // A `contain` loop must not loop here: no chain is longer than the catalog.
+        for _ in 0..=self.catalog.resources.len() {
+            let Some(resource) = current else { break };
+            tags.extend(resource.tags.iter().cloned());
+            let name = match resource.type_name.as_str() {
+                "class" => &resource.title,
+                other => other,
+            };
+            tags.push(name.to_string());
+            if name.contains("::") {
+                tags.extend(name.split("::").map(str::to_string));
+            }
+            current = resource.container.map(|id| self.catalog.get(id));
+        }
+        tags
     }
 
     pub(super) fn describe_origin(&self, origin: Origin) -> String {
@@ -1153,6 +1197,44 @@ fn check_required(
             "these are not given",
         )),
     }
+}
+
+/// What a relationship or a metaparameter names: the value, or the items of an array (of
+/// arrays), in order; `undef` names nothing.
+pub(super) fn references(value: Value) -> Vec<Value> {
+    let mut found = Vec::new();
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Array(items) => pending.extend(items.into_iter().rev()),
+            Value::Undef => {}
+            other => found.push(other),
+        }
+    }
+    found
+}
+
+/// Tags as Puppet takes them: words of letters, digits and `_ : . -` (not first), lower case.
+fn tag_names(value: Value, origin: Origin) -> EvalResult<Vec<String>> {
+    let valid = |tag: &str| {
+        let mut chars = tag.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+            && chars.all(|c| c.is_alphanumeric() || "_:.-".contains(c))
+    };
+    value
+        .words()
+        .into_iter()
+        .map(|tag| match valid(&tag) {
+            true => Ok(tag.to_lowercase()),
+            false => Err(EvalError::input(
+                format!("Invalid tag '{tag}'"),
+                origin,
+                "tags are letters, digits and _ : . -",
+            )),
+        })
+        .collect()
 }
 
 /// A title must be a string or a number, or an array of them.

@@ -248,11 +248,8 @@ impl Evaluator<'_> {
     fn split_capabilities(&self, value: Value) -> (Vec<String>, Vec<Value>) {
         let mut capabilities = Vec::new();
         let mut others = Vec::new();
-        let mut pending = vec![value];
-        while let Some(value) = pending.pop() {
+        for value in super::resources::references(value) {
             match value {
-                Value::Array(items) => pending.extend(items.into_iter().rev()),
-                Value::Undef => {}
                 Value::Type(t) => match *t {
                     Type::Resource(Some(type_name), Some(title))
                         if self.is_capability_type(&type_name) =>

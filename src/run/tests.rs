@@ -8,22 +8,7 @@ use super::{prepare, run, Reporter, RunContext, StepRecord};
 use crate::eval::{evaluate, BufferLog, EvalRequest, Loader, NoFleet};
 
 fn run_manifest(code: &str, concurrency: usize) -> Vec<StepRecord> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("playbook.pp");
-    std::fs::write(&path, code).unwrap();
-    let mut log = BufferLog::default();
-    let evaluation = evaluate(EvalRequest {
-        loader: Loader::new(dir.path()),
-        path,
-        playbook: "playbook".into(),
-        args: vec![],
-        caller: "tester".into(),
-        nodes: &NoFleet,
-        steps: &crate::run::step::Kinds,
-        log: &mut log,
-    })
-    .map_err(|f| f.error.message().to_string())
-    .unwrap();
+    let evaluation = evaluate_manifest(code).unwrap();
     let prepared = prepare(&evaluation)
         .map_err(|e| e.message().to_string())
         .unwrap();
@@ -205,4 +190,46 @@ fn a_bad_step_parameter_is_refused_where_it_is_written() {
             "{code}"
         );
     }
+}
+
+fn titles_of(evaluation: &crate::eval::Evaluation, type_name: &str) -> Vec<String> {
+    let mut titles: Vec<String> = evaluation
+        .catalog
+        .resources
+        .iter()
+        .filter(|r| r.type_name == type_name)
+        .map(|r| r.title.clone())
+        .collect();
+    titles.sort();
+    titles
+}
+
+/// `tag` (a statement call of the grammar that nothing implemented) tags the class or define
+/// whose body calls it, as in Puppet; a collector selects by the tags a resource carries: its
+/// own, its type's, and its containers'.
+#[test]
+fn tags_select_what_a_collector_realizes() {
+    let evaluation = evaluate_manifest(
+        "class web { tag 'frontend'\n @notify { 'in web': } }\n\
+         include web\n\
+         @notify { 'tagged': tag => ['Frontend', 'x'] }\n\
+         @notify { 'untagged': }\n\
+         Notify <| tag == 'frontend' |>\n",
+    )
+    .unwrap();
+    assert_eq!(titles_of(&evaluation, "notify"), ["in web", "tagged"]);
+    let by_class = evaluate_manifest(
+        "class web { @notify { 'in web': } }\ninclude web\n@notify { 'outside': }\nNotify <| tag == 'web' |>\n",
+    )
+    .unwrap();
+    assert_eq!(titles_of(&by_class, "notify"), ["in web"]);
+    let at_top = evaluate_manifest(
+        "tag('everywhere')\n@notify { 'a': }\nNotify <| tag == 'everywhere' |>\n",
+    )
+    .unwrap();
+    assert_eq!(titles_of(&at_top, "notify"), ["a"]);
+    assert_eq!(
+        evaluate_manifest("tag('not a tag')\n").err().as_deref(),
+        Some("Invalid tag 'not a tag'")
+    );
 }
