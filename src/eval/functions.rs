@@ -885,16 +885,16 @@ static FUNCTIONS: &[Function] = &[
         "empty",
         "empty(Variant[Collection, String, Numeric, Undef] $value) >> Boolean",
         |_, args| {
-let first = first_of(args);
-Ok(Value::Bool(match &first {
-            Value::Undef => true,
-            Value::String(s) => s.is_empty(),
-            Value::Array(a) => a.is_empty(),
-            Value::Hash(h) => h.is_empty(),
-            Value::Integer(_) | Value::Float(_) => false,
-            _ => false,
-        }))
-},
+            let first = first_of(args);
+            Ok(Value::Bool(match &first {
+                Value::Undef => true,
+                Value::String(s) => s.is_empty(),
+                Value::Array(a) => a.is_empty(),
+                Value::Hash(h) => h.is_empty(),
+                Value::Integer(_) | Value::Float(_) => false,
+                _ => false,
+            }))
+        },
     ),
     Function::values(
         "size",
@@ -915,358 +915,358 @@ Ok(Value::Bool(match &first {
         "join",
         "join(Array $values, Optional[String] $separator) >> String",
         |_, args| {
-let first = first_of(args);
-match &first {
-            Value::Array(items) => {
-                let separator = args.get(1).map(Value::to_display_string).unwrap_or_default();
-                Ok(Value::String(join_flat(items, &separator)))
+            let first = first_of(args);
+            match &first {
+                Value::Array(items) => {
+                    let separator = args.get(1).map(Value::to_display_string).unwrap_or_default();
+                    Ok(Value::String(join_flat(items, &separator)))
+                }
+                other => Err(bad(format!("join() takes an Array, got {}", describe_value_type(other)))),
             }
-            other => Err(bad(format!("join() takes an Array, got {}", describe_value_type(other)))),
-        }
-},
+        },
     ),
     Function::values(
         "split",
         "split(String $text, Variant[String, Regexp] $pattern) >> Array[String]",
         |_, args| {
-let first = first_of(args);
-split(&first, args.get(1))
-},
+            let first = first_of(args);
+            split(&first, args.get(1))
+        },
     ),
     Function::values(
         "keys",
         "keys(Hash $hash) >> Array",
         |_, args| {
-let first = first_of(args);
-match &first {
-            Value::Hash(map) => Ok(Value::Array(map.keys().cloned().collect())),
-            other => Err(bad(format!("keys() takes a Hash, got {}", describe_value_type(other)))),
-        }
-},
+            let first = first_of(args);
+            match &first {
+                Value::Hash(map) => Ok(Value::Array(map.keys().cloned().collect())),
+                other => Err(bad(format!("keys() takes a Hash, got {}", describe_value_type(other)))),
+            }
+        },
     ),
     Function::values(
         "values",
         "values(Hash $hash) >> Array",
         |_, args| {
-let first = first_of(args);
-match &first {
-            Value::Hash(map) => Ok(Value::Array(map.values().cloned().collect())),
-            other => Err(bad(format!("values() takes a Hash, got {}", describe_value_type(other)))),
-        }
-},
+            let first = first_of(args);
+            match &first {
+                Value::Hash(map) => Ok(Value::Array(map.values().cloned().collect())),
+                other => Err(bad(format!("values() takes a Hash, got {}", describe_value_type(other)))),
+            }
+        },
     ),
     Function::values(
         "unique",
         "unique(Variant[Array, String] $values)",
         |_, args| {
-let first = first_of(args);
-match &first {
-            Value::Array(items) => {
-                let mut seen = std::collections::HashSet::new();
-                Ok(Value::Array(
-                    items.iter().filter(|item| seen.insert(*item)).cloned().collect(),
-                ))
-            }
-            Value::String(s) => {
-                let mut out = String::new();
-                for c in s.chars() {
-                    if !out.contains(c) {
-                        out.push(c);
-                    }
+            let first = first_of(args);
+            match &first {
+                Value::Array(items) => {
+                    let mut seen = std::collections::HashSet::new();
+                    Ok(Value::Array(
+                        items.iter().filter(|item| seen.insert(*item)).cloned().collect(),
+                    ))
                 }
-                Ok(Value::String(out))
+                Value::String(s) => {
+                    let mut out = String::new();
+                    for c in s.chars() {
+                        if !out.contains(c) {
+                            out.push(c);
+                        }
+                    }
+                    Ok(Value::String(out))
+                }
+                other => Err(bad(format!("unique() takes an Array, got {}", describe_value_type(other)))),
             }
-            other => Err(bad(format!("unique() takes an Array, got {}", describe_value_type(other)))),
-        }
-},
+        },
     ),
     Function::values(
         "flatten",
         "flatten(Any *$values) >> Array",
         |_, args| {
-Ok(Value::Array(flatten(args.to_vec())))
-},
+            Ok(Value::Array(flatten(args.to_vec())))
+        },
     ),
     Function::values(
         "reverse",
         "reverse(Variant[Array, String] $values)",
         |_, args| {
-let first = first_of(args);
-match &first {
-            Value::Array(items) => Ok(Value::Array(items.iter().rev().cloned().collect())),
-            Value::String(s) => Ok(Value::String(s.chars().rev().collect())),
-            other => Err(bad(format!("reverse() takes an Array or a String, got {}", describe_value_type(other)))),
-        }
-},
+            let first = first_of(args);
+            match &first {
+                Value::Array(items) => Ok(Value::Array(items.iter().rev().cloned().collect())),
+                Value::String(s) => Ok(Value::String(s.chars().rev().collect())),
+                other => Err(bad(format!("reverse() takes an Array or a String, got {}", describe_value_type(other)))),
+            }
+        },
     ),
     Function::values(
         "upcase",
         "upcase(Variant[String, Array, Hash] $value)",
         |_, args| {
-let first = first_of(args);
-map_strings(&first, |s| s.to_uppercase())
-},
+            let first = first_of(args);
+            map_strings(&first, |s| s.to_uppercase())
+        },
     ),
     Function::values(
         "downcase",
         "downcase(Variant[String, Array, Hash] $value)",
         |_, args| {
-let first = first_of(args);
-map_strings(&first, |s| s.to_lowercase())
-},
+            let first = first_of(args);
+            map_strings(&first, |s| s.to_lowercase())
+        },
     ),
     Function::values(
         "capitalize",
         "capitalize(Variant[String, Array, Hash] $value)",
         |_, args| {
-let first = first_of(args);
-map_strings(&first, |s| {
-            let mut chars = s.chars();
-            match chars.next() {
-                Some(c) => c.to_uppercase().chain(chars.flat_map(|c| c.to_lowercase())).collect(),
-                None => String::new(),
-            }
-        })
-},
+            let first = first_of(args);
+            map_strings(&first, |s| {
+                let mut chars = s.chars();
+                match chars.next() {
+                    Some(c) => c.to_uppercase().chain(chars.flat_map(|c| c.to_lowercase())).collect(),
+                    None => String::new(),
+                }
+            })
+        },
     ),
     Function::values(
         "strip",
         "strip(Variant[String, Array, Hash] $value)",
         |_, args| {
-let first = first_of(args);
-map_strings(&first, |s| s.trim().to_string())
-},
+            let first = first_of(args);
+            map_strings(&first, |s| s.trim().to_string())
+        },
     ),
     Function::values(
         "lstrip",
         "lstrip(Variant[String, Array, Hash] $value)",
         |_, args| {
-let first = first_of(args);
-map_strings(&first, |s| s.trim_start().to_string())
-},
+            let first = first_of(args);
+            map_strings(&first, |s| s.trim_start().to_string())
+        },
     ),
     Function::values(
         "rstrip",
         "rstrip(Variant[String, Array, Hash] $value)",
         |_, args| {
-let first = first_of(args);
-map_strings(&first, |s| s.trim_end().to_string())
-},
+            let first = first_of(args);
+            map_strings(&first, |s| s.trim_end().to_string())
+        },
     ),
     Function::values(
         "chomp",
         "chomp(Variant[String, Array, Hash] $value)",
         |_, args| {
-let first = first_of(args);
-map_strings(&first, |s| s.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s)).unwrap_or(s).to_string())
-},
+            let first = first_of(args);
+            map_strings(&first, |s| s.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s)).unwrap_or(s).to_string())
+        },
     ),
     Function::values(
         "is_string",
         "is_string(Any $value) >> Boolean",
         |_, args| {
-let first = first_of(args);
-Ok(Value::Bool(
-            matches!(&first, Value::String(s) if super::operators::parse_number(s).is_none()),
-        ))
-},
+            let first = first_of(args);
+            Ok(Value::Bool(
+                matches!(&first, Value::String(s) if super::operators::parse_number(s).is_none()),
+            ))
+        },
     ),
     Function::values(
         "is_array",
         "is_array(Any $value) >> Boolean",
         |_, args| {
-let first = first_of(args);
-Ok(Value::Bool(matches!(first, Value::Array(_))))
-},
+            let first = first_of(args);
+            Ok(Value::Bool(matches!(first, Value::Array(_))))
+        },
     ),
     Function::values(
         "is_hash",
         "is_hash(Any $value) >> Boolean",
         |_, args| {
-let first = first_of(args);
-Ok(Value::Bool(matches!(first, Value::Hash(_))))
-},
+            let first = first_of(args);
+            Ok(Value::Bool(matches!(first, Value::Hash(_))))
+        },
     ),
     Function::values(
         "is_integer",
         "is_integer(Any $value) >> Boolean",
         |_, args| {
-let first = first_of(args);
-Ok(Value::Bool(match &first {
-            Value::Integer(_) => true,
-            Value::String(s) => matches!(super::operators::parse_number(s), Some(Value::Integer(_))),
-            _ => false,
-        }))
-},
+            let first = first_of(args);
+            Ok(Value::Bool(match &first {
+                Value::Integer(_) => true,
+                Value::String(s) => matches!(super::operators::parse_number(s), Some(Value::Integer(_))),
+                _ => false,
+            }))
+        },
     ),
     Function::values(
         "is_numeric",
         "is_numeric(Any $value) >> Boolean",
         |_, args| {
-let first = first_of(args);
-Ok(Value::Bool(match &first {
-            Value::Integer(_) | Value::Float(_) => true,
-            Value::String(s) => super::operators::parse_number(s).is_some(),
-            _ => false,
-        }))
-},
+            let first = first_of(args);
+            Ok(Value::Bool(match &first {
+                Value::Integer(_) | Value::Float(_) => true,
+                Value::String(s) => super::operators::parse_number(s).is_some(),
+                _ => false,
+            }))
+        },
     ),
     Function::values(
         "is_bool",
         "is_bool(Any $value) >> Boolean",
         |_, args| {
-let first = first_of(args);
-Ok(Value::Bool(matches!(first, Value::Bool(_))))
-},
+            let first = first_of(args);
+            Ok(Value::Bool(matches!(first, Value::Bool(_))))
+        },
     ),
     Function::values(
         "type",
         "type(Any $value, Optional[Enum['detailed', 'reduced', 'generalized']] $inference) >> Type",
         |_, args| {
-let first = first_of(args);
-{
-            let mode = args.get(1).map(Value::to_display_string).unwrap_or_default();
-            Ok(Value::Type(Box::new(match mode.as_str() {
-                "generalized" => Type::infer(&first).generalize(),
-                "reduced" => Type::infer_reduced(&first),
-                _ => Type::infer(&first),
-            })))
-        }
-},
+            let first = first_of(args);
+            {
+                let mode = args.get(1).map(Value::to_display_string).unwrap_or_default();
+                Ok(Value::Type(Box::new(match mode.as_str() {
+                    "generalized" => Type::infer(&first).generalize(),
+                    "reduced" => Type::infer_reduced(&first),
+                    _ => Type::infer(&first),
+                })))
+            }
+        },
     ),
     Function::values(
         "assert_type",
         "assert_type(Type $type, Any $value)",
         |_, args| {
-let first = first_of(args);
-match (&first, args.get(1)) {
-            (Value::Type(t), Some(v)) if t.is_instance(v) => Ok(v.clone()),
-            (Value::Type(t), Some(v)) => Err(bad(format!(
-                "expects {}, got {}",
-                super::evaluator::describe_type(t),
-                describe_value_type(v)
-            ))),
-            _ => Err(bad("assert_type() takes a type and a value")),
-        }
-},
+            let first = first_of(args);
+            match (&first, args.get(1)) {
+                (Value::Type(t), Some(v)) if t.is_instance(v) => Ok(v.clone()),
+                (Value::Type(t), Some(v)) => Err(bad(format!(
+                    "expects {}, got {}",
+                    super::evaluator::describe_type(t),
+                    describe_value_type(v)
+                ))),
+                _ => Err(bad("assert_type() takes a type and a value")),
+            }
+        },
     ),
     Function::values(
         "pick",
         "pick(Any *$values)",
         |_, args| {
-args
-            .iter()
-            .find(|v| !matches!(v, Value::Undef) && !matches!(v, Value::String(s) if s.is_empty()))
-            .cloned()
-            .ok_or_else(|| bad("pick(): must receive at least one non empty value"))
-},
+            args
+                .iter()
+                .find(|v| !matches!(v, Value::Undef) && !matches!(v, Value::String(s) if s.is_empty()))
+                .cloned()
+                .ok_or_else(|| bad("pick(): must receive at least one non empty value"))
+        },
     ),
     Function::values(
         "pick_default",
         "pick_default(Any *$values)",
         |_, args| {
-Ok(args
-            .iter()
-            .find(|v| !matches!(v, Value::Undef) && !matches!(v, Value::String(s) if s.is_empty()))
-            .cloned()
-            .unwrap_or_else(|| args.last().cloned().unwrap_or(Value::Undef)))
-},
+            Ok(args
+                .iter()
+                .find(|v| !matches!(v, Value::Undef) && !matches!(v, Value::String(s) if s.is_empty()))
+                .cloned()
+                .unwrap_or_else(|| args.last().cloned().unwrap_or(Value::Undef)))
+        },
     ),
     Function::values(
         "concat",
         "concat(Any *$values) >> Array",
         |_, args| {
-{
-            let mut all = Vec::new();
-            for arg in args {
-                match arg {
-                    Value::Array(items) => all.extend(items.iter().cloned()),
-                    other => all.push(other.clone()),
+            {
+                let mut all = Vec::new();
+                for arg in args {
+                    match arg {
+                        Value::Array(items) => all.extend(items.iter().cloned()),
+                        other => all.push(other.clone()),
+                    }
                 }
+                Ok(Value::Array(all))
             }
-            Ok(Value::Array(all))
-        }
-},
+        },
     ),
     Function::values(
         "member",
         "member(Array $values, Any $value) >> Boolean",
         |_, args| {
-let first = first_of(args);
-match (&first, args.get(1)) {
-            (Value::Array(items), Some(Value::Array(wanted))) => {
-                Ok(Value::Bool(wanted.iter().all(|w| items.contains(w))))
+            let first = first_of(args);
+            match (&first, args.get(1)) {
+                (Value::Array(items), Some(Value::Array(wanted))) => {
+                    Ok(Value::Bool(wanted.iter().all(|w| items.contains(w))))
+                }
+                (Value::Array(items), Some(wanted)) => Ok(Value::Bool(items.contains(wanted))),
+                _ => Err(bad("member() takes an array and a value")),
             }
-            (Value::Array(items), Some(wanted)) => Ok(Value::Bool(items.contains(wanted))),
-            _ => Err(bad("member() takes an array and a value")),
-        }
-},
+        },
     ),
     Function::values(
         "has_key",
         "has_key(Hash $hash, Any $key) >> Boolean",
         |_, args| {
-let first = first_of(args);
-match (&first, args.get(1)) {
-            (Value::Hash(map), Some(key)) => Ok(Value::Bool(map.contains_key(key))),
-            _ => Err(bad("has_key() takes a hash and a key")),
-        }
-},
+            let first = first_of(args);
+            match (&first, args.get(1)) {
+                (Value::Hash(map), Some(key)) => Ok(Value::Bool(map.contains_key(key))),
+                _ => Err(bad("has_key() takes a hash and a key")),
+            }
+        },
     ),
     Function::values(
         "merge",
         "merge(Variant[Hash, Undef] *$hashes) >> Hash",
         |_, args| {
-{
-            let mut merged = ValueMap::new();
-            for arg in args {
-                match arg {
-                    Value::Hash(map) => merged.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
-                    Value::Undef => {}
-                    other => return Err(bad(format!("merge() takes hashes, got {}", describe_value_type(other)))),
+            {
+                let mut merged = ValueMap::new();
+                for arg in args {
+                    match arg {
+                        Value::Hash(map) => merged.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
+                        Value::Undef => {}
+                        other => return Err(bad(format!("merge() takes hashes, got {}", describe_value_type(other)))),
+                    }
                 }
+                Ok(Value::Hash(merged))
             }
-            Ok(Value::Hash(merged))
-        }
-},
+        },
     ),
     Function::values(
         "dig",
         "dig(Any $value, Any *$keys)",
         |_, args| {
-let first = first_of(args);
-{
-            let mut current = first;
-            for key in &args[1.min(args.len())..] {
-                current = match (&current, key) {
-                    (Value::Hash(map), k) => map.get(k).cloned().unwrap_or(Value::Undef),
-                    (Value::Array(items), Value::Integer(i)) => {
-                        items.get(*i as usize).cloned().unwrap_or(Value::Undef)
-                    }
-                    (Value::Undef, _) => Value::Undef,
-                    (other, _) => {
-                        return Err(bad(format!("dig() cannot look into {}", describe_value_type(other))))
-                    }
-                };
+            let first = first_of(args);
+            {
+                let mut current = first;
+                for key in &args[1.min(args.len())..] {
+                    current = match (&current, key) {
+                        (Value::Hash(map), k) => map.get(k).cloned().unwrap_or(Value::Undef),
+                        (Value::Array(items), Value::Integer(i)) => {
+                            items.get(*i as usize).cloned().unwrap_or(Value::Undef)
+                        }
+                        (Value::Undef, _) => Value::Undef,
+                        (other, _) => {
+                            return Err(bad(format!("dig() cannot look into {}", describe_value_type(other))))
+                        }
+                    };
+                }
+                Ok(current)
             }
-            Ok(current)
-        }
-},
+        },
     ),
     Function::values(
         "abs",
         "abs(Numeric $value) >> Numeric",
         |_, args| {
-let first = first_of(args);
-match first {
-            Value::Integer(i) => i
-                .checked_abs()
-                .map(Value::Integer)
-                .ok_or_else(|| bad("abs(): the result is outside of Puppet Integer max range")),
-            Value::Float(f) => Ok(Value::Float(f.abs())),
-            other => Err(bad(format!("abs() takes a number, got {}", describe_value_type(&other)))),
-        }
-},
+            let first = first_of(args);
+            match first {
+                Value::Integer(i) => i
+                    .checked_abs()
+                    .map(Value::Integer)
+                    .ok_or_else(|| bad("abs(): the result is outside of Puppet Integer max range")),
+                Value::Float(f) => Ok(Value::Float(f.abs())),
+                other => Err(bad(format!("abs() takes a number, got {}", describe_value_type(&other)))),
+            }
+        },
     ),
     Function::values(
         "min",
@@ -1282,69 +1282,69 @@ match first {
         "range",
         "range(Variant[Integer, String] $from, Variant[Integer, String] $to, Optional[Integer[1]] $step) >> Array",
         |_, args| {
-let first = first_of(args);
-range(&first, args.get(1), args.get(2))
-},
+            let first = first_of(args);
+            range(&first, args.get(1), args.get(2))
+        },
     ),
     Function::values(
         "chop",
         "chop(Variant[String, Array, Hash] $value)",
         |_, args| {
-let first = first_of(args);
-map_strings(&first, |s| {
-            let mut s = s.to_string();
-            if s.ends_with("\r\n") {
-                s.truncate(s.len() - 2);
-            } else {
-                s.pop();
-            }
-            s
-        })
-},
+            let first = first_of(args);
+            map_strings(&first, |s| {
+                let mut s = s.to_string();
+                if s.ends_with("\r\n") {
+                    s.truncate(s.len() - 2);
+                } else {
+                    s.pop();
+                }
+                s
+            })
+        },
     ),
     Function::values(
         "sprintf",
         "sprintf(String $format, Any *$values) >> String",
         |_, args| {
-sprintf(args)
-},
+            sprintf(args)
+        },
     ),
     Function::values(
         "compare",
         "compare(Any $a, Any $b) >> Integer",
         |_, args| {
-let first = first_of(args);
-match (&first, args.get(1)) {
-            (a, Some(b)) => match a.puppet_cmp(b) {
-                Some(ordering) => Ok(Value::Integer(ordering as i64)),
-                None => Err(bad(format!(
-                    "compare() cannot compare {} with {}",
-                    describe_value_type(a),
-                    describe_value_type(b)
-                ))),
-            },
-            _ => Err(bad("compare() takes two values")),
-        }
-},
+            let first = first_of(args);
+            match (&first, args.get(1)) {
+                (a, Some(b)) => match a.puppet_cmp(b) {
+                    Some(ordering) => Ok(Value::Integer(ordering as i64)),
+                    None => Err(bad(format!(
+                        "compare() cannot compare {} with {}",
+                        describe_value_type(a),
+                        describe_value_type(b)
+                    ))),
+                },
+                _ => Err(bad("compare() takes two values")),
+            }
+        },
     ),
     Function::values(
         "lookup",
         "lookup(String $name, Any *$rest)",
         |_, _| {
-Err(FunctionError {
- kind: FunctionErrorKind::Unavailable,
- message: "lookup() needs Hiera, which playbooks do not have: pass the value as a playbook parameter".into(),
- source: None,
- })
-},
+            Err(FunctionError {
+            kind: FunctionErrorKind::Unavailable,
+            message: "lookup() needs Hiera, which playbooks do not have: pass the value as a playbook parameter".into(),
+            source: None,
+            })
+        },
     ),
     Function::values(
         "defined",
         "defined(Any $value) >> Boolean",
         |_, args| {
-let first = first_of(args);
-Ok(Value::Bool(!matches!(first, Value::Undef)))
-},
+            let first = first_of(args);
+            Ok(Value::Bool(!matches!(first, Value::Undef)))
+        },
     ),
 ];
 
@@ -1378,32 +1378,30 @@ fn count(name: &str, args: &[Value]) -> Result<Value, FunctionError> {
 
 /// `min` and `max`: of the arguments, or of the one array given.
 fn extreme(name: &str, args: &[Value]) -> Result<Value, FunctionError> {
-    {
-        let items: Vec<Value> = match args {
-            [Value::Array(items)] => items.clone(),
-            other => other.to_vec(),
-        };
-        let mut best: Option<Value> = None;
-        for item in items {
-            best = Some(match best {
-                None => item,
-                Some(b) => {
-                    let ordering = item.puppet_cmp(&b).unwrap_or(std::cmp::Ordering::Equal);
-                    let better = if name == "min" {
-                        ordering == std::cmp::Ordering::Less
-                    } else {
-                        ordering == std::cmp::Ordering::Greater
-                    };
-                    if better {
-                        item
-                    } else {
-                        b
-                    }
+    let items: Vec<Value> = match args {
+        [Value::Array(items)] => items.clone(),
+        other => other.to_vec(),
+    };
+    let mut best: Option<Value> = None;
+    for item in items {
+        best = Some(match best {
+            None => item,
+            Some(b) => {
+                let ordering = item.puppet_cmp(&b).unwrap_or(std::cmp::Ordering::Equal);
+                let better = if name == "min" {
+                    ordering == std::cmp::Ordering::Less
+                } else {
+                    ordering == std::cmp::Ordering::Greater
+                };
+                if better {
+                    item
+                } else {
+                    b
                 }
-            });
-        }
-        Ok(best.unwrap_or(Value::Undef))
+            }
+        });
     }
+    Ok(best.unwrap_or(Value::Undef))
 }
 
 /// `sort` without a block: numbers or strings in their order, or the characters of a string.
