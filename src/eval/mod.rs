@@ -26,9 +26,10 @@ use crate::lang::SyntaxError;
 use crate::protocol::Filter;
 
 pub use catalog::Catalog;
-pub use evaluator::{evaluate, EvalFailure};
+pub use evaluator::{evaluate, AccessError, AccessErrorKind, EvalFailure};
 pub use functions::{builtin_functions, Function, FunctionError, FunctionErrorKind};
 pub use loader::{list_playbooks, Loader, PlaybookInfo, SourceFile};
+pub use operators::{OperatorError, OperatorErrorKind};
 pub use value::Value;
 
 /// Index of a file in the loader's list of sources.
