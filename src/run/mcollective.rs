@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::eval::steps::{param, Fallback, ParamType, StepArgs, StepParam, StepType};
 use crate::eval::EvalError;
 use crate::protocol::Filter;
-use crate::rpc::{CallResult, RpcClient};
+use crate::rpc::{CallResult, RpcClient, RpcError};
 
 use super::report::Reporter;
 use super::step::{NodeFailure, Outcome, StepKind};
@@ -272,13 +272,13 @@ impl McollectiveStep {
         }
     }
 
-    pub(crate) async fn targets(&self, rpc: &RpcClient) -> Result<Vec<String>, String> {
+    pub(crate) async fn targets(&self, rpc: &RpcClient) -> Result<Vec<String>, DiscoveryError> {
         let mut targets = match self.named_targets() {
             Some(names) => names,
             None => rpc
                 .discover(&self.agent, &self.filter)
                 .await
-                .map_err(|e| format!("discovery failed: {e}"))?,
+                .map_err(DiscoveryError)?,
         };
         if let Some(limit) = self.limit_nodes {
             targets.truncate(limit);
@@ -293,7 +293,7 @@ impl McollectiveStep {
         rpc: &RpcClient,
         nodes: &[String],
         timeout: Duration,
-    ) -> Result<Vec<NodeFailure>, String> {
+    ) -> Result<Vec<NodeFailure>, RpcError> {
         let size = self.batch_size.unwrap_or(nodes.len()).max(1);
         let mut failures = Vec::new();
         for (index, batch) in nodes.chunks(size).enumerate() {
@@ -302,13 +302,17 @@ impl McollectiveStep {
             }
             let result = rpc
                 .call(&self.agent, &self.action, &self.arguments, batch, timeout)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             failures.extend(batch_failures(result));
         }
         Ok(failures)
     }
 }
+
+/// Discovery of a step's nodes failed.
+#[derive(Debug, thiserror::Error)]
+#[error("discovery failed: {0}")]
+pub struct DiscoveryError(#[source] pub RpcError);
 
 /// The parameters that select nodes.
 const FILTERS: [&str; 5] = [

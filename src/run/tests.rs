@@ -233,3 +233,16 @@ fn tags_select_what_a_collector_realizes() {
         Some("Invalid tag 'not a tag'")
     );
 }
+
+#[test]
+fn without_a_fleet_discovery_says_so_by_its_kind() {
+    use crate::eval::{NodeQuery, QueryErrorKind};
+    let error = NoFleet
+        .discover("rpcutil", &crate::protocol::Filter::default())
+        .unwrap_err();
+    assert_eq!(error.kind(), QueryErrorKind::NoFleet);
+    assert_eq!(
+        error.to_string(),
+        "no fleet is configured (give --fleet FILE or --nats URL)"
+    );
+}
