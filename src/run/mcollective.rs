@@ -398,14 +398,11 @@ fn describe_filter(filter: &Filter, agent: &str) -> String {
 #[cfg(test)]
 mod tests_support {
     use std::path::PathBuf;
-    use std::sync::{Arc, Mutex};
 
     pub use super::*;
-    use crate::fleet::{FleetFile, SimulatedFleet};
-    use crate::protocol::decode_request;
+    use crate::fleet::spy::SpiedFleet;
+    use crate::fleet::FleetFile;
     pub use crate::protocol::FactFilter;
-    use crate::rpc::ClientOptions;
-    use crate::transport::{InProcess, Transport};
 
     /// appmgr#upgrade to the bravo web servers.
     pub fn upgrade_step() -> McollectiveStep {
@@ -437,38 +434,12 @@ mod tests_support {
     pub async fn run_with_spy(step: McollectiveStep) -> (Outcome, Vec<String>) {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/fleets/upgrade_fails.yaml");
-        let transport: Arc<dyn Transport> = Arc::new(InProcess::new());
-        let _fleet = SimulatedFleet::serve(
-            FleetFile::load(&path).unwrap(),
-            transport.clone(),
-            "mcollective",
-        )
-        .await
-        .unwrap();
-        let mut spy = transport
-            .subscribe("mcollective.node.>".into())
-            .await
-            .unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let recorder = seen.clone();
-        let spying = tokio::spawn(async move {
-            while let Some(message) = spy.next().await {
-                if let Ok(request) = decode_request(&message.payload) {
-                    if request.action == "upgrade" {
-                        let node = message.subject.trim_start_matches("mcollective.node.");
-                        recorder.lock().unwrap().push(node.to_string());
-                    }
-                }
-            }
-        });
-        let rpc = RpcClient::new(transport, ClientOptions::for_user("rip"));
+        let fleet = SpiedFleet::serve(FleetFile::load(&path).unwrap()).await;
         let outcome = step
-            .run("Mcollective[update_bravo]", &rpc, &Reporter::quiet())
+            .run("Mcollective[update_bravo]", &fleet.rpc, &Reporter::quiet())
             .await;
         tokio::time::sleep(Duration::from_millis(50)).await;
-        spying.abort();
-        let seen = seen.lock().unwrap().clone();
-        (outcome, seen)
+        (outcome, fleet.sent("upgrade"))
     }
 }
 
