@@ -203,4 +203,24 @@ mod tests {
         assert_eq!(Kinds.find("rpc").map(|t| t.name), Some("mcollective"));
         assert!(Kinds.find("exec").is_none());
     }
+
+    /// The documentation names every parameter of every kind.
+    #[test]
+    fn every_parameter_is_documented() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let docs: String = ["docs/playbooks.md", "docs/site.md"]
+            .iter()
+            .map(|doc| std::fs::read_to_string(root.join(doc)).unwrap())
+            .collect();
+        for kind in KINDS {
+            for param in kind.step_type.params {
+                assert!(
+                    docs.contains(&format!("`{}`", param.name)),
+                    "{}'s `{}` is not documented",
+                    kind.step_type.name,
+                    param.name
+                );
+            }
+        }
+    }
 }
