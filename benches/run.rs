@@ -103,6 +103,7 @@ fn run_playbook(
         args,
         caller: "bench".into(),
         nodes: &query,
+        steps: &run::step::Kinds,
         log: &mut log,
     })
     .unwrap_or_else(|f| panic!("{}", f.error.message()));

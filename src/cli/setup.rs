@@ -288,6 +288,7 @@ pub fn evaluate(
                     args,
                     caller,
                     nodes: query.as_ref(),
+                    steps: &crate::run::step::Kinds,
                     log: &mut log,
                 })
             })

@@ -25,6 +25,8 @@ pub struct Resource {
     /// Define instances and classes contain steps; they are not steps themselves.
     pub is_container: bool,
     pub origin: Origin,
+    /// Its own tags: the `tag` metaparameter's, and those `tag()` gave it in its body.
+    pub tags: Vec<String>,
 }
 
 impl Resource {

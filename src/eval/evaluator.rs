@@ -15,6 +15,7 @@ use super::loader::{Defined, Loader, SourceFile};
 use super::operators;
 use super::resources::{PendingCollector, PendingDefine, PendingOverride, PendingRelation};
 use super::scope::{AssignError, Frame, Scopes};
+use super::steps::StepTypes;
 use super::types::{capitalize_type_name, StructMember, Type, INT_MAX, INT_MIN};
 use super::value::{HashMap as ValueMap, Value};
 use super::{
@@ -27,11 +28,9 @@ pub type EvalResult<T = Value> = Result<T, EvalError>;
 /// recurse without end.
 const MAX_CALL_DEPTH: usize = 1000;
 
-/// Resource types a reference may name besides the playbook's defines: the step types, and
+/// Resource types a reference may name besides the playbook's defines and step kinds:
 /// Puppet's own types (playbooks may mention them in relationships copied from manifests).
 const PUPPET_RESOURCE_TYPES: &[&str] = &[
-    "mcollective",
-    "rpc",
     "notify",
     "exec",
     "file",
@@ -92,6 +91,8 @@ pub struct Evaluator<'a> {
     pub(super) virtuals: Vec<super::resources::VirtualResource>,
     pub(super) classes: HashMap<String, ResourceId>,
     pub(super) nodes: &'a dyn NodeQuery,
+    /// The step kinds a playbook may declare.
+    pub(super) steps: &'a dyn StepTypes,
     pub(super) log: &'a mut dyn Log,
     depth: usize,
     regexes: HashMap<String, Rc<Regex>>,
@@ -106,6 +107,8 @@ pub struct Evaluator<'a> {
     pub(super) classes_inheriting: std::collections::HashSet<String>,
     /// Set when evaluating an environment's `site` (see `site.rs`); `None` for playbooks.
     pub(super) site: Option<super::site::SiteState>,
+    /// Tags `tag()` gave the main class (at top scope): every resource carries them.
+    pub(super) main_tags: Vec<String>,
 }
 
 /// Evaluates the playbook into a catalog.
@@ -117,9 +120,10 @@ pub fn evaluate(request: EvalRequest<'_>) -> Result<Evaluation, Box<EvalFailure>
         args,
         caller,
         nodes,
+        steps,
         log,
     } = request;
-    let mut evaluator = Evaluator::new(loader, nodes, log);
+    let mut evaluator = Evaluator::new(loader, nodes, steps, log);
     let result = evaluator.run_playbook(&path, &playbook, args, caller);
     let Evaluator {
         loader, catalog, ..
@@ -138,7 +142,12 @@ pub fn evaluate(request: EvalRequest<'_>) -> Result<Evaluation, Box<EvalFailure>
 }
 
 impl<'a> Evaluator<'a> {
-    pub fn new(loader: Loader, nodes: &'a dyn NodeQuery, log: &'a mut dyn Log) -> Self {
+    pub fn new(
+        loader: Loader,
+        nodes: &'a dyn NodeQuery,
+        steps: &'a dyn StepTypes,
+        log: &'a mut dyn Log,
+    ) -> Self {
         Evaluator {
             loader,
             scopes: Scopes::new(),
@@ -151,6 +160,7 @@ impl<'a> Evaluator<'a> {
             virtuals: Vec::new(),
             classes: HashMap::new(),
             nodes,
+            steps,
             log,
             depth: 0,
             regexes: HashMap::new(),
@@ -159,6 +169,7 @@ impl<'a> Evaluator<'a> {
             define_nesting: 0,
             classes_inheriting: std::collections::HashSet::new(),
             site: None,
+            main_tags: Vec::new(),
         }
     }
 
@@ -593,7 +604,7 @@ impl<'a> Evaluator<'a> {
             BinaryOp::In => return self.in_op(expr, &left, &right).map(Value::Bool),
             _ => operators::arithmetic(op, left, right),
         };
-        result.map_err(|message| self.error(expr, message))
+        result.map_err(|error| self.error(expr, error.to_string()))
     }
 
     /// `=~`: a string against a regex (setting `$0..$n`), or a value against a type.
@@ -880,6 +891,7 @@ impl<'a> Evaluator<'a> {
         }
         let lower = name.to_lowercase();
         let known = PUPPET_RESOURCE_TYPES.contains(&lower.as_str())
+            || self.steps.find(&lower).is_some()
             || self.loader.define(&lower)?.is_some()
             || self.loader.class(&lower)?.is_some()
             || self.is_capability_type(&lower)
@@ -905,12 +917,15 @@ impl<'a> Evaluator<'a> {
             Value::Array(items) => index_array(&items, &keys),
             Value::Hash(map) => Ok(index_hash(&map, keys)),
             Value::String(text) => index_string(&text, &keys),
-            other => Err(format!(
-                "Operator '[]' is not applicable to {}",
-                describe_value_type(&other)
+            other => Err(AccessError::new(
+                AccessErrorKind::NotIndexable,
+                format!(
+                    "Operator '[]' is not applicable to {}",
+                    describe_value_type(&other)
+                ),
             )),
         };
-        result.map_err(|message| self.error(expr, message))
+        result.map_err(|error| self.error(expr, error.to_string()))
     }
 
     /// Calls a lambda with arguments, in a scope that sees where the lambda was written.
@@ -1001,7 +1016,8 @@ impl<'a> Evaluator<'a> {
         self.run_collectors()?;
         self.expand_defines()?;
         self.apply_overrides()?;
-        self.resolve_relations()
+        self.resolve_relations()?;
+        self.check_steps()
     }
 
     pub(super) fn fleet_error(&self, expr: &Expr, message: String) -> EvalError {
@@ -1104,17 +1120,52 @@ pub(super) enum Parameterized {
     Many(Vec<Type>),
 }
 
+/// Why `[]` cannot apply: to a type (its parameters), or to a value (its index).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct AccessError {
+    kind: AccessErrorKind,
+    message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessErrorKind {
+    /// A type's parameters are not what the type takes (`Integer['a']`, `Resource[]`).
+    TypeParameters,
+    /// An index is not what the value takes (`$array['a']`).
+    Index,
+    /// The value cannot be indexed at all (`5[0]`).
+    NotIndexable,
+}
+
+impl AccessError {
+    fn new(kind: AccessErrorKind, message: impl Into<String>) -> AccessError {
+        AccessError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    fn type_parameters(message: impl Into<String>) -> AccessError {
+        AccessError::new(AccessErrorKind::TypeParameters, message)
+    }
+
+    pub fn kind(&self) -> AccessErrorKind {
+        self.kind
+    }
+}
+
 /// `Integer[1, 2]`, `Array[String]`, `Notify['x']`, `Class['app']`: a type with parameters.
-pub(super) fn parameterize(base: Type, keys: Vec<Value>) -> Result<Parameterized, String> {
+pub(super) fn parameterize(base: Type, keys: Vec<Value>) -> Result<Parameterized, AccessError> {
     use Parameterized::One;
-    let types = |keys: Vec<Value>| -> Result<Vec<Type>, String> {
+    let types = |keys: Vec<Value>| -> Result<Vec<Type>, AccessError> {
         keys.into_iter()
             .map(|k| match k {
                 Value::Type(t) => Ok(*t),
-                other => Err(format!(
+                other => Err(AccessError::type_parameters(format!(
                     "expected a type parameter, got {}",
                     describe_value_type(&other)
-                )),
+                ))),
             })
             .collect()
     };
@@ -1125,9 +1176,13 @@ pub(super) fn parameterize(base: Type, keys: Vec<Value>) -> Result<Parameterized
                 Some(Value::String(s)) => s.to_lowercase(),
                 Some(Value::Type(t)) => match *t {
                     Type::Resource(Some(name), None) => name,
-                    other => return Err(format!("Resource[] cannot take {other}")),
+                    other => {
+                        return Err(AccessError::type_parameters(format!(
+                            "Resource[] cannot take {other}"
+                        )))
+                    }
                 },
-                _ => return Err("Resource[] needs a type name".into()),
+                _ => return Err(AccessError::type_parameters("Resource[] needs a type name")),
             };
             return parameterize(Type::Resource(Some(type_name), None), keys.collect());
         }
@@ -1168,7 +1223,7 @@ pub(super) fn parameterize(base: Type, keys: Vec<Value>) -> Result<Parameterized
                 None | Some(Value::Default) => Ok(default),
                 Some(v) => v
                     .as_f64()
-                    .ok_or_else(|| "Float[] takes numbers".to_string()),
+                    .ok_or_else(|| AccessError::type_parameters("Float[] takes numbers")),
             };
             One(Type::Float(
                 bound(keys.first(), f64::NEG_INFINITY)?,
@@ -1219,13 +1274,15 @@ pub(super) fn parameterize(base: Type, keys: Vec<Value>) -> Result<Parameterized
                 (Some(Value::Type(k)), Some(Value::Type(v))) => (*k, *v),
                 (None, _) => (Type::Any, Type::Any),
                 (Some(Value::Type(_)), None) => {
-                    return Err("Hash-Type[] takes a key type and a value type".into())
+                    return Err(AccessError::type_parameters(
+                        "Hash-Type[] takes a key type and a value type",
+                    ))
                 }
                 (Some(Value::Type(_)), Some(other)) | (Some(other), _) => {
-                    return Err(format!(
+                    return Err(AccessError::type_parameters(format!(
                         "Hash-Type[] arguments must be types. Got {}",
                         other.type_name()
-                    ))
+                    )))
                 }
             };
             let rest: Vec<Value> = keys.collect();
@@ -1238,37 +1295,57 @@ pub(super) fn parameterize(base: Type, keys: Vec<Value>) -> Result<Parameterized
         Type::NotUndef(_) => One(Type::NotUndef(Box::new(single_type(keys)?))),
         Type::Type(_) => One(Type::Type(Box::new(single_type(keys)?))),
         Type::Struct(_) => One(struct_type(keys)?),
-        other => return Err(format!("{other} takes no parameters")),
+        other => {
+            return Err(AccessError::type_parameters(format!(
+                "{other} takes no parameters"
+            )))
+        }
     })
 }
 
-fn single_type(keys: Vec<Value>) -> Result<Type, String> {
+fn single_type(keys: Vec<Value>) -> Result<Type, AccessError> {
     match keys.into_iter().next() {
         Some(Value::Type(t)) => Ok(*t),
         Some(Value::String(s)) => Ok(Type::Enum(vec![s])),
-        _ => Err("expected one type parameter".into()),
+        _ => Err(AccessError::type_parameters("expected one type parameter")),
     }
 }
 
-fn struct_type(keys: Vec<Value>) -> Result<Type, String> {
+fn struct_type(keys: Vec<Value>) -> Result<Type, AccessError> {
     let Some(Value::Hash(map)) = keys.into_iter().next() else {
-        return Err("Struct[] takes a hash of member names to types".into());
+        return Err(AccessError::type_parameters(
+            "Struct[] takes a hash of member names to types",
+        ));
     };
     let mut members = Vec::new();
     for (key, value) in map {
         let Value::Type(value) = value else {
-            return Err("Struct[] member values must be types".into());
+            return Err(AccessError::type_parameters(
+                "Struct[] member values must be types",
+            ));
         };
         let (key, optional) = match key {
             Value::String(s) => (s, false),
             Value::Type(t) => match *t {
                 Type::Optional(inner) | Type::NotUndef(inner) => match *inner {
                     Type::Enum(words) if words.len() == 1 => (words[0].clone(), true),
-                    _ => return Err("Struct[] keys must be strings".into()),
+                    _ => {
+                        return Err(AccessError::type_parameters(
+                            "Struct[] keys must be strings",
+                        ))
+                    }
                 },
-                _ => return Err("Struct[] keys must be strings".into()),
+                _ => {
+                    return Err(AccessError::type_parameters(
+                        "Struct[] keys must be strings",
+                    ))
+                }
             },
-            _ => return Err("Struct[] keys must be strings".into()),
+            _ => {
+                return Err(AccessError::type_parameters(
+                    "Struct[] keys must be strings",
+                ))
+            }
         };
         members.push(StructMember {
             key,
@@ -1279,14 +1356,14 @@ fn struct_type(keys: Vec<Value>) -> Result<Type, String> {
     Ok(Type::Struct(members))
 }
 
-fn int_range(keys: &[Value], default_lo: i64) -> Result<(i64, i64), String> {
+fn int_range(keys: &[Value], default_lo: i64) -> Result<(i64, i64), AccessError> {
     let bound = |v: Option<&Value>, default: i64| match v {
         None | Some(Value::Default) => Ok(default),
         Some(Value::Integer(i)) => Ok(*i),
-        Some(other) => Err(format!(
+        Some(other) => Err(AccessError::type_parameters(format!(
             "a type's size must be an Integer, got {}",
             describe_value_type(other)
-        )),
+        ))),
     };
     Ok((
         bound(keys.first(), default_lo)?,
@@ -1294,20 +1371,24 @@ fn int_range(keys: &[Value], default_lo: i64) -> Result<(i64, i64), String> {
     ))
 }
 
-fn flatten_titles(keys: Vec<Value>) -> Result<Vec<String>, String> {
+fn flatten_titles(keys: Vec<Value>) -> Result<Vec<String>, AccessError> {
     let mut titles = Vec::new();
     for key in keys {
         match key {
             Value::Array(items) => titles.extend(flatten_titles(items)?),
             Value::String(s) => titles.push(s),
-            Value::Undef => return Err("a resource title cannot be undef".into()),
+            Value::Undef => {
+                return Err(AccessError::type_parameters(
+                    "a resource title cannot be undef",
+                ))
+            }
             other => titles.push(other.to_display_string()),
         }
     }
     Ok(titles)
 }
 
-fn index_array(items: &[Value], keys: &[Value]) -> Result<Value, String> {
+fn index_array(items: &[Value], keys: &[Value]) -> Result<Value, AccessError> {
     let len = items.len() as i64;
     let position = |i: i64| if i < 0 { len + i } else { i };
     match keys {
@@ -1334,7 +1415,10 @@ fn index_array(items: &[Value], keys: &[Value]) -> Result<Value, String> {
                 items[from as usize..to as usize].to_vec()
             }))
         }
-        _ => Err("An Array can be indexed by one Integer, or by a start and a count".into()),
+        _ => Err(AccessError::new(
+            AccessErrorKind::Index,
+            "An Array can be indexed by one Integer, or by a start and a count",
+        )),
     }
 }
 
@@ -1345,7 +1429,7 @@ fn index_hash(map: &ValueMap, keys: Vec<Value>) -> Value {
     Value::Array(keys.iter().filter_map(|k| map.get(k).cloned()).collect())
 }
 
-fn index_string(text: &str, keys: &[Value]) -> Result<Value, String> {
+fn index_string(text: &str, keys: &[Value]) -> Result<Value, AccessError> {
     let chars: Vec<char> = text.chars().collect();
     let items: Vec<Value> = chars.iter().map(|c| Value::String(c.to_string())).collect();
     let picked = index_array(&items, keys)?;
@@ -1359,4 +1443,31 @@ fn index_string(text: &str, keys: &[Value]) -> Result<Value, String> {
 /// The name a resource reference prints with: `App::Update['bravo']`.
 pub fn resource_ref_name(type_name: &str, title: &str) -> String {
     format!("{}['{}']", capitalize_type_name(type_name), title)
+}
+
+#[cfg(test)]
+mod access_tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_access_says_what_kind_it_is() {
+        let kind = |base: Type, keys: Vec<Value>| match parameterize(base, keys) {
+            Err(error) => error.kind(),
+            Ok(_) => panic!("must be refused"),
+        };
+        assert_eq!(
+            kind(Type::Integer(INT_MIN, INT_MAX), vec!["a".into()]),
+            AccessErrorKind::TypeParameters
+        );
+        assert_eq!(
+            kind(Type::Resource(None, None), vec![]),
+            AccessErrorKind::TypeParameters
+        );
+        let index = index_array(&[Value::Integer(1)], &["a".into()]).unwrap_err();
+        assert_eq!(index.kind(), AccessErrorKind::Index);
+        assert_eq!(
+            index.to_string(),
+            "An Array can be indexed by one Integer, or by a start and a count"
+        );
+    }
 }

@@ -25,59 +25,18 @@ impl Evaluator<'_> {
         if let Some(t) = Type::named(name) {
             return self.convert(expr, t, args);
         }
-        match name {
-            "notice" | "warning" | "err" | "info" | "debug" | "alert" | "crit" | "emerg" => {
-                self.log_function(name, &args);
-                Ok(Value::Undef)
-            }
-            "fail" => Err(self.fail(expr, &args)),
-            "next" | "break" | "return" => {
-                self.control_value = args.into_iter().next().unwrap_or(Value::Undef);
-                let kind = match name {
-                    "next" => EvalErrorKind::Next,
-                    "break" => EvalErrorKind::Break,
-                    _ => EvalErrorKind::Return,
-                };
-                let mut error = self.error(
-                    expr,
-                    format!(
-                        "{name}() is used outside of a {}",
-                        if name == "return" {
-                            "function"
-                        } else {
-                            "block"
-                        }
-                    ),
-                );
-                error.kind = kind;
-                Err(error)
-            }
-            "reverse_each" | "step" if lambda.is_none() => {
-                self.iterator_without_block(expr, name, args)
-            }
-            "sort" if lambda.is_some() => self.sort_with(expr, args, lambda),
-            "slice" => self.slice(expr, args, lambda),
-            "index" => self.index(expr, args, lambda),
-            "include" | "contain" | "require" => self.include_classes(expr, args, name),
-            "realize" => self.realize_refs(expr, args),
-            "each" | "map" | "filter" | "reduce" | "with" | "any" | "all" | "reverse_each"
-            | "then" | "lest" | "step" => {
-                let lambda = lambda.ok_or_else(|| {
-                    self.error(
-                        expr,
-                        format!("'{name}' needs a block: {name}() |$x| {{ ... }}"),
-                    )
-                })?;
-                self.iterate(expr, name, args, lambda)
-            }
-            "discover" => self.discover(expr, args),
-            "get_fact" => self.get_fact(expr, args),
-            _ => match builtin(name, &args) {
-                Some(result) => result.map_err(|message| self.error(expr, message)),
-                None => Err(self
-                    .error(expr, format!("Unknown function: '{name}'"))
-                    .with_help(unknown_function_help(name))),
-            },
+        match function(name) {
+            Some(Function {
+                body: Body::Values(body),
+                ..
+            }) => body(name, &args).map_err(|error| self.error(expr, error.to_string())),
+            Some(Function {
+                body: Body::Evaluator(body),
+                ..
+            }) => body(self, &Call { expr, name, lambda }, args),
+            None => Err(self
+                .error(expr, format!("Unknown function: '{name}'"))
+                .with_help(unknown_function_help(name))),
         }
     }
 
@@ -389,15 +348,7 @@ impl Evaluator<'_> {
         arity: usize,
     ) -> EvalResult<Vec<Value>> {
         Ok(match subject {
-            Value::Array(items) if arity == 2 => items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| Value::Array(vec![Value::Integer(i as i64), v.clone()]))
-                .collect(),
-            Value::Array(items) => items
-                .iter()
-                .map(|v| Value::Array(vec![v.clone()]))
-                .collect(),
+            Value::Array(items) => indexed(items.iter().cloned(), arity),
             Value::Hash(map) if arity == 2 => map
                 .iter()
                 .map(|(k, v)| Value::Array(vec![k.clone(), v.clone()]))
@@ -422,38 +373,10 @@ impl Evaluator<'_> {
                 {
                     return Err(self.error(expr, format!("{t} is too large to iterate")));
                 }
-                let items = (lo..=hi).map(Value::Integer);
-                if arity == 2 {
-                    items
-                        .enumerate()
-                        .map(|(i, v)| Value::Array(vec![Value::Integer(i as i64), v]))
-                        .collect()
-                } else {
-                    items.map(|v| Value::Array(vec![v])).collect()
-                }
+                indexed((lo..=hi).map(Value::Integer), arity)
             }
-            Value::Integer(n) if *n >= 0 => {
-                let items = (0..*n).map(Value::Integer);
-                if arity == 2 {
-                    items
-                        .enumerate()
-                        .map(|(i, v)| Value::Array(vec![Value::Integer(i as i64), v]))
-                        .collect()
-                } else {
-                    items.map(|v| Value::Array(vec![v])).collect()
-                }
-            }
-            Value::String(s) => {
-                let chars = s.chars().map(|c| Value::String(c.to_string()));
-                if arity == 2 {
-                    chars
-                        .enumerate()
-                        .map(|(i, v)| Value::Array(vec![Value::Integer(i as i64), v]))
-                        .collect()
-                } else {
-                    chars.map(|v| Value::Array(vec![v])).collect()
-                }
-            }
+            Value::Integer(n) if *n >= 0 => indexed((0..*n).map(Value::Integer), arity),
+            Value::String(s) => indexed(s.chars().map(|c| Value::String(c.to_string())), arity),
             other => {
                 return Err(self.error(
                     expr,
@@ -571,7 +494,9 @@ impl Evaluator<'_> {
             (Type::Integer(..), Value::String(s)) => match super::operators::parse_number(&s) {
                 Some(Value::Integer(i)) => Ok(Value::Integer(i)),
                 Some(Value::Float(f)) => Ok(Value::Integer(f as i64)),
-                _ => Err(format!("The string '{s}' cannot be converted to Integer")),
+                _ => Err(bad(format!(
+                    "The string '{s}' cannot be converted to Integer"
+                ))),
             },
             (Type::Integer(..), Value::Float(f)) => Ok(Value::Integer(f.trunc() as i64)),
             (Type::Integer(..), Value::Integer(i)) => Ok(Value::Integer(i)),
@@ -580,19 +505,21 @@ impl Evaluator<'_> {
                 Value::String(s) => match super::operators::parse_number(&s) {
                     Some(Value::Integer(i)) if matches!(t, Type::Numeric) => Ok(Value::Integer(i)),
                     Some(n) => Ok(Value::Float(n.as_f64().unwrap_or(0.0))),
-                    None => Err(format!("The string '{s}' cannot be converted to {t}")),
+                    None => Err(bad(format!("The string '{s}' cannot be converted to {t}"))),
                 },
                 Value::Integer(i) if matches!(t, Type::Float(..)) => Ok(Value::Float(i as f64)),
                 n if n.is_number() => Ok(n),
-                other => Err(format!(
+                other => Err(bad(format!(
                     "{} cannot be converted to {t}",
                     describe_value_type(&other)
-                )),
+                ))),
             },
             (Type::Boolean, Value::String(s)) => match s.to_lowercase().as_str() {
                 "true" | "yes" | "y" => Ok(Value::Bool(true)),
                 "false" | "no" | "n" | "" => Ok(Value::Bool(false)),
-                _ => Err(format!("The string '{s}' cannot be converted to Boolean")),
+                _ => Err(bad(format!(
+                    "The string '{s}' cannot be converted to Boolean"
+                ))),
             },
             (Type::Boolean, Value::Integer(i)) => Ok(Value::Bool(i != 0)),
             (Type::Boolean, Value::Bool(b)) => Ok(Value::Bool(b)),
@@ -606,7 +533,7 @@ impl Evaluator<'_> {
                 s.chars().map(|c| Value::String(c.to_string())).collect(),
             )),
             (Type::Array(..), Value::Undef) => {
-                Err("Undef cannot be converted to Array".to_string())
+                Err(bad("Undef cannot be converted to Array".to_string()))
             }
             (Type::Array(..), other) => Ok(Value::Array(vec![other])),
             (Type::Hash(..), Value::Hash(map)) => Ok(Value::Hash(map)),
@@ -632,12 +559,12 @@ impl Evaluator<'_> {
                 }
                 Ok(Value::Hash(map))
             }
-            (t, v) => Err(format!(
+            (t, v) => Err(bad(format!(
                 "{} cannot be converted to {t}",
                 describe_value_type(&v)
-            )),
+            ))),
         };
-        converted.map_err(|message| self.error(expr, message))
+        converted.map_err(|error| self.error(expr, error.to_string()))
     }
 }
 
@@ -655,6 +582,19 @@ fn array_with_delimiters(value: &Value, format: &str) -> String {
     };
     let inner: Vec<String> = items.iter().map(|v| quoted_string(v, false)).collect();
     format!("{open}{}{close}", inner.join(", "))
+}
+
+/// The elements of a sequence as iteration yields them: `[index, element]` for a block of two
+/// parameters, `[element]` otherwise.
+fn indexed(items: impl Iterator<Item = Value>, arity: usize) -> Vec<Value> {
+    if arity == 2 {
+        items
+            .enumerate()
+            .map(|(i, v)| Value::Array(vec![Value::Integer(i as i64), v]))
+            .collect()
+    } else {
+        items.map(|v| Value::Array(vec![v])).collect()
+    }
 }
 
 fn unpack_single(item: Value) -> Value {
@@ -700,319 +640,870 @@ pub fn quoted_string(value: &Value, top: bool) -> String {
     }
 }
 
+/// "did you mean": the built-in whose name begins as the unknown one does, the closest
+/// first.
 fn unknown_function_help(name: &str) -> String {
-    const KNOWN: &[&str] = &[
-        "notice",
-        "warning",
-        "err",
-        "fail",
-        "include",
-        "each",
-        "map",
-        "filter",
-        "reduce",
-        "with",
-        "discover",
-        "get_fact",
-        "empty",
-        "size",
-        "length",
-        "join",
-        "split",
-        "keys",
-        "values",
-        "unique",
-        "flatten",
-        "sort",
-        "upcase",
-        "downcase",
-        "capitalize",
-        "is_string",
-        "is_array",
-        "is_hash",
-        "type",
-        "sprintf",
-        "pick",
-        "concat",
-        "member",
-        "has_key",
-        "merge",
-        "strip",
-        "abs",
-        "min",
-        "max",
-        "range",
-        "reverse",
-        "count",
-        "dig",
-        "any",
-        "all",
-    ];
-    match KNOWN.iter().find(|k| k.starts_with(&name[..name.len().min(3)])) {
+    let prefix: String = name.chars().take(3).collect();
+    let close = FUNCTIONS
+        .iter()
+        .map(|f| f.name)
+        .filter(|known| known.starts_with(&prefix))
+        .min_by_key(|known| edit_distance(known, name));
+    match close {
         Some(close) => format!("did you mean '{close}'? Functions of a module are read from modules/<module>/functions/<name>.pp"),
         None => "built-in functions include notice, fail, discover, get_fact, empty, size, join and the iteration functions; a module's functions are read from modules/<module>/functions/<name>.pp".into(),
     }
 }
 
-/// Functions of plain values. `None` when no built-in has this name.
-fn builtin(name: &str, args: &[Value]) -> Option<Result<Value, String>> {
-    let first = args.first().cloned().unwrap_or(Value::Undef);
-    Some(match name {
-        "empty" => Ok(Value::Bool(match &first {
-            Value::Undef => true,
-            Value::String(s) => s.is_empty(),
-            Value::Array(a) => a.is_empty(),
-            Value::Hash(h) => h.is_empty(),
-            Value::Integer(_) | Value::Float(_) => false,
-            _ => false,
-        })),
-        "size" | "length" | "count" if args.len() == 1 => match &first {
-            Value::String(s) => Ok(Value::Integer(s.chars().count() as i64)),
-            Value::Array(a) => Ok(Value::Integer(a.len() as i64)),
-            Value::Hash(h) => Ok(Value::Integer(h.len() as i64)),
-            Value::Undef if name == "count" => Ok(Value::Integer(0)),
-            other => Err(format!("{name}() takes a String, an Array or a Hash, got {}", describe_value_type(other))),
+/// Levenshtein's distance between two names.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, y) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(x != *y));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// A built-in function: its name, its signature as Puppet writes it, and what runs it. The
+/// "did you mean" suggestions and the grammar's statement calls (checked by a test) come from
+/// this table; adding a function is adding a row.
+pub struct Function {
+    pub name: &'static str,
+    pub signature: &'static str,
+    body: Body,
+}
+
+/// How a built-in runs.
+#[derive(Clone, Copy)]
+enum Body {
+    /// A function of its arguments' values (the name is given: some rows share a body).
+    Values(fn(&str, &[Value]) -> Result<Value, FunctionError>),
+    /// One that needs the evaluator: logging, blocks, classes, the catalog, the fleet.
+    Evaluator(fn(&mut Evaluator<'_>, &Call<'_>, Vec<Value>) -> EvalResult),
+}
+
+/// A call of a built-in, as the evaluator dispatches it.
+pub(super) struct Call<'c> {
+    pub expr: &'c Expr,
+    pub name: &'c str,
+    pub lambda: Option<&'c Lambda>,
+}
+
+impl Function {
+    const fn values(
+        name: &'static str,
+        signature: &'static str,
+        body: fn(&str, &[Value]) -> Result<Value, FunctionError>,
+    ) -> Function {
+        Function {
+            name,
+            signature,
+            body: Body::Values(body),
+        }
+    }
+
+    const fn evaluator(
+        name: &'static str,
+        signature: &'static str,
+        body: fn(&mut Evaluator<'_>, &Call<'_>, Vec<Value>) -> EvalResult,
+    ) -> Function {
+        Function {
+            name,
+            signature,
+            body: Body::Evaluator(body),
+        }
+    }
+}
+
+/// Every built-in function, in the table's order.
+pub fn builtin_functions() -> &'static [Function] {
+    FUNCTIONS
+}
+
+/// The built-in function of this name.
+fn function(name: &str) -> Option<&'static Function> {
+    FUNCTIONS.iter().find(|f| f.name == name)
+}
+
+/// Why a function of plain values refused its arguments.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct FunctionError {
+    kind: FunctionErrorKind,
+    message: String,
+    #[source]
+    source: Option<regex::Error>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunctionErrorKind {
+    /// The arguments are not what the function takes.
+    Arguments,
+    /// The result would be larger than the evaluator allows (`range`, `sprintf` widths).
+    TooLarge,
+    /// The function needs what playbooks do not have (`lookup` needs Hiera).
+    Unavailable,
+    /// A pattern given as a string is not a regular expression.
+    Regex,
+}
+
+impl FunctionError {
+    fn regex(pattern: &str, source: regex::Error) -> FunctionError {
+        FunctionError {
+            kind: FunctionErrorKind::Regex,
+            message: format!("invalid regex /{pattern}/: {source}"),
+            source: Some(source),
+        }
+    }
+
+    pub fn kind(&self) -> FunctionErrorKind {
+        self.kind
+    }
+}
+
+/// The arguments do not fit.
+fn bad(message: impl Into<String>) -> FunctionError {
+    FunctionError {
+        kind: FunctionErrorKind::Arguments,
+        message: message.into(),
+        source: None,
+    }
+}
+
+fn too_large(message: impl Into<String>) -> FunctionError {
+    FunctionError {
+        kind: FunctionErrorKind::TooLarge,
+        message: message.into(),
+        source: None,
+    }
+}
+
+fn first_of(args: &[Value]) -> Value {
+    args.first().cloned().unwrap_or(Value::Undef)
+}
+
+/// Every built-in function.
+static FUNCTIONS: &[Function] = &[
+    Function::evaluator("notice", "notice(Any *$values)", log),
+    Function::evaluator("warning", "warning(Any *$values)", log),
+    Function::evaluator("err", "err(Any *$values)", log),
+    Function::evaluator("info", "info(Any *$values)", log),
+    Function::evaluator("debug", "debug(Any *$values)", log),
+    Function::evaluator("alert", "alert(Any *$values)", log),
+    Function::evaluator("crit", "crit(Any *$values)", log),
+    Function::evaluator("emerg", "emerg(Any *$values)", log),
+    Function::evaluator("fail", "fail(Any *$values)", |ev, call, args| {
+        Err(ev.fail(call.expr, &args))
+    }),
+    Function::evaluator("next", "next(Optional[Any] $value)", leave),
+    Function::evaluator("break", "break()", leave),
+    Function::evaluator("return", "return(Optional[Any] $value)", leave),
+    Function::evaluator("include", "include(Any *$classes)", include),
+    Function::evaluator("contain", "contain(Any *$classes)", include),
+    Function::evaluator("require", "require(Any *$classes)", include),
+    Function::evaluator("realize", "realize(Any *$references)", |ev, call, args| {
+        ev.realize_refs(call.expr, args)
+    }),
+    Function::evaluator("tag", "tag(String *$tags)", |ev, call, args| {
+        ev.tag(call.expr, args)
+    }),
+    Function::evaluator("import", "import(String $pattern)", |ev, call, _| {
+        Err(ev.error(
+            call.expr,
+            "Use of 'import' has been discontinued in favor of a manifest directory",
+        ))
+    }),
+    Function::evaluator(
+        "each",
+        "each(Iterable $values, Callable &$block)",
+        with_block,
+    ),
+    Function::evaluator("map", "map(Iterable $values, Callable &$block)", with_block),
+    Function::evaluator(
+        "filter",
+        "filter(Iterable $values, Callable &$block)",
+        with_block,
+    ),
+    Function::evaluator(
+        "reduce",
+        "reduce(Iterable $values, Optional[Any] $memo, Callable[2, 2] &$block)",
+        with_block,
+    ),
+    Function::evaluator("with", "with(Any *$values, Callable &$block)", with_block),
+    Function::evaluator("any", "any(Iterable $values, Callable &$block) >> Boolean", with_block),
+    Function::evaluator("all", "all(Iterable $values, Callable &$block) >> Boolean", with_block),
+    Function::evaluator(
+        "reverse_each",
+        "reverse_each(Iterable $values, Optional[Callable] &$block)",
+        maybe_block,
+    ),
+    Function::evaluator(
+        "step",
+        "step(Iterable $values, Integer[1] $step, Optional[Callable] &$block)",
+        maybe_block,
+    ),
+    Function::evaluator("then", "then(Any $value, Callable[1, 1] &$block)", with_block),
+    Function::evaluator("lest", "lest(Any $value, Callable[0, 0] &$block)", with_block),
+    Function::evaluator(
+        "slice",
+        "slice(Iterable $values, Integer[1] $size, Optional[Callable] &$block)",
+        |ev, call, args| ev.slice(call.expr, args, call.lambda),
+    ),
+    Function::evaluator(
+        "index",
+        "index(Iterable $values, Optional[Any] $value, Optional[Callable] &$block)",
+        |ev, call, args| ev.index(call.expr, args, call.lambda),
+    ),
+    Function::evaluator(
+        "sort",
+        "sort(Variant[Array, String] $values, Optional[Callable[2, 2]] &$block)",
+        |ev, call, args| match call.lambda {
+            Some(_) => ev.sort_with(call.expr, args, call.lambda),
+            None => sort("sort", &args).map_err(|e| ev.error(call.expr, e.to_string())),
         },
-        "count" => match (&first, args.get(1)) {
-            (Value::Array(a), Some(v)) => Ok(Value::Integer(a.iter().filter(|x| x.puppet_eq(v)).count() as i64)),
-            _ => Err("count() takes an array and maybe a value".into()),
+    ),
+    Function::evaluator(
+        "discover",
+        "discover(Optional[String] $agent, Optional[Hash] $filter) >> Array[String]",
+        |ev, call, args| ev.discover(call.expr, args),
+    ),
+    Function::evaluator(
+        "get_fact",
+        "get_fact(String $fact, Hash $filter)",
+        |ev, call, args| ev.get_fact(call.expr, args),
+    ),
+    Function::values(
+        "empty",
+        "empty(Variant[Collection, String, Numeric, Undef] $value) >> Boolean",
+        |_, args| {
+            let first = first_of(args);
+            Ok(Value::Bool(match &first {
+                Value::Undef => true,
+                Value::String(s) => s.is_empty(),
+                Value::Array(a) => a.is_empty(),
+                Value::Hash(h) => h.is_empty(),
+                Value::Integer(_) | Value::Float(_) => false,
+                _ => false,
+            }))
         },
-        "join" => match &first {
-            Value::Array(items) => {
-                let separator = args.get(1).map(Value::to_display_string).unwrap_or_default();
-                Ok(Value::String(join_flat(items, &separator)))
+    ),
+    Function::values(
+        "size",
+        "size(Variant[Collection, String] $value) >> Integer",
+        size,
+    ),
+    Function::values(
+        "length",
+        "length(Variant[Collection, String] $value) >> Integer",
+        size,
+    ),
+    Function::values(
+        "count",
+        "count(Collection $values, Optional[Any] $value) >> Integer",
+        count,
+    ),
+    Function::values(
+        "join",
+        "join(Array $values, Optional[String] $separator) >> String",
+        |_, args| {
+            let first = first_of(args);
+            match &first {
+                Value::Array(items) => {
+                    let separator = args.get(1).map(Value::to_display_string).unwrap_or_default();
+                    Ok(Value::String(join_flat(items, &separator)))
+                }
+                other => Err(bad(format!("join() takes an Array, got {}", describe_value_type(other)))),
             }
-            other => Err(format!("join() takes an Array, got {}", describe_value_type(other))),
         },
-        "split" => split(&first, args.get(1)),
-        "keys" => match &first {
-            Value::Hash(map) => Ok(Value::Array(map.keys().cloned().collect())),
-            other => Err(format!("keys() takes a Hash, got {}", describe_value_type(other))),
+    ),
+    Function::values(
+        "split",
+        "split(String $text, Variant[String, Regexp] $pattern) >> Array[String]",
+        |_, args| {
+            let first = first_of(args);
+            split(&first, args.get(1))
         },
-        "values" => match &first {
-            Value::Hash(map) => Ok(Value::Array(map.values().cloned().collect())),
-            other => Err(format!("values() takes a Hash, got {}", describe_value_type(other))),
-        },
-        "unique" => match &first {
-            Value::Array(items) => {
-                let mut seen = std::collections::HashSet::new();
-                Ok(Value::Array(
-                    items.iter().filter(|item| seen.insert(*item)).cloned().collect(),
-                ))
+    ),
+    Function::values(
+        "keys",
+        "keys(Hash $hash) >> Array",
+        |_, args| {
+            let first = first_of(args);
+            match &first {
+                Value::Hash(map) => Ok(Value::Array(map.keys().cloned().collect())),
+                other => Err(bad(format!("keys() takes a Hash, got {}", describe_value_type(other)))),
             }
-            Value::String(s) => {
-                let mut out = String::new();
-                for c in s.chars() {
-                    if !out.contains(c) {
-                        out.push(c);
+        },
+    ),
+    Function::values(
+        "values",
+        "values(Hash $hash) >> Array",
+        |_, args| {
+            let first = first_of(args);
+            match &first {
+                Value::Hash(map) => Ok(Value::Array(map.values().cloned().collect())),
+                other => Err(bad(format!("values() takes a Hash, got {}", describe_value_type(other)))),
+            }
+        },
+    ),
+    Function::values(
+        "unique",
+        "unique(Variant[Array, String] $values)",
+        |_, args| {
+            let first = first_of(args);
+            match &first {
+                Value::Array(items) => {
+                    let mut seen = std::collections::HashSet::new();
+                    Ok(Value::Array(
+                        items.iter().filter(|item| seen.insert(*item)).cloned().collect(),
+                    ))
+                }
+                Value::String(s) => {
+                    let mut out = String::new();
+                    for c in s.chars() {
+                        if !out.contains(c) {
+                            out.push(c);
+                        }
+                    }
+                    Ok(Value::String(out))
+                }
+                other => Err(bad(format!("unique() takes an Array, got {}", describe_value_type(other)))),
+            }
+        },
+    ),
+    Function::values(
+        "flatten",
+        "flatten(Any *$values) >> Array",
+        |_, args| {
+            Ok(Value::Array(flatten(args.to_vec())))
+        },
+    ),
+    Function::values(
+        "reverse",
+        "reverse(Variant[Array, String] $values)",
+        |_, args| {
+            let first = first_of(args);
+            match &first {
+                Value::Array(items) => Ok(Value::Array(items.iter().rev().cloned().collect())),
+                Value::String(s) => Ok(Value::String(s.chars().rev().collect())),
+                other => Err(bad(format!("reverse() takes an Array or a String, got {}", describe_value_type(other)))),
+            }
+        },
+    ),
+    Function::values(
+        "upcase",
+        "upcase(Variant[String, Array, Hash] $value)",
+        |_, args| {
+            let first = first_of(args);
+            map_strings(&first, |s| s.to_uppercase())
+        },
+    ),
+    Function::values(
+        "downcase",
+        "downcase(Variant[String, Array, Hash] $value)",
+        |_, args| {
+            let first = first_of(args);
+            map_strings(&first, |s| s.to_lowercase())
+        },
+    ),
+    Function::values(
+        "capitalize",
+        "capitalize(Variant[String, Array, Hash] $value)",
+        |_, args| {
+            let first = first_of(args);
+            map_strings(&first, |s| {
+                let mut chars = s.chars();
+                match chars.next() {
+                    Some(c) => c.to_uppercase().chain(chars.flat_map(|c| c.to_lowercase())).collect(),
+                    None => String::new(),
+                }
+            })
+        },
+    ),
+    Function::values(
+        "strip",
+        "strip(Variant[String, Array, Hash] $value)",
+        |_, args| {
+            let first = first_of(args);
+            map_strings(&first, |s| s.trim().to_string())
+        },
+    ),
+    Function::values(
+        "lstrip",
+        "lstrip(Variant[String, Array, Hash] $value)",
+        |_, args| {
+            let first = first_of(args);
+            map_strings(&first, |s| s.trim_start().to_string())
+        },
+    ),
+    Function::values(
+        "rstrip",
+        "rstrip(Variant[String, Array, Hash] $value)",
+        |_, args| {
+            let first = first_of(args);
+            map_strings(&first, |s| s.trim_end().to_string())
+        },
+    ),
+    Function::values(
+        "chomp",
+        "chomp(Variant[String, Array, Hash] $value)",
+        |_, args| {
+            let first = first_of(args);
+            map_strings(&first, |s| s.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s)).unwrap_or(s).to_string())
+        },
+    ),
+    Function::values(
+        "is_string",
+        "is_string(Any $value) >> Boolean",
+        |_, args| {
+            let first = first_of(args);
+            Ok(Value::Bool(
+                matches!(&first, Value::String(s) if super::operators::parse_number(s).is_none()),
+            ))
+        },
+    ),
+    Function::values(
+        "is_array",
+        "is_array(Any $value) >> Boolean",
+        |_, args| {
+            let first = first_of(args);
+            Ok(Value::Bool(matches!(first, Value::Array(_))))
+        },
+    ),
+    Function::values(
+        "is_hash",
+        "is_hash(Any $value) >> Boolean",
+        |_, args| {
+            let first = first_of(args);
+            Ok(Value::Bool(matches!(first, Value::Hash(_))))
+        },
+    ),
+    Function::values(
+        "is_integer",
+        "is_integer(Any $value) >> Boolean",
+        |_, args| {
+            let first = first_of(args);
+            Ok(Value::Bool(match &first {
+                Value::Integer(_) => true,
+                Value::String(s) => matches!(super::operators::parse_number(s), Some(Value::Integer(_))),
+                _ => false,
+            }))
+        },
+    ),
+    Function::values(
+        "is_numeric",
+        "is_numeric(Any $value) >> Boolean",
+        |_, args| {
+            let first = first_of(args);
+            Ok(Value::Bool(match &first {
+                Value::Integer(_) | Value::Float(_) => true,
+                Value::String(s) => super::operators::parse_number(s).is_some(),
+                _ => false,
+            }))
+        },
+    ),
+    Function::values(
+        "is_bool",
+        "is_bool(Any $value) >> Boolean",
+        |_, args| {
+            let first = first_of(args);
+            Ok(Value::Bool(matches!(first, Value::Bool(_))))
+        },
+    ),
+    Function::values(
+        "type",
+        "type(Any $value, Optional[Enum['detailed', 'reduced', 'generalized']] $inference) >> Type",
+        |_, args| {
+            let first = first_of(args);
+            {
+                let mode = args.get(1).map(Value::to_display_string).unwrap_or_default();
+                Ok(Value::Type(Box::new(match mode.as_str() {
+                    "generalized" => Type::infer(&first).generalize(),
+                    "reduced" => Type::infer_reduced(&first),
+                    _ => Type::infer(&first),
+                })))
+            }
+        },
+    ),
+    Function::values(
+        "assert_type",
+        "assert_type(Type $type, Any $value)",
+        |_, args| {
+            let first = first_of(args);
+            match (&first, args.get(1)) {
+                (Value::Type(t), Some(v)) if t.is_instance(v) => Ok(v.clone()),
+                (Value::Type(t), Some(v)) => Err(bad(format!(
+                    "expects {}, got {}",
+                    super::evaluator::describe_type(t),
+                    describe_value_type(v)
+                ))),
+                _ => Err(bad("assert_type() takes a type and a value")),
+            }
+        },
+    ),
+    Function::values(
+        "pick",
+        "pick(Any *$values)",
+        |_, args| {
+            args
+                .iter()
+                .find(|v| !matches!(v, Value::Undef) && !matches!(v, Value::String(s) if s.is_empty()))
+                .cloned()
+                .ok_or_else(|| bad("pick(): must receive at least one non empty value"))
+        },
+    ),
+    Function::values(
+        "pick_default",
+        "pick_default(Any *$values)",
+        |_, args| {
+            Ok(args
+                .iter()
+                .find(|v| !matches!(v, Value::Undef) && !matches!(v, Value::String(s) if s.is_empty()))
+                .cloned()
+                .unwrap_or_else(|| args.last().cloned().unwrap_or(Value::Undef)))
+        },
+    ),
+    Function::values(
+        "concat",
+        "concat(Any *$values) >> Array",
+        |_, args| {
+            {
+                let mut all = Vec::new();
+                for arg in args {
+                    match arg {
+                        Value::Array(items) => all.extend(items.iter().cloned()),
+                        other => all.push(other.clone()),
                     }
                 }
-                Ok(Value::String(out))
+                Ok(Value::Array(all))
             }
-            other => Err(format!("unique() takes an Array, got {}", describe_value_type(other))),
         },
-        "flatten" => Ok(Value::Array(flatten(args.to_vec()))),
-        "sort" => match &first {
-            Value::Array(items) => {
-                let numbers = items.iter().all(Value::is_number);
-                let strings = items.iter().all(|v| matches!(v, Value::String(_)));
-                if !numbers && !strings {
-                    return Some(Err("sort(): the elements cannot be compared: give numbers or strings, not both".into()));
+    ),
+    Function::values(
+        "member",
+        "member(Array $values, Any $value) >> Boolean",
+        |_, args| {
+            let first = first_of(args);
+            match (&first, args.get(1)) {
+                (Value::Array(items), Some(Value::Array(wanted))) => {
+                    Ok(Value::Bool(wanted.iter().all(|w| items.contains(w))))
                 }
-                let mut items = items.clone();
-                items.sort_by(|a, b| a.sort_cmp(b));
-                Ok(Value::Array(items))
+                (Value::Array(items), Some(wanted)) => Ok(Value::Bool(items.contains(wanted))),
+                _ => Err(bad("member() takes an array and a value")),
             }
-            Value::String(s) => {
-                let mut chars: Vec<char> = s.chars().collect();
-                chars.sort();
-                Ok(Value::String(chars.into_iter().collect()))
-            }
-            other => Err(format!("sort() takes an Array, got {}", describe_value_type(other))),
         },
-        "reverse" => match &first {
-            Value::Array(items) => Ok(Value::Array(items.iter().rev().cloned().collect())),
-            Value::String(s) => Ok(Value::String(s.chars().rev().collect())),
-            other => Err(format!("reverse() takes an Array or a String, got {}", describe_value_type(other))),
-        },
-        "upcase" => map_strings(&first, |s| s.to_uppercase()),
-        "downcase" => map_strings(&first, |s| s.to_lowercase()),
-        "capitalize" => map_strings(&first, |s| {
-            let mut chars = s.chars();
-            match chars.next() {
-                Some(c) => c.to_uppercase().chain(chars.flat_map(|c| c.to_lowercase())).collect(),
-                None => String::new(),
+    ),
+    Function::values(
+        "has_key",
+        "has_key(Hash $hash, Any $key) >> Boolean",
+        |_, args| {
+            let first = first_of(args);
+            match (&first, args.get(1)) {
+                (Value::Hash(map), Some(key)) => Ok(Value::Bool(map.contains_key(key))),
+                _ => Err(bad("has_key() takes a hash and a key")),
             }
-        }),
-        "strip" => map_strings(&first, |s| s.trim().to_string()),
-        "lstrip" => map_strings(&first, |s| s.trim_start().to_string()),
-        "rstrip" => map_strings(&first, |s| s.trim_end().to_string()),
-        "chomp" => map_strings(&first, |s| s.strip_suffix('\n').map(|s| s.strip_suffix('\r').unwrap_or(s)).unwrap_or(s).to_string()),
-        "is_string" => Ok(Value::Bool(
-            matches!(&first, Value::String(s) if super::operators::parse_number(s).is_none()),
+        },
+    ),
+    Function::values(
+        "merge",
+        "merge(Variant[Hash, Undef] *$hashes) >> Hash",
+        |_, args| {
+            {
+                let mut merged = ValueMap::new();
+                for arg in args {
+                    match arg {
+                        Value::Hash(map) => merged.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
+                        Value::Undef => {}
+                        other => return Err(bad(format!("merge() takes hashes, got {}", describe_value_type(other)))),
+                    }
+                }
+                Ok(Value::Hash(merged))
+            }
+        },
+    ),
+    Function::values(
+        "dig",
+        "dig(Any $value, Any *$keys)",
+        |_, args| {
+            let first = first_of(args);
+            {
+                let mut current = first;
+                for key in &args[1.min(args.len())..] {
+                    current = match (&current, key) {
+                        (Value::Hash(map), k) => map.get(k).cloned().unwrap_or(Value::Undef),
+                        (Value::Array(items), Value::Integer(i)) => {
+                            items.get(*i as usize).cloned().unwrap_or(Value::Undef)
+                        }
+                        (Value::Undef, _) => Value::Undef,
+                        (other, _) => {
+                            return Err(bad(format!("dig() cannot look into {}", describe_value_type(other))))
+                        }
+                    };
+                }
+                Ok(current)
+            }
+        },
+    ),
+    Function::values(
+        "abs",
+        "abs(Numeric $value) >> Numeric",
+        |_, args| {
+            let first = first_of(args);
+            match first {
+                Value::Integer(i) => i
+                    .checked_abs()
+                    .map(Value::Integer)
+                    .ok_or_else(|| bad("abs(): the result is outside of Puppet Integer max range")),
+                Value::Float(f) => Ok(Value::Float(f.abs())),
+                other => Err(bad(format!("abs() takes a number, got {}", describe_value_type(&other)))),
+            }
+        },
+    ),
+    Function::values(
+        "min",
+        "min(Any *$values)",
+        extreme,
+    ),
+    Function::values(
+        "max",
+        "max(Any *$values)",
+        extreme,
+    ),
+    Function::values(
+        "range",
+        "range(Variant[Integer, String] $from, Variant[Integer, String] $to, Optional[Integer[1]] $step) >> Array",
+        |_, args| {
+            let first = first_of(args);
+            range(&first, args.get(1), args.get(2))
+        },
+    ),
+    Function::values(
+        "chop",
+        "chop(Variant[String, Array, Hash] $value)",
+        |_, args| {
+            let first = first_of(args);
+            map_strings(&first, |s| {
+                let mut s = s.to_string();
+                if s.ends_with("\r\n") {
+                    s.truncate(s.len() - 2);
+                } else {
+                    s.pop();
+                }
+                s
+            })
+        },
+    ),
+    Function::values(
+        "sprintf",
+        "sprintf(String $format, Any *$values) >> String",
+        |_, args| {
+            sprintf(args)
+        },
+    ),
+    Function::values(
+        "compare",
+        "compare(Any $a, Any $b) >> Integer",
+        |_, args| {
+            let first = first_of(args);
+            match (&first, args.get(1)) {
+                (a, Some(b)) => match a.puppet_cmp(b) {
+                    Some(ordering) => Ok(Value::Integer(ordering as i64)),
+                    None => Err(bad(format!(
+                        "compare() cannot compare {} with {}",
+                        describe_value_type(a),
+                        describe_value_type(b)
+                    ))),
+                },
+                _ => Err(bad("compare() takes two values")),
+            }
+        },
+    ),
+    Function::values(
+        "lookup",
+        "lookup(String $name, Any *$rest)",
+        |_, _| {
+            Err(FunctionError {
+            kind: FunctionErrorKind::Unavailable,
+            message: "lookup() needs Hiera, which playbooks do not have: pass the value as a playbook parameter".into(),
+            source: None,
+            })
+        },
+    ),
+    Function::values(
+        "defined",
+        "defined(Any $value) >> Boolean",
+        |_, args| {
+            let first = first_of(args);
+            Ok(Value::Bool(!matches!(first, Value::Undef)))
+        },
+    ),
+];
+
+/// `size`, `length`, and `count` of one argument.
+fn size(name: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    let first = first_of(args);
+    match &first {
+        Value::String(s) => Ok(Value::Integer(s.chars().count() as i64)),
+        Value::Array(a) => Ok(Value::Integer(a.len() as i64)),
+        Value::Hash(h) => Ok(Value::Integer(h.len() as i64)),
+        Value::Undef if name == "count" => Ok(Value::Integer(0)),
+        other => Err(bad(format!(
+            "{name}() takes a String, an Array or a Hash, got {}",
+            describe_value_type(other)
+        ))),
+    }
+}
+
+fn count(name: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    if args.len() == 1 {
+        return size(name, args);
+    }
+    let first = first_of(args);
+    match (&first, args.get(1)) {
+        (Value::Array(a), Some(v)) => Ok(Value::Integer(
+            a.iter().filter(|x| x.puppet_eq(v)).count() as i64,
         )),
-        "is_array" => Ok(Value::Bool(matches!(first, Value::Array(_)))),
-        "is_hash" => Ok(Value::Bool(matches!(first, Value::Hash(_)))),
-        "is_integer" => Ok(Value::Bool(match &first {
-            Value::Integer(_) => true,
-            Value::String(s) => matches!(super::operators::parse_number(s), Some(Value::Integer(_))),
-            _ => false,
-        })),
-        "is_numeric" => Ok(Value::Bool(match &first {
-            Value::Integer(_) | Value::Float(_) => true,
-            Value::String(s) => super::operators::parse_number(s).is_some(),
-            _ => false,
-        })),
-        "is_bool" => Ok(Value::Bool(matches!(first, Value::Bool(_)))),
-        "type" => {
-            let mode = args.get(1).map(Value::to_display_string).unwrap_or_default();
-            Ok(Value::Type(Box::new(match mode.as_str() {
-                "generalized" => Type::infer(&first).generalize(),
-                "reduced" => Type::infer_reduced(&first),
-                _ => Type::infer(&first),
-            })))
-        }
-        "assert_type" => match (&first, args.get(1)) {
-            (Value::Type(t), Some(v)) if t.is_instance(v) => Ok(v.clone()),
-            (Value::Type(t), Some(v)) => Err(format!(
-                "expects {}, got {}",
-                super::evaluator::describe_type(t),
-                describe_value_type(v)
-            )),
-            _ => Err("assert_type() takes a type and a value".into()),
-        },
-        "pick" => args
-            .iter()
-            .find(|v| !matches!(v, Value::Undef) && !matches!(v, Value::String(s) if s.is_empty()))
-            .cloned()
-            .ok_or_else(|| "pick(): must receive at least one non empty value".to_string()),
-        "pick_default" => Ok(args
-            .iter()
-            .find(|v| !matches!(v, Value::Undef) && !matches!(v, Value::String(s) if s.is_empty()))
-            .cloned()
-            .unwrap_or_else(|| args.last().cloned().unwrap_or(Value::Undef))),
-        "concat" => {
-            let mut all = Vec::new();
-            for arg in args {
-                match arg {
-                    Value::Array(items) => all.extend(items.iter().cloned()),
-                    other => all.push(other.clone()),
-                }
-            }
-            Ok(Value::Array(all))
-        }
-        "member" => match (&first, args.get(1)) {
-            (Value::Array(items), Some(Value::Array(wanted))) => {
-                Ok(Value::Bool(wanted.iter().all(|w| items.contains(w))))
-            }
-            (Value::Array(items), Some(wanted)) => Ok(Value::Bool(items.contains(wanted))),
-            _ => Err("member() takes an array and a value".into()),
-        },
-        "has_key" => match (&first, args.get(1)) {
-            (Value::Hash(map), Some(key)) => Ok(Value::Bool(map.contains_key(key))),
-            _ => Err("has_key() takes a hash and a key".into()),
-        },
-        "merge" => {
-            let mut merged = ValueMap::new();
-            for arg in args {
-                match arg {
-                    Value::Hash(map) => merged.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
-                    Value::Undef => {}
-                    other => return Some(Err(format!("merge() takes hashes, got {}", describe_value_type(other)))),
-                }
-            }
-            Ok(Value::Hash(merged))
-        }
-        "dig" => {
-            let mut current = first;
-            for key in &args[1.min(args.len())..] {
-                current = match (&current, key) {
-                    (Value::Hash(map), k) => map.get(k).cloned().unwrap_or(Value::Undef),
-                    (Value::Array(items), Value::Integer(i)) => {
-                        items.get(*i as usize).cloned().unwrap_or(Value::Undef)
-                    }
-                    (Value::Undef, _) => Value::Undef,
-                    (other, _) => {
-                        return Some(Err(format!("dig() cannot look into {}", describe_value_type(other))))
-                    }
+        _ => Err(bad("count() takes an array and maybe a value")),
+    }
+}
+
+/// `min` and `max`: of the arguments, or of the one array given.
+fn extreme(name: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    let items: Vec<Value> = match args {
+        [Value::Array(items)] => items.clone(),
+        other => other.to_vec(),
+    };
+    let mut best: Option<Value> = None;
+    for item in items {
+        best = Some(match best {
+            None => item,
+            Some(b) => {
+                let ordering = item.puppet_cmp(&b).unwrap_or(std::cmp::Ordering::Equal);
+                let better = if name == "min" {
+                    ordering == std::cmp::Ordering::Less
+                } else {
+                    ordering == std::cmp::Ordering::Greater
                 };
+                if better {
+                    item
+                } else {
+                    b
+                }
             }
-            Ok(current)
-        }
-        "abs" => match first {
-            Value::Integer(i) => i
-                .checked_abs()
-                .map(Value::Integer)
-                .ok_or_else(|| "abs(): the result is outside of Puppet Integer max range".to_string()),
-            Value::Float(f) => Ok(Value::Float(f.abs())),
-            other => Err(format!("abs() takes a number, got {}", describe_value_type(&other))),
-        },
-        "min" | "max" => {
-            let items: Vec<Value> = match args {
-                [Value::Array(items)] => items.clone(),
-                other => other.to_vec(),
-            };
-            let mut best: Option<Value> = None;
-            for item in items {
-                best = Some(match best {
-                    None => item,
-                    Some(b) => {
-                        let ordering = item.puppet_cmp(&b).unwrap_or(std::cmp::Ordering::Equal);
-                        let better = if name == "min" {
-                            ordering == std::cmp::Ordering::Less
-                        } else {
-                            ordering == std::cmp::Ordering::Greater
-                        };
-                        if better { item } else { b }
-                    }
-                });
+        });
+    }
+    Ok(best.unwrap_or(Value::Undef))
+}
+
+/// `sort` without a block: numbers or strings in their order, or the characters of a string.
+fn sort(_: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    let first = first_of(args);
+    match &first {
+        Value::Array(items) => {
+            let numbers = items.iter().all(Value::is_number);
+            let strings = items.iter().all(|v| matches!(v, Value::String(_)));
+            if !numbers && !strings {
+                return Err(bad(
+                    "sort(): the elements cannot be compared: give numbers or strings, not both",
+                ));
             }
-            Ok(best.unwrap_or(Value::Undef))
+            let mut items = items.clone();
+            items.sort_by(|a, b| a.sort_cmp(b));
+            Ok(Value::Array(items))
         }
-        "range" => range(&first, args.get(1), args.get(2)),
-        "chop" => map_strings(&first, |s| {
-            let mut s = s.to_string();
-            if s.ends_with("\r\n") {
-                s.truncate(s.len() - 2);
+        Value::String(s) => {
+            let mut chars: Vec<char> = s.chars().collect();
+            chars.sort();
+            Ok(Value::String(chars.into_iter().collect()))
+        }
+        other => Err(bad(format!(
+            "sort() takes an Array, got {}",
+            describe_value_type(other)
+        ))),
+    }
+}
+
+/// `notice`, `warning`, `err` and the other log levels.
+fn log(ev: &mut Evaluator<'_>, call: &Call<'_>, args: Vec<Value>) -> EvalResult {
+    ev.log_function(call.name, &args);
+    Ok(Value::Undef)
+}
+
+/// `next`, `break`, `return`: leave the block or function with a value.
+fn leave(ev: &mut Evaluator<'_>, call: &Call<'_>, args: Vec<Value>) -> EvalResult {
+    let name = call.name;
+    ev.control_value = args.into_iter().next().unwrap_or(Value::Undef);
+    let kind = match name {
+        "next" => EvalErrorKind::Next,
+        "break" => EvalErrorKind::Break,
+        _ => EvalErrorKind::Return,
+    };
+    let mut error = ev.error(
+        call.expr,
+        format!(
+            "{name}() is used outside of a {}",
+            if name == "return" {
+                "function"
             } else {
-                s.pop();
+                "block"
             }
-            s
-        }),
-        "sprintf" => sprintf(args),
-        "compare" => match (&first, args.get(1)) {
-            (a, Some(b)) => match a.puppet_cmp(b) {
-                Some(ordering) => Ok(Value::Integer(ordering as i64)),
-                None => Err(format!(
-                    "compare() cannot compare {} with {}",
-                    describe_value_type(a),
-                    describe_value_type(b)
-                )),
-            },
-            _ => Err("compare() takes two values".into()),
-        },
-        "regsubst" => return None,
-        "lookup" => Err("lookup() needs Hiera, which playbooks do not have: pass the value as a playbook parameter".into()),
-        "defined" => Ok(Value::Bool(!matches!(first, Value::Undef))),
-        _ => return None,
-    })
+        ),
+    );
+    error.kind = kind;
+    Err(error)
+}
+
+/// `include`, `contain`, `require`.
+fn include(ev: &mut Evaluator<'_>, call: &Call<'_>, args: Vec<Value>) -> EvalResult {
+    ev.include_classes(call.expr, args, call.name)
+}
+
+/// An iteration that needs a block.
+fn with_block(ev: &mut Evaluator<'_>, call: &Call<'_>, args: Vec<Value>) -> EvalResult {
+    let name = call.name;
+    let lambda = call.lambda.ok_or_else(|| {
+        ev.error(
+            call.expr,
+            format!("'{name}' needs a block: {name}() |$x| {{ ... }}"),
+        )
+    })?;
+    ev.iterate(call.expr, name, args, lambda)
+}
+
+/// `reverse_each` and `step`: to a block, or the elements in that order without one.
+fn maybe_block(ev: &mut Evaluator<'_>, call: &Call<'_>, args: Vec<Value>) -> EvalResult {
+    match call.lambda {
+        Some(lambda) => ev.iterate(call.expr, call.name, args, lambda),
+        None => ev.iterator_without_block(call.expr, call.name, args),
+    }
 }
 
 /// The most elements `range()` or an iteration over a number may produce.
 const MAX_GENERATED: usize = 10_000_000;
 
 /// `range(1, 5)`, `range('a', 'e')`, `range(0, 10, 3)`.
-fn range(from: &Value, to: Option<&Value>, step: Option<&Value>) -> Result<Value, String> {
+fn range(from: &Value, to: Option<&Value>, step: Option<&Value>) -> Result<Value, FunctionError> {
     let step = match step {
         None => 1,
         Some(Value::Integer(n)) if *n > 0 => *n as usize,
-        Some(_) => return Err("range(): the step must be a positive Integer".into()),
+        Some(_) => return Err(bad("range(): the step must be a positive Integer")),
     };
     match (from, to) {
         (Value::Integer(a), Some(Value::Integer(b)))
             if b.saturating_sub(*a) / step as i64 > MAX_GENERATED as i64 =>
         {
-            Err(format!("range(): more than {MAX_GENERATED} elements"))
+            Err(too_large(format!(
+                "range(): more than {MAX_GENERATED} elements"
+            )))
         }
         (Value::Integer(a), Some(Value::Integer(b))) => Ok(Value::Array(
             (*a..=*b).step_by(step).map(Value::Integer).collect(),
@@ -1031,7 +1522,9 @@ fn range(from: &Value, to: Option<&Value>, step: Option<&Value>) -> Result<Value
                     .collect(),
             ))
         }
-        _ => Err("range() takes two integers or two letters, and maybe a step".into()),
+        _ => Err(bad(
+            "range() takes two integers or two letters, and maybe a step",
+        )),
     }
 }
 
@@ -1054,7 +1547,7 @@ fn flatten(items: Vec<Value>) -> Vec<Value> {
     out
 }
 
-fn map_strings(value: &Value, f: impl Fn(&str) -> String + Copy) -> Result<Value, String> {
+fn map_strings(value: &Value, f: impl Fn(&str) -> String + Copy) -> Result<Value, FunctionError> {
     match value {
         Value::String(s) => Ok(Value::String(f(s))),
         Value::Array(items) => items
@@ -1073,20 +1566,24 @@ fn map_strings(value: &Value, f: impl Fn(&str) -> String + Copy) -> Result<Value
     }
 }
 
-fn split(text: &Value, pattern: Option<&Value>) -> Result<Value, String> {
+fn split(text: &Value, pattern: Option<&Value>) -> Result<Value, FunctionError> {
     let Value::String(text) = text else {
-        return Err(format!(
+        return Err(bad(format!(
             "split() takes a String, got {}",
             describe_value_type(text)
-        ));
+        )));
     };
     let parts: Vec<String> = match pattern {
         Some(Value::String(p)) if p.is_empty() => text.chars().map(|c| c.to_string()).collect(),
         Some(Value::String(p)) | Some(Value::Regex(p)) => {
-            let regex = regex::Regex::new(p).map_err(|e| format!("invalid regex /{p}/: {e}"))?;
+            let regex = regex::Regex::new(p).map_err(|e| FunctionError::regex(p, e))?;
             regex.split(text).map(str::to_string).collect()
         }
-        _ => return Err("split() takes a string and a separator (a string or a regex)".into()),
+        _ => {
+            return Err(bad(
+                "split() takes a string and a separator (a string or a regex)",
+            ))
+        }
     };
     // Ruby's String#split drops trailing empty fields.
     let mut parts = parts;
@@ -1098,10 +1595,10 @@ fn split(text: &Value, pattern: Option<&Value>) -> Result<Value, String> {
 
 /// `sprintf` with the conversions playbooks use: `%s %d %i %f %e %x %o %b %c %%`, flags,
 /// widths, precision, and `%1$s` positional arguments.
-fn sprintf(args: &[Value]) -> Result<Value, String> {
+fn sprintf(args: &[Value]) -> Result<Value, FunctionError> {
     const MAX_WIDTH: usize = 10_000;
     let Some(Value::String(format)) = args.first() else {
-        return Err("sprintf() takes a format string".into());
+        return Err(bad("sprintf() takes a format string"));
     };
     let values = &args[1..];
     let mut next_value = 0;
@@ -1122,7 +1619,9 @@ fn sprintf(args: &[Value]) -> Result<Value, String> {
             }
         }
         let Some(conversion) = chars.next() else {
-            return Err("sprintf(): the format ends in the middle of a conversion".into());
+            return Err(bad(
+                "sprintf(): the format ends in the middle of a conversion",
+            ));
         };
         if conversion == '%' {
             out.push('%');
@@ -1132,7 +1631,7 @@ fn sprintf(args: &[Value]) -> Result<Value, String> {
             Some((position, rest)) => {
                 let position: usize = position
                     .parse()
-                    .map_err(|_| format!("sprintf(): bad argument position in '%{spec}'"))?;
+                    .map_err(|_| bad(format!("sprintf(): bad argument position in '%{spec}'")))?;
                 spec = rest.to_string();
                 values.get(position.wrapping_sub(1)).cloned()
             }
@@ -1141,7 +1640,7 @@ fn sprintf(args: &[Value]) -> Result<Value, String> {
                 values.get(next_value - 1).cloned()
             }
         }
-        .ok_or_else(|| "sprintf(): too few arguments".to_string())?;
+        .ok_or_else(|| bad("sprintf(): too few arguments"))?;
         let left = spec.starts_with('-');
         let zero = spec.starts_with('0');
         let spec = spec.trim_start_matches(['-', '0', '+', ' ', '#']);
@@ -1150,7 +1649,7 @@ fn sprintf(args: &[Value]) -> Result<Value, String> {
             None => (spec.parse::<usize>().unwrap_or(0), None),
         };
         if width > MAX_WIDTH || precision.is_some_and(|p| p > MAX_WIDTH) {
-            return Err("sprintf(): width too big".into());
+            return Err(too_large("sprintf(): width too big"));
         }
         let text = match conversion {
             's' | 'p' => {
@@ -1168,7 +1667,7 @@ fn sprintf(args: &[Value]) -> Result<Value, String> {
                     .ok()
                     .and_then(char::from_u32)
                     .map(String::from)
-                    .ok_or_else(|| format!("sprintf(): {i} is not a character"))?,
+                    .ok_or_else(|| bad(format!("sprintf(): {i} is not a character")))?,
                 other => other.to_display_string().chars().take(1).collect(),
             },
             'd' | 'i' => match number(&value)? {
@@ -1189,7 +1688,7 @@ fn sprintf(args: &[Value]) -> Result<Value, String> {
             'X' => format!("{:X}", integer(&value)?),
             'o' => format!("{:o}", integer(&value)?),
             'b' => format!("{:b}", integer(&value)?),
-            other => return Err(format!("sprintf(): unsupported conversion '%{other}'")),
+            other => return Err(bad(format!("sprintf(): unsupported conversion '%{other}'"))),
         };
         let pad = width.saturating_sub(text.chars().count());
         if left {
@@ -1211,7 +1710,7 @@ fn sprintf(args: &[Value]) -> Result<Value, String> {
     Ok(Value::String(out))
 }
 
-fn integer(value: &Value) -> Result<i64, String> {
+fn integer(value: &Value) -> Result<i64, FunctionError> {
     match number(value)? {
         Value::Integer(i) => Ok(i),
         other => Ok(other.as_f64().unwrap_or(0.0) as i64),
@@ -1252,14 +1751,98 @@ fn ruby_inspect(value: &Value) -> String {
     }
 }
 
-fn number(value: &Value) -> Result<Value, String> {
+fn number(value: &Value) -> Result<Value, FunctionError> {
     match value {
         n if n.is_number() => Ok(n.clone()),
         Value::String(s) => super::operators::parse_number(s)
-            .ok_or_else(|| format!("sprintf(): '{s}' is not a number")),
-        other => Err(format!(
+            .ok_or_else(|| bad(format!("sprintf(): '{s}' is not a number"))),
+        other => Err(bad(format!(
             "sprintf(): {} is not a number",
             describe_value_type(other)
-        )),
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::ast::ExprKind;
+
+    #[test]
+    fn every_signature_is_puppet_and_names_its_row() {
+        let mut names = std::collections::HashSet::new();
+        for function in FUNCTIONS {
+            assert!(names.insert(function.name), "{} is twice", function.name);
+            // Puppet's documentation writes a block parameter `&$block`; a function written
+            // in Puppet cannot take one, so it is read as a plain parameter here. In a
+            // namespace, reserved words (`type`, `break`) are names too.
+            let code = format!(
+                "function builtin::{} {{ }}",
+                function.signature.replace("&$", "$")
+            );
+            let program = crate::lang::parse(&code)
+                .unwrap_or_else(|e| panic!("{}: {e:?}", function.signature));
+            let Some(ExprKind::Function(def)) = program.statements.first().map(|s| &s.kind) else {
+                panic!("{} is not a function signature", function.signature)
+            };
+            assert_eq!(def.name.name, format!("builtin::{}", function.name));
+        }
+    }
+
+    /// The grammar cannot be generated from the table; this keeps the two in step: every
+    /// function Puppet lets a statement call without parentheses is a row.
+    #[test]
+    fn every_statement_call_of_the_grammar_is_a_function() {
+        let grammar = include_str!("../../grammar/puppet.pest");
+        let rule = grammar
+            .split("statement_fn   = @{")
+            .nth(1)
+            .and_then(|rest| rest.split(") ~ !name_char").next())
+            .expect("the statement_fn rule");
+        let alternative =
+            regex::Regex::new(r"'(\w)'\.\.'\w' ~ (?:\(([^)]*)\)|\x22(\w+)\x22)").unwrap();
+        let mut calls = Vec::new();
+        for found in alternative.captures_iter(rule) {
+            let tails = found.get(2).or(found.get(3)).unwrap().as_str();
+            for tail in tails.split('|') {
+                calls.push(format!("{}{}", &found[1], tail.trim().trim_matches('"')));
+            }
+        }
+        assert!(calls.len() >= 15, "{calls:?}");
+        for call in &calls {
+            assert!(
+                function(call).is_some(),
+                "statement call {call} is no function"
+            );
+        }
+    }
+
+    #[test]
+    fn suggestions_come_from_the_table() {
+        let suggestion = |name| unknown_function_help(name);
+        assert!(suggestion("discovr").starts_with("did you mean 'discover'?"));
+        assert!(suggestion("conact").starts_with("did you mean 'concat'?"));
+        // Once missing from the hand-kept list.
+        assert!(suggestion("pick_defalt").starts_with("did you mean 'pick_default'?"));
+        assert!(suggestion("is_bol").starts_with("did you mean 'is_bool'?"));
+        assert!(suggestion("zzz").starts_with("built-in functions include"));
+    }
+
+    #[test]
+    fn a_refusal_says_what_kind_it_is() {
+        let call = |name: &str, args: &[Value]| match function(name).map(|f| f.body) {
+            Some(Body::Values(body)) => body(name, args),
+            _ => panic!("{name} is not a function of values"),
+        };
+        let big = call("range", &[Value::Integer(0), Value::Integer(i64::MAX)]).unwrap_err();
+        assert_eq!(big.kind(), FunctionErrorKind::TooLarge);
+        let regex = call("split", &["a".into(), "(".into()]).unwrap_err();
+        assert_eq!(regex.kind(), FunctionErrorKind::Regex);
+        assert!(std::error::Error::source(&regex).is_some());
+        let wrong = call("keys", &[Value::Integer(1)]).unwrap_err();
+        assert_eq!(wrong.kind(), FunctionErrorKind::Arguments);
+        assert_eq!(wrong.to_string(), "keys() takes a Hash, got an Integer");
+        let hiera = call("lookup", &["x".into()]).unwrap_err();
+        assert_eq!(hiera.kind(), FunctionErrorKind::Unavailable);
     }
 }

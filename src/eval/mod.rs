@@ -13,8 +13,9 @@ mod scope;
 #[cfg(test)]
 mod semantics_tests;
 pub mod site;
+pub mod steps;
 #[cfg(test)]
-pub(crate) mod testing;
+pub mod testing;
 pub mod types;
 pub mod value;
 
@@ -27,8 +28,10 @@ use crate::lang::SyntaxError;
 use crate::protocol::Filter;
 
 pub use catalog::Catalog;
-pub use evaluator::{evaluate, EvalFailure};
+pub use evaluator::{evaluate, AccessError, AccessErrorKind, EvalFailure};
+pub use functions::{builtin_functions, Function, FunctionError, FunctionErrorKind};
 pub use loader::{list_playbooks, Loader, PlaybookInfo, SourceFile};
+pub use operators::{OperatorError, OperatorErrorKind};
 pub use value::Value;
 
 /// Index of a file in the loader's list of sources.
@@ -45,21 +48,77 @@ pub struct Origin {
 /// client; tests and fleet-less playbooks use `NoFleet`.
 pub trait NodeQuery {
     /// Identities of the nodes running `agent` that match `filter`, sorted.
-    fn discover(&self, agent: &str, filter: &Filter) -> Result<Vec<String>, String>;
+    fn discover(&self, agent: &str, filter: &Filter) -> Result<Vec<String>, QueryError>;
     /// One fact of the one node matching `filter`.
-    fn get_fact(&self, fact: &str, filter: &Filter) -> Result<Value, String>;
+    fn get_fact(&self, fact: &str, filter: &Filter) -> Result<Value, QueryError>;
+}
+
+/// Why the fleet could not answer `discover()` or `get_fact()`.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct QueryError {
+    kind: QueryErrorKind,
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryErrorKind {
+    /// The run has no fleet to ask.
+    NoFleet,
+    /// The request could not be made (the source says why).
+    Request,
+    /// `get_fact()`'s filter matches no node, or more than one.
+    NotOneNode,
+    /// The node answered with an error.
+    Refused,
+    /// The node did not answer in time.
+    NoAnswer,
+}
+
+impl QueryError {
+    pub fn new(kind: QueryErrorKind, message: impl Into<String>) -> QueryError {
+        QueryError {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A request that failed, said as its error says it.
+    pub fn request(source: impl std::error::Error + Send + Sync + 'static) -> QueryError {
+        QueryError {
+            kind: QueryErrorKind::Request,
+            message: source.to_string(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    pub fn kind(&self) -> QueryErrorKind {
+        self.kind
+    }
 }
 
 /// For playbooks run without a fleet: discovery is an error that says so.
 pub struct NoFleet;
 
+impl NoFleet {
+    fn error() -> QueryError {
+        QueryError::new(
+            QueryErrorKind::NoFleet,
+            "no fleet is configured (give --fleet FILE or --nats URL)",
+        )
+    }
+}
+
 impl NodeQuery for NoFleet {
-    fn discover(&self, _: &str, _: &Filter) -> Result<Vec<String>, String> {
-        Err("no fleet is configured (give --fleet FILE or --nats URL)".into())
+    fn discover(&self, _: &str, _: &Filter) -> Result<Vec<String>, QueryError> {
+        Err(NoFleet::error())
     }
 
-    fn get_fact(&self, _: &str, _: &Filter) -> Result<Value, String> {
-        Err("no fleet is configured (give --fleet FILE or --nats URL)".into())
+    fn get_fact(&self, _: &str, _: &Filter) -> Result<Value, QueryError> {
+        Err(NoFleet::error())
     }
 }
 
@@ -117,6 +176,8 @@ pub struct EvalRequest<'a> {
     /// `$id`: who runs the playbook.
     pub caller: String,
     pub nodes: &'a dyn NodeQuery,
+    /// The step kinds the playbook may declare (`crate::run::step::Kinds`).
+    pub steps: &'a dyn steps::StepTypes,
     pub log: &'a mut dyn Log,
 }
 

@@ -7,8 +7,50 @@ use crate::lang::ast::BinaryOp;
 
 use super::value::{HashMap, Value};
 
-/// An operator's failure, in Puppet's words; the evaluator adds where.
-pub type OpResult = Result<Value, String>;
+/// An operator's result; a failure is in Puppet's words, and the evaluator adds where.
+pub type OpResult = Result<Value, OperatorError>;
+
+/// Why an operator cannot apply to its operands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct OperatorError {
+    kind: OperatorErrorKind,
+    message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorErrorKind {
+    /// A string in arithmetic that does not spell a number.
+    NotNumeric,
+    /// The operator does not apply to values of these types.
+    NotApplicable,
+    /// The result does not fit Puppet's 64-bit integers.
+    Overflow,
+    DivisionByZero,
+    /// `<` and the like between values that have no order.
+    Incomparable,
+}
+
+impl OperatorError {
+    fn new(kind: OperatorErrorKind, message: impl Into<String>) -> OperatorError {
+        OperatorError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub fn kind(&self) -> OperatorErrorKind {
+        self.kind
+    }
+}
+
+fn not_applicable(message: impl Into<String>) -> OperatorError {
+    OperatorError::new(OperatorErrorKind::NotApplicable, message)
+}
+
+fn division_by_zero() -> OperatorError {
+    OperatorError::new(OperatorErrorKind::DivisionByZero, "Division by 0")
+}
 
 pub fn arithmetic(op: BinaryOp, lhs: Value, rhs: Value) -> OpResult {
     match (op, &lhs, &rhs) {
@@ -28,17 +70,21 @@ pub fn arithmetic(op: BinaryOp, lhs: Value, rhs: Value) -> OpResult {
 }
 
 /// A number, or a string that spells one (Puppet converts `'2'` in arithmetic).
-fn to_number(value: &Value, op: BinaryOp) -> Result<Value, String> {
+fn to_number(value: &Value, op: BinaryOp) -> OpResult {
     match value {
         Value::Integer(_) | Value::Float(_) => Ok(value.clone()),
-        Value::String(s) => parse_number(s.trim())
-            .ok_or_else(|| format!("The value '{s}' cannot be converted to Numeric")),
-        other => Err(format!(
+        Value::String(s) => parse_number(s.trim()).ok_or_else(|| {
+            OperatorError::new(
+                OperatorErrorKind::NotNumeric,
+                format!("The value '{s}' cannot be converted to Numeric"),
+            )
+        }),
+        other => Err(not_applicable(format!(
             "Operator '{}' is not applicable to {} {}",
             op_symbol(op),
             article(other.type_name()),
             other.type_name()
-        )),
+        ))),
     }
 }
 
@@ -94,22 +140,26 @@ fn numeric(op: BinaryOp, lhs: Value, rhs: Value) -> OpResult {
 }
 
 fn integer_op(op: BinaryOp, a: i64, b: i64) -> OpResult {
-    let overflow =
-        || "Integer overflow: the result is outside the range of a 64-bit integer".to_string();
+    let overflow = || {
+        OperatorError::new(
+            OperatorErrorKind::Overflow,
+            "Integer overflow: the result is outside the range of a 64-bit integer",
+        )
+    };
     let result = match op {
         BinaryOp::Add => a.checked_add(b).ok_or_else(overflow)?,
         BinaryOp::Sub => a.checked_sub(b).ok_or_else(overflow)?,
         BinaryOp::Mul => a.checked_mul(b).ok_or_else(overflow)?,
         BinaryOp::Div => {
             if b == 0 {
-                return Err("Division by 0".into());
+                return Err(division_by_zero());
             }
             a.checked_div_euclid(b).ok_or_else(overflow)?;
             floor_div(a, b)
         }
         BinaryOp::Mod => {
             if b == 0 {
-                return Err("Division by 0".into());
+                return Err(division_by_zero());
             }
             let r = a.wrapping_rem(b);
             if r != 0 && ((r < 0) != (b < 0)) {
@@ -123,10 +173,10 @@ fn integer_op(op: BinaryOp, a: i64, b: i64) -> OpResult {
             shift(a, b.checked_neg().unwrap_or(i64::MAX)).ok_or_else(out_of_range)?
         }
         _ => {
-            return Err(format!(
+            return Err(not_applicable(format!(
                 "Operator '{}' is not applicable here",
                 op_symbol(op)
-            ))
+            )))
         }
     };
     Ok(Value::Integer(result))
@@ -142,8 +192,11 @@ fn floor_div(a: i64, b: i64) -> i64 {
     }
 }
 
-fn out_of_range() -> String {
-    "the result is outside of Puppet Integer max range".into()
+fn out_of_range() -> OperatorError {
+    OperatorError::new(
+        OperatorErrorKind::Overflow,
+        "the result is outside of Puppet Integer max range",
+    )
 }
 
 /// A left shift that loses bits is an error, as in Puppet; a right shift floors.
@@ -168,16 +221,16 @@ fn float_op(op: BinaryOp, a: f64, b: f64) -> OpResult {
         BinaryOp::Mul => a * b,
         BinaryOp::Div => {
             if b == 0.0 {
-                return Err("Division by 0".into());
+                return Err(division_by_zero());
             }
             a / b
         }
-        BinaryOp::Mod => return Err("Operator '%' is not applicable to a Float".into()),
+        BinaryOp::Mod => return Err(not_applicable("Operator '%' is not applicable to a Float")),
         _ => {
-            return Err(format!(
+            return Err(not_applicable(format!(
                 "Operator '{}' is not applicable to a Float",
                 op_symbol(op)
-            ))
+            )))
         }
     };
     Ok(Value::Float(result))
@@ -217,16 +270,20 @@ fn merge(lhs: Value, rhs: Value) -> OpResult {
                         );
                         map.insert(k, v);
                     }
-                    _ => return Err("Can only add an array of key/value pairs to a Hash".into()),
+                    _ => {
+                        return Err(not_applicable(
+                            "Can only add an array of key/value pairs to a Hash",
+                        ))
+                    }
                 }
             }
         }
         other => {
-            return Err(format!(
+            return Err(not_applicable(format!(
                 "Operator '+' is not applicable to a Hash and {} {}",
                 article(other.type_name()),
                 other.type_name()
-            ))
+            )))
         }
     }
     Ok(Value::Hash(map))
@@ -261,11 +318,14 @@ fn remove_keys(lhs: Value, rhs: Value) -> OpResult {
 /// `<`, `<=`, `>`, `>=`.
 pub fn compare(op: BinaryOp, lhs: &Value, rhs: &Value) -> OpResult {
     let ordering = lhs.puppet_cmp(rhs).ok_or_else(|| {
-        format!(
-            "Comparison of: {} {} {}, is not possible",
-            lhs.type_name(),
-            op_symbol(op),
-            rhs.type_name()
+        OperatorError::new(
+            OperatorErrorKind::Incomparable,
+            format!(
+                "Comparison of: {} {} {}, is not possible",
+                lhs.type_name(),
+                op_symbol(op),
+                rhs.type_name()
+            ),
         )
     })?;
     let result = match op {
@@ -333,6 +393,33 @@ mod tests {
         assert_eq!(
             arithmetic(BinaryOp::Sub, a, Value::Array(vec![int(2)])),
             Ok(Value::Array(vec![int(1), int(3)]))
+        );
+    }
+
+    #[test]
+    fn a_failure_says_what_kind_it_is() {
+        let kind = |op, a: Value, b: Value| arithmetic(op, a, b).unwrap_err().kind();
+        assert_eq!(
+            kind(BinaryOp::Add, "a".into(), int(1)),
+            OperatorErrorKind::NotNumeric
+        );
+        assert_eq!(
+            kind(BinaryOp::Div, int(1), int(0)),
+            OperatorErrorKind::DivisionByZero
+        );
+        assert_eq!(
+            kind(BinaryOp::Mul, int(i64::MAX), int(2)),
+            OperatorErrorKind::Overflow
+        );
+        assert_eq!(
+            kind(BinaryOp::Mod, Value::Float(1.5), int(1)),
+            OperatorErrorKind::NotApplicable
+        );
+        let incomparable = compare(BinaryOp::Lt, &int(1), &Value::Array(vec![])).unwrap_err();
+        assert_eq!(incomparable.kind(), OperatorErrorKind::Incomparable);
+        assert_eq!(
+            incomparable.to_string(),
+            "Comparison of: Integer < Array, is not possible"
         );
     }
 }

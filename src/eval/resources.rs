@@ -16,66 +16,10 @@ use super::catalog::{Edge, EdgeKind, Resource, ResourceId};
 use super::evaluator::{EvalResult, Evaluator};
 use super::loader::Defined;
 use super::scope::{Defaults, Frame};
+use super::steps::StepType;
 use super::types::{capitalize_type_name, Type};
 use super::value::Value;
 use super::{EvalError, Origin};
-
-/// The step types the scheduler runs, with the parameters each takes.
-pub const STEP_TYPES: &[(&str, &[&str], &[&str])] = &[
-    (
-        "mcollective",
-        &[
-            "agent",
-            "action",
-            "arguments",
-            "identity_filter",
-            "class_filter",
-            "fact_filter",
-            "agent_filter",
-            "compound_filter",
-            "limit_nodes",
-            "tries",
-            "try_sleep_time",
-            "batch_size",
-            "batch_sleep_time",
-            "timeout",
-            "fail_ok",
-        ],
-        &["agent", "action"],
-    ),
-    ("notify", &["message", "withpath", "name"], &[]),
-    (
-        "puppet_run",
-        &[
-            "identity_filter",
-            "class_filter",
-            "fact_filter",
-            "agent_filter",
-            "compound_filter",
-            "limit_nodes",
-            "batch_size",
-            "timeout",
-            "poll_interval",
-            "run_timeout",
-            "fail_ok",
-        ],
-        &[],
-    ),
-    (
-        "site_run",
-        &[
-            "environment",
-            "environmentpath",
-            "graph",
-            "instance",
-            "batch_size",
-            "poll_interval",
-            "run_timeout",
-            "fail_ok",
-        ],
-        &[],
-    ),
-];
 
 /// Parameters every resource takes: relationships, and Puppet's others (accepted, unused).
 const METAPARAMS: &[&str] = &[
@@ -92,16 +36,8 @@ const METAPARAMS: &[&str] = &[
     "audit",
 ];
 
-/// `rpc` is another name for the `mcollective` step.
-fn canonical_type(name: &str) -> String {
-    match name {
-        "rpc" => "mcollective".to_string(),
-        other => other.to_string(),
-    }
-}
-
 enum ResourceKind {
-    Step(&'static [&'static str], &'static [&'static str]),
+    Step(&'static StepType),
     Define(Rc<Defined<Definition>>),
 }
 
@@ -166,12 +102,31 @@ const MAX_DEFINE_INSTANCES: usize = 1_000_000;
 const MAX_DEFINE_NESTING: usize = 1_000;
 
 impl Evaluator<'_> {
+    /// A type's own name for an alias of a step kind (`rpc` is `mcollective`).
+    fn canonical_type(&self, name: &str) -> String {
+        match self.steps.find(name) {
+            Some(step) => step.name.to_string(),
+            None => name.to_string(),
+        }
+    }
+
+    /// Checks every step's parameters against its kind's types, as a define's parameters are
+    /// checked against theirs; once everything is declared, overridden and collected.
+    pub(super) fn check_steps(&self) -> EvalResult<()> {
+        for resource in &self.catalog.resources {
+            if let Some(step) = self.steps.find(&resource.type_name) {
+                step.check(resource)?;
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn declare_resources(
         &mut self,
         expr: &Expr,
         resource: &crate::lang::ast::Resource,
     ) -> EvalResult {
-        let type_name = canonical_type(&resource.type_name.name.to_lowercase());
+        let type_name = self.canonical_type(&resource.type_name.name.to_lowercase());
         if type_name == "class" {
             return self.declare_class_resources(resource);
         }
@@ -232,8 +187,8 @@ impl Evaluator<'_> {
         type_name: &str,
         span: crate::lang::ast::Span,
     ) -> EvalResult<ResourceKind> {
-        if let Some((_, params, required)) = STEP_TYPES.iter().find(|(n, _, _)| *n == type_name) {
-            return Ok(ResourceKind::Step(params, required));
+        if let Some(step) = self.steps.find(type_name) {
+            return Ok(ResourceKind::Step(step));
         }
         if let Some(application) = self.site_application(type_name)? {
             return Ok(ResourceKind::Define(application));
@@ -325,13 +280,18 @@ impl Evaluator<'_> {
         let mut params = IndexMap::new();
         let mut origins = HashMap::new();
         let mut relations = Vec::new();
+        let mut tags = Vec::new();
         for attr in attrs {
             if matches!(
                 attr.name.as_str(),
                 "before" | "require" | "notify" | "subscribe"
-            ) && !matches!(kind, ResourceKind::Step(p, _) if p.contains(&attr.name.as_str()))
+            ) && !matches!(kind, ResourceKind::Step(step) if step.param(&attr.name).is_some())
             {
                 relations.push((attr.name, attr.value, attr.origin));
+                continue;
+            }
+            if attr.name == "tag" {
+                tags.extend(tag_names(attr.value, attr.origin)?);
                 continue;
             }
             if METAPARAMS.contains(&attr.name.as_str()) {
@@ -355,6 +315,7 @@ impl Evaluator<'_> {
             container: self.scopes.frame().container,
             is_container: matches!(kind, ResourceKind::Define(_)),
             origin: at,
+            tags,
         };
         let define = match kind {
             ResourceKind::Define(def) => Some(def.clone()),
@@ -507,14 +468,11 @@ impl Evaluator<'_> {
     /// The resources a value refers to: a reference, a class, or an array of them.
     fn endpoints_of(&mut self, value: Value, origin: Origin) -> EvalResult<Vec<Endpoint>> {
         let mut endpoints = Vec::new();
-        let mut pending = vec![value];
-        while let Some(value) = pending.pop() {
+        for value in references(value) {
             match value {
-                Value::Array(items) => pending.extend(items.into_iter().rev()),
-                Value::Undef => {}
                 Value::Type(t) => match *t {
                     Type::Resource(Some(type_name), Some(title)) => endpoints.push(Endpoint::Ref {
-                        type_name: canonical_type(&type_name),
+                        type_name: self.canonical_type(&type_name),
                         title,
                     }),
                     Type::Class(Some(name)) => endpoints.push(Endpoint::Ref {
@@ -550,7 +508,7 @@ impl Evaluator<'_> {
     }
 
     pub(super) fn set_defaults(&mut self, defaults: &ResourceDefaults) -> EvalResult {
-        let type_name = canonical_type(&defaults.type_name.name.to_lowercase());
+        let type_name = self.canonical_type(&defaults.type_name.name.to_lowercase());
         let attrs = self.eval_attributes(&defaults.attributes)?;
         let entry = self
             .scopes
@@ -599,7 +557,7 @@ impl Evaluator<'_> {
             None => Vec::new(),
         };
         self.collectors.push(PendingCollector {
-            type_name: canonical_type(&collector.type_name.name.to_lowercase()),
+            type_name: self.canonical_type(&collector.type_name.name.to_lowercase()),
             query: collector.query.clone(),
             attrs,
             file: self.file,
@@ -710,6 +668,7 @@ impl Evaluator<'_> {
             container: None,
             is_container: true,
             origin,
+            tags: Vec::new(),
         };
         let id = self.add_to_catalog(at, resource)?;
         self.classes.insert(name.to_string(), id);
@@ -1004,6 +963,13 @@ impl Evaluator<'_> {
                 let wanted = self.eval(value)?;
                 let actual = if attribute.name == "title" {
                     Value::String(resource.title.clone())
+                } else if attribute.name == "tag" {
+                    Value::Array(
+                        self.tags_of(resource)
+                            .into_iter()
+                            .map(Value::String)
+                            .collect(),
+                    )
                 } else {
                     resource
                         .params
@@ -1095,6 +1061,39 @@ impl Evaluator<'_> {
         }
     }
 
+    /// `tag('a', 'b')`: tags the class or define whose body calls it (the main class at top
+    /// scope), as Puppet does; what it contains carries the tags too.
+    pub(super) fn tag(&mut self, at: &Expr, args: Vec<Value>) -> EvalResult {
+        let tags = tag_names(Value::Array(args), self.origin(at.span))?;
+        match self.scopes.frame().container {
+            Some(id) => self.catalog.get_mut(id).tags.extend(tags),
+            None => self.main_tags.extend(tags),
+        }
+        Ok(Value::Undef)
+    }
+
+    /// A resource's tags as a collector matches them (`<| tag == 'web' |>`): its own, its
+    /// type's name, and those of what contains it, up to the main class, as in Puppet.
+    fn tags_of(&self, resource: &Resource) -> Vec<String> {
+        let mut tags = self.main_tags.clone();
+        let mut current = Some(resource);
+        // A `contain` loop must not loop here: no chain is longer than the catalog.
+        for _ in 0..=self.catalog.resources.len() {
+            let Some(resource) = current else { break };
+            tags.extend(resource.tags.iter().cloned());
+            let name = match resource.type_name.as_str() {
+                "class" => &resource.title,
+                other => other,
+            };
+            tags.push(name.to_string());
+            if name.contains("::") {
+                tags.extend(name.split("::").map(str::to_string));
+            }
+            current = resource.container.map(|id| self.catalog.get(id));
+        }
+        tags
+    }
+
     pub(super) fn describe_origin(&self, origin: Origin) -> String {
         match self.loader.sources.get(origin.file) {
             Some(source) => {
@@ -1123,7 +1122,7 @@ fn check_param_known(
     origin: Origin,
 ) -> EvalResult<()> {
     let known: Vec<String> = match kind {
-        ResourceKind::Step(params, _) => params.iter().map(|p| p.to_string()).collect(),
+        ResourceKind::Step(step) => step.params.iter().map(|p| p.name.to_string()).collect(),
         ResourceKind::Define(def) => def
             .def
             .params
@@ -1164,9 +1163,9 @@ fn check_required(
     at: Origin,
 ) -> EvalResult<()> {
     let missing: Vec<String> = match kind {
-        ResourceKind::Step(_, required) => required
-            .iter()
-            .filter(|r| !params.contains_key(**r))
+        ResourceKind::Step(step) => step
+            .required()
+            .filter(|r| !params.contains_key(*r))
             .map(|r| r.to_string())
             .collect(),
         ResourceKind::Define(def) => def
@@ -1198,6 +1197,44 @@ fn check_required(
             "these are not given",
         )),
     }
+}
+
+/// What a relationship or a metaparameter names: the value, or the items of an array (of
+/// arrays), in order; `undef` names nothing.
+pub(super) fn references(value: Value) -> Vec<Value> {
+    let mut found = Vec::new();
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Array(items) => pending.extend(items.into_iter().rev()),
+            Value::Undef => {}
+            other => found.push(other),
+        }
+    }
+    found
+}
+
+/// Tags as Puppet takes them: words of letters, digits and `_ : . -` (not first), lower case.
+fn tag_names(value: Value, origin: Origin) -> EvalResult<Vec<String>> {
+    let valid = |tag: &str| {
+        let mut chars = tag.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+            && chars.all(|c| c.is_alphanumeric() || "_:.-".contains(c))
+    };
+    value
+        .words()
+        .into_iter()
+        .map(|tag| match valid(&tag) {
+            true => Ok(tag.to_lowercase()),
+            false => Err(EvalError::input(
+                format!("Invalid tag '{tag}'"),
+                origin,
+                "tags are letters, digits and _ : . -",
+            )),
+        })
+        .collect()
 }
 
 /// A title must be a string or a number, or an array of them.

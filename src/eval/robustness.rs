@@ -35,6 +35,7 @@ fn evaluate_file(path: PathBuf) -> std::thread::Result<Option<String>> {
                 args: vec![],
                 caller: "tester".into(),
                 nodes: &NoFleet,
+                steps: &crate::run::step::Kinds,
                 log: &mut log,
             });
             let message = result.err().map(|f| f.error.message().to_string());
@@ -135,20 +136,24 @@ fn step_durations_beyond_the_clock_are_refused() {
         let code = format!("mcollective {{ 'x': agent => 'a', action => 'b', identity_filter => 'n1', {param} }}\n");
         std::fs::write(&path, code).unwrap();
         let mut log = BufferLog::default();
-        let evaluation = evaluate(EvalRequest {
+        let refused = evaluate(EvalRequest {
             loader: Loader::new(dir.path()),
             path,
             playbook: "step".into(),
             args: vec![],
             caller: "tester".into(),
             nodes: &NoFleet,
+            steps: &crate::run::step::Kinds,
             log: &mut log,
         })
-        .map_err(|f| f.error.message().to_string())
-        .unwrap();
+        .map(|_| ())
+        .map_err(|f| f.error.message().to_string());
+        let name = param.split(' ').next().unwrap_or_default();
         assert!(
-            crate::run::prepare(&evaluation).is_err(),
-            "{param} must be refused"
+            refused
+                .as_ref()
+                .is_err_and(|m| m.contains(&format!("parameter '{name}' expects"))),
+            "{param} must be refused: {refused:?}"
         );
     }
 }

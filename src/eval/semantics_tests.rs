@@ -23,6 +23,7 @@ fn run(path: &Path) -> Outcome {
         args: vec![],
         caller: "tester".into(),
         nodes: &NoFleet,
+        steps: &crate::run::step::Kinds,
         log: &mut log,
     });
     let notices = log

@@ -14,6 +14,7 @@ use crate::lang::ast::ExprKind;
 use super::catalog::Catalog;
 use super::evaluator::{EvalFailure, EvalResult, Evaluator};
 use super::loader::{Loader, SourceFile};
+use super::steps::NoSteps;
 use super::types::{capitalize_type_name, Type};
 use super::value::Value;
 use super::{EvalError, Log, NoFleet, Origin};
@@ -76,7 +77,8 @@ pub fn evaluate_site(
     log: &mut dyn Log,
 ) -> Result<SiteEvaluation, Box<EvalFailure>> {
     let nodes = NoFleet;
-    let mut evaluator = Evaluator::new(loader, &nodes, log);
+    // An environment declares applications and components, never steps.
+    let mut evaluator = Evaluator::new(loader, &nodes, &NoSteps, log);
     evaluator.site = Some(SiteState::default());
     let result = evaluator.run_site(manifests);
     let Evaluator {
@@ -246,11 +248,8 @@ impl Evaluator<'_> {
     fn split_capabilities(&self, value: Value) -> (Vec<String>, Vec<Value>) {
         let mut capabilities = Vec::new();
         let mut others = Vec::new();
-        let mut pending = vec![value];
-        while let Some(value) = pending.pop() {
+        for value in super::resources::references(value) {
             match value {
-                Value::Array(items) => pending.extend(items.into_iter().rev()),
-                Value::Undef => {}
                 Value::Type(t) => match *t {
                     Type::Resource(Some(type_name), Some(title))
                         if self.is_capability_type(&type_name) =>

@@ -10,6 +10,8 @@ mod puppet;
 mod range;
 mod scripted;
 mod serve;
+#[cfg(test)]
+pub mod spy;
 mod template;
 
 use std::path::PathBuf;

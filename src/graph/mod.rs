@@ -206,7 +206,7 @@ mod tests {
 
     /// The step graph of `code`, or its error as `(message, help)`.
     fn build(code: &str) -> Result<StepGraph, (String, String)> {
-        let evaluation = evaluate_manifest(code);
+        let evaluation = evaluate_manifest(code, &crate::run::step::Kinds).unwrap();
         StepGraph::build(&evaluation.catalog).map_err(|error| {
             let help = error.problem.help.clone().unwrap_or_default();
             (error.message().to_string(), help)

@@ -2,15 +2,16 @@
 //! on them in batches of sorted identities, and retry only the nodes that failed or did not
 //! answer.
 
+use std::path::Path;
 use std::time::Duration;
 
-use crate::eval::catalog::Resource;
-use crate::eval::{EvalError, Value};
-use crate::protocol::{FactFilter, Filter};
+use crate::eval::steps::{param, Fallback, ParamType, StepArgs, StepParam, StepType};
+use crate::eval::EvalError;
+use crate::protocol::Filter;
 use crate::report::Reporter;
-use crate::rpc::{CallResult, NodeFailure, RpcClient};
+use crate::rpc::{CallResult, NodeFailure, RpcClient, RpcError};
 
-use super::step::{duration_param, Outcome};
+use super::step::{Outcome, StepKind};
 
 #[derive(Debug, Clone)]
 pub struct McollectiveStep {
@@ -30,126 +31,113 @@ pub struct McollectiveStep {
     pub empty_filter: Option<&'static str>,
 }
 
-/// Why a parameter cannot be used, said at the parameter.
-fn bad(resource: &Resource, param: &str, expected: &str, value: &Value) -> EvalError {
-    EvalError::input(
-        format!(
-            "{}: parameter '{param}' expects {expected}, got {}",
-            resource.reference(),
-            if matches!(value, Value::String(_)) {
-                format!("'{value}'")
-            } else {
-                value.to_string()
-            }
+const AT_LEAST_ONE: ParamType = ParamType::Count { least: 1 };
+
+/// The parameters that choose the nodes, as `mcollective` and `puppet_run` read them.
+pub(crate) const IDENTITY_FILTER: StepParam =
+    param("identity_filter", ParamType::Words, Fallback::Absent);
+pub(crate) const CLASS_FILTER: StepParam =
+    param("class_filter", ParamType::Words, Fallback::Absent);
+pub(crate) const FACT_FILTER: StepParam =
+    param("fact_filter", ParamType::FactFilters, Fallback::Absent);
+pub(crate) const AGENT_FILTER: StepParam =
+    param("agent_filter", ParamType::Words, Fallback::Absent);
+pub(crate) const COMPOUND_FILTER: StepParam =
+    param("compound_filter", ParamType::Words, Fallback::Absent);
+pub(crate) const LIMIT_NODES: StepParam = param("limit_nodes", AT_LEAST_ONE, Fallback::Absent);
+pub(crate) const BATCH_SIZE: StepParam = param("batch_size", AT_LEAST_ONE, Fallback::Absent);
+pub(crate) const TIMEOUT: StepParam = param(
+    "timeout",
+    ParamType::Duration { zero: false },
+    Fallback::Absent,
+);
+pub(crate) const FAIL_OK: StepParam = param("fail_ok", ParamType::Flag, Fallback::Flag(false));
+
+pub const TYPE: StepType = StepType {
+    name: "mcollective",
+    aliases: &["rpc"],
+    params: &[
+        param("agent", ParamType::Text, Fallback::Required),
+        param("action", ParamType::Text, Fallback::Required),
+        param("arguments", ParamType::Hash, Fallback::Absent),
+        IDENTITY_FILTER,
+        CLASS_FILTER,
+        FACT_FILTER,
+        AGENT_FILTER,
+        COMPOUND_FILTER,
+        LIMIT_NODES,
+        param("tries", AT_LEAST_ONE, Fallback::Count(1)),
+        param(
+            "try_sleep_time",
+            ParamType::Duration { zero: true },
+            Fallback::Seconds(10),
         ),
-        resource
-            .param_origins
-            .get(param)
-            .copied()
-            .unwrap_or(resource.origin),
-        format!("'{param}' is set here"),
-    )
+        BATCH_SIZE,
+        param(
+            "batch_sleep_time",
+            ParamType::Duration { zero: true },
+            Fallback::Seconds(0),
+        ),
+        TIMEOUT,
+        FAIL_OK,
+    ],
+};
+
+pub fn build(args: &StepArgs<'_>, _: &Path) -> Result<StepKind, EvalError> {
+    McollectiveStep::from_args(args).map(|step| StepKind::Mcollective(Box::new(step)))
 }
 
 impl McollectiveStep {
-    pub fn from_resource(resource: &Resource) -> Result<McollectiveStep, EvalError> {
-        let get = |name: &str| {
-            resource
-                .params
-                .get(name)
-                .filter(|v| !matches!(v, Value::Undef))
+    pub fn from_args(args: &StepArgs<'_>) -> Result<McollectiveStep, EvalError> {
+        let agent = args.text("agent")?.unwrap_or_default();
+        let action = args.text("action")?.unwrap_or_default();
+        let mut step = McollectiveStep::selection(args, agent, action)?;
+        step.arguments = args
+            .hash("arguments")?
+            .unwrap_or_else(|| serde_json::json!({}));
+        step.tries = args.count("tries")?.unwrap_or(1);
+        step.try_sleep = args.duration("try_sleep_time")?.unwrap_or_default();
+        step.batch_sleep = args.duration("batch_sleep_time")?.unwrap_or_default();
+        Ok(step)
+    }
+
+    /// The nodes a step chooses and how it addresses them (filters, `limit_nodes`,
+    /// `batch_size`, `timeout`, `fail_ok`), for one action of an agent, tried once.
+    pub(crate) fn selection(
+        args: &StepArgs<'_>,
+        agent: String,
+        action: String,
+    ) -> Result<McollectiveStep, EvalError> {
+        let filter = Filter {
+            identity: args.words("identity_filter")?,
+            cf_class: args.words("class_filter")?,
+            fact: args.fact_filters("fact_filter")?,
+            agent: args.words("agent_filter")?,
+            compound: args.words("compound_filter")?,
         };
-        let word = |name: &str| -> Result<String, EvalError> {
-            match get(name) {
-                Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-                Some(other) => Err(bad(resource, name, "a name", other)),
-                None => Err(bad(resource, name, "a name", &Value::Undef)),
-            }
-        };
-        let count = |name: &str, least: i64| -> Result<Option<i64>, EvalError> {
-            match get(name) {
-                None => Ok(None),
-                Some(Value::Integer(i)) if *i >= least && *i <= i64::from(u32::MAX) => Ok(Some(*i)),
-                Some(Value::String(s)) if s.parse::<i64>().is_ok_and(|i| i >= least) => {
-                    Ok(s.parse().ok())
-                }
-                Some(other) => Err(bad(
-                    resource,
-                    name,
-                    &format!("an integer of at least {least}"),
-                    other,
-                )),
-            }
-        };
-        let seconds = |name: &str, default: Duration| -> Result<Duration, EvalError> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => {
-                    duration_param(v).ok_or_else(|| bad(resource, name, "a number of seconds", v))
-                }
-            }
-        };
-        let arguments = match get("arguments") {
-            None => serde_json::json!({}),
-            Some(v @ Value::Hash(_)) => serde_json::Value::from(v),
-            Some(other) => return Err(bad(resource, "arguments", "a hash", other)),
-        };
-        let mut filter = Filter {
-            identity: strings(get("identity_filter")),
-            cf_class: strings(get("class_filter")),
-            agent: strings(get("agent_filter")),
-            compound: strings(get("compound_filter")),
-            ..Filter::default()
-        };
-        for fact in strings(get("fact_filter")) {
-            let parsed = FactFilter::parse(&fact).map_err(|message| {
-                bad(
-                    resource,
-                    "fact_filter",
-                    "filters like 'cluster=bravo'",
-                    &Value::String(fact.clone()),
-                )
-                .with_help(message)
-            })?;
-            filter.fact.push(parsed);
-        }
         filter.check().map_err(|message| {
             EvalError::input(
-                format!("{}: {message}", resource.reference()),
-                resource.origin,
+                format!("{}: {message}", args.resource.reference()),
+                args.resource.origin,
                 "in this step's filters",
             )
         })?;
         let empty_filter = FILTERS
             .iter()
             .copied()
-            .find(|name| matches!(get(name), Some(v) if strings(Some(v)).is_empty()));
-        let fail_ok = match get("fail_ok") {
-            None => false,
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) if s == "true" || s == "false" => s == "true",
-            Some(other) => return Err(bad(resource, "fail_ok", "true or false", other)),
-        };
-        let timeout = match get("timeout") {
-            None => None,
-            Some(v) => Some(
-                duration_param(v)
-                    .filter(|d| !d.is_zero())
-                    .ok_or_else(|| bad(resource, "timeout", "a number of seconds", v))?,
-            ),
-        };
+            .find(|name| args.is_empty_list(name));
         Ok(McollectiveStep {
-            agent: word("agent")?,
-            action: word("action")?,
-            arguments,
+            agent,
+            action,
+            arguments: serde_json::json!({}),
             filter,
-            limit_nodes: count("limit_nodes", 1)?.map(|n| n as usize),
-            tries: count("tries", 1)?.unwrap_or(1) as u32,
-            try_sleep: seconds("try_sleep_time", Duration::from_secs(10))?,
-            batch_size: count("batch_size", 1)?.map(|n| n as usize),
-            batch_sleep: seconds("batch_sleep_time", Duration::ZERO)?,
-            timeout,
-            fail_ok,
+            limit_nodes: args.count("limit_nodes")?.map(|n| n as usize),
+            tries: 1,
+            try_sleep: Duration::ZERO,
+            batch_size: args.count("batch_size")?.map(|n| n as usize),
+            batch_sleep: Duration::ZERO,
+            timeout: args.duration("timeout")?,
+            fail_ok: args.flag("fail_ok")?,
             empty_filter,
         })
     }
@@ -284,13 +272,13 @@ impl McollectiveStep {
         }
     }
 
-    pub(crate) async fn targets(&self, rpc: &RpcClient) -> Result<Vec<String>, String> {
+    pub(crate) async fn targets(&self, rpc: &RpcClient) -> Result<Vec<String>, DiscoveryError> {
         let mut targets = match self.named_targets() {
             Some(names) => names,
             None => rpc
                 .discover(&self.agent, &self.filter)
                 .await
-                .map_err(|e| format!("discovery failed: {e}"))?,
+                .map_err(DiscoveryError)?,
         };
         if let Some(limit) = self.limit_nodes {
             targets.truncate(limit);
@@ -305,7 +293,7 @@ impl McollectiveStep {
         rpc: &RpcClient,
         nodes: &[String],
         timeout: Duration,
-    ) -> Result<Vec<NodeFailure>, String> {
+    ) -> Result<Vec<NodeFailure>, RpcError> {
         let size = self.batch_size.unwrap_or(nodes.len()).max(1);
         let mut failures = Vec::new();
         for (index, batch) in nodes.chunks(size).enumerate() {
@@ -314,13 +302,17 @@ impl McollectiveStep {
             }
             let result = rpc
                 .call(&self.agent, &self.action, &self.arguments, batch, timeout)
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             failures.extend(batch_failures(result));
         }
         Ok(failures)
     }
 }
+
+/// Discovery of a step's nodes failed.
+#[derive(Debug, thiserror::Error)]
+#[error("discovery failed: {0}")]
+pub struct DiscoveryError(#[source] pub RpcError);
 
 /// The parameters that select nodes.
 const FILTERS: [&str; 5] = [
@@ -353,10 +345,6 @@ fn batch_failures(result: CallResult) -> Vec<NodeFailure> {
     }));
     failures.sort_by(|a, b| a.identity.cmp(&b.identity));
     failures
-}
-
-fn strings(value: Option<&Value>) -> Vec<String> {
-    value.map(Value::words).unwrap_or_default()
 }
 
 fn plural(n: usize) -> &'static str {
@@ -410,13 +398,11 @@ fn describe_filter(filter: &Filter, agent: &str) -> String {
 #[cfg(test)]
 mod tests_support {
     use std::path::PathBuf;
-    use std::sync::{Arc, Mutex};
 
     pub use super::*;
-    use crate::fleet::{FleetFile, SimulatedFleet};
-    use crate::protocol::decode_request;
-    use crate::rpc::ClientOptions;
-    use crate::transport::{InProcess, Transport};
+    use crate::fleet::spy::SpiedFleet;
+    use crate::fleet::FleetFile;
+    pub use crate::protocol::FactFilter;
 
     /// appmgr#upgrade to the bravo web servers.
     pub fn upgrade_step() -> McollectiveStep {
@@ -448,38 +434,12 @@ mod tests_support {
     pub async fn run_with_spy(step: McollectiveStep) -> (Outcome, Vec<String>) {
         let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/fleets/upgrade_fails.yaml");
-        let transport: Arc<dyn Transport> = Arc::new(InProcess::new());
-        let _fleet = SimulatedFleet::serve(
-            FleetFile::load(&path).unwrap(),
-            transport.clone(),
-            "mcollective",
-        )
-        .await
-        .unwrap();
-        let mut spy = transport
-            .subscribe("mcollective.node.>".into())
-            .await
-            .unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let recorder = seen.clone();
-        let spying = tokio::spawn(async move {
-            while let Some(message) = spy.next().await {
-                if let Ok(request) = decode_request(&message.payload) {
-                    if request.action == "upgrade" {
-                        let node = message.subject.trim_start_matches("mcollective.node.");
-                        recorder.lock().unwrap().push(node.to_string());
-                    }
-                }
-            }
-        });
-        let rpc = RpcClient::new(transport, ClientOptions::for_user("rip"));
+        let fleet = SpiedFleet::serve(FleetFile::load(&path).unwrap()).await;
         let outcome = step
-            .run("Mcollective[update_bravo]", &rpc, &Reporter::quiet())
+            .run("Mcollective[update_bravo]", &fleet.rpc, &Reporter::quiet())
             .await;
         tokio::time::sleep(Duration::from_millis(50)).await;
-        spying.abort();
-        let seen = seen.lock().unwrap().clone();
-        (outcome, seen)
+        (outcome, fleet.sent("upgrade"))
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::Instant;
 use tokio::runtime::Handle;
 
 use crate::dag::{self, Cycle};
-use crate::eval::{EvalError, Evaluation, NodeQuery, Value};
+use crate::eval::{EvalError, Evaluation, NodeQuery, QueryError, QueryErrorKind, Value};
 use crate::graph::StepGraph;
 use crate::protocol::Filter;
 use crate::report::{self, Summary};
@@ -33,23 +33,31 @@ pub struct RpcNodeQuery {
 }
 
 impl NodeQuery for RpcNodeQuery {
-    fn discover(&self, agent: &str, filter: &Filter) -> Result<Vec<String>, String> {
+    fn discover(&self, agent: &str, filter: &Filter) -> Result<Vec<String>, QueryError> {
         // The client adds the agent to the filter itself, after it has seen whether the
         // filter only names nodes (which needs no network).
         self.handle
             .block_on(self.rpc.discover(agent, filter))
-            .map_err(|e| e.to_string())
+            .map_err(QueryError::request)
     }
 
-    fn get_fact(&self, fact: &str, filter: &Filter) -> Result<Value, String> {
+    fn get_fact(&self, fact: &str, filter: &Filter) -> Result<Value, QueryError> {
         let nodes = self.discover("rpcutil", filter)?;
         let node = match nodes.as_slice() {
             [one] => one.clone(),
-            [] => return Err("no node matches the filter".into()),
+            [] => {
+                return Err(QueryError::new(
+                    QueryErrorKind::NotOneNode,
+                    "no node matches the filter",
+                ))
+            }
             many => {
-                return Err(format!(
-                    "the filter matches {}; get_fact() needs exactly one",
-                    mcollective::describe_nodes(many)
+                return Err(QueryError::new(
+                    QueryErrorKind::NotOneNode,
+                    format!(
+                        "the filter matches {}; get_fact() needs exactly one",
+                        mcollective::describe_nodes(many)
+                    ),
                 ))
             }
         };
@@ -64,13 +72,19 @@ impl NodeQuery for RpcNodeQuery {
                 std::slice::from_ref(&node),
                 timeout,
             ))
-            .map_err(|e| e.to_string())?;
+            .map_err(QueryError::request)?;
         match result.replies.first() {
             Some(reply) if reply.statuscode == 0 => Ok(Value::from(
                 reply.data.get("value").unwrap_or(&serde_json::Value::Null),
             )),
-            Some(reply) => Err(format!("{node}: {}", reply.statusmsg)),
-            None => Err(format!("{node} did not answer")),
+            Some(reply) => Err(QueryError::new(
+                QueryErrorKind::Refused,
+                format!("{node}: {}", reply.statusmsg),
+            )),
+            None => Err(QueryError::new(
+                QueryErrorKind::NoAnswer,
+                format!("{node} did not answer"),
+            )),
         }
     }
 }

@@ -7,17 +7,18 @@
 //! puppet_run { 'web': fact_filter => 'cluster=bravo', batch_size => 2 }
 //! ```
 
+use std::path::Path;
 use std::time::Duration;
 
-use crate::eval::catalog::Resource;
-use crate::eval::{EvalError, Value};
+use crate::eval::steps::{param, Fallback, ParamType, StepArgs, StepParam, StepType};
+use crate::eval::EvalError;
 use crate::report::{Progress, SiteOutcome, SiteStatus};
 use crate::rpc::RpcClient;
 use crate::site::run::{self as site_run, RunSettings};
 use crate::stop::Stop;
 
-use super::mcollective::{describe_nodes, McollectiveStep};
-use super::step::{duration_param, Outcome};
+use super::mcollective::{self, describe_nodes, McollectiveStep};
+use super::step::{Outcome, StepKind};
 
 #[derive(Debug, Clone)]
 pub struct PuppetRunStep {
@@ -28,45 +29,59 @@ pub struct PuppetRunStep {
     pub run_timeout: Duration,
 }
 
-/// A duration parameter of a Puppet step, with its default.
-pub(crate) fn wait_param(
-    resource: &Resource,
-    name: &str,
-    default: Duration,
-) -> Result<Duration, EvalError> {
-    match resource.params.get(name) {
-        None | Some(Value::Undef) => Ok(default),
-        Some(value) => duration_param(value).ok_or_else(|| {
-            EvalError::input(
-                format!(
-                    "{}: parameter '{name}' expects a number of seconds, got {value}",
-                    resource.reference()
-                ),
-                resource
-                    .param_origins
-                    .get(name)
-                    .copied()
-                    .unwrap_or(resource.origin),
-                format!("'{name}' is set here"),
-            )
-        }),
-    }
+pub const TYPE: StepType = StepType {
+    name: "puppet_run",
+    aliases: &[],
+    params: &[
+        mcollective::IDENTITY_FILTER,
+        mcollective::CLASS_FILTER,
+        mcollective::FACT_FILTER,
+        mcollective::AGENT_FILTER,
+        mcollective::COMPOUND_FILTER,
+        mcollective::LIMIT_NODES,
+        mcollective::BATCH_SIZE,
+        mcollective::TIMEOUT,
+        POLL_INTERVAL,
+        RUN_TIMEOUT,
+        mcollective::FAIL_OK,
+    ],
+};
+
+/// How often a Puppet step asks whether a run has started and ended, and how long a run may
+/// take; the site run's defaults when not given.
+pub(crate) const POLL_INTERVAL: StepParam = param(
+    "poll_interval",
+    ParamType::Duration { zero: true },
+    Fallback::Absent,
+);
+pub(crate) const RUN_TIMEOUT: StepParam = param(
+    "run_timeout",
+    ParamType::Duration { zero: true },
+    Fallback::Absent,
+);
+
+pub fn build(args: &StepArgs<'_>, _: &Path) -> Result<StepKind, EvalError> {
+    PuppetRunStep::from_args(args).map(|step| StepKind::PuppetRun(Box::new(step)))
+}
+
+/// `poll_interval` and `run_timeout`, the site run's defaults when not given.
+pub(crate) fn waits(args: &StepArgs<'_>) -> Result<(Duration, Duration), EvalError> {
+    let defaults = RunSettings::new("", "");
+    Ok((
+        args.duration("poll_interval")?
+            .unwrap_or(defaults.poll_interval),
+        args.duration("run_timeout")?
+            .unwrap_or(defaults.run_timeout),
+    ))
 }
 
 impl PuppetRunStep {
-    pub fn from_resource(resource: &Resource) -> Result<PuppetRunStep, EvalError> {
-        let mut selection = resource.clone();
-        selection
-            .params
-            .insert("agent".into(), Value::String("puppet".into()));
-        selection
-            .params
-            .insert("action".into(), Value::String("runonce".into()));
-        let defaults = RunSettings::new("", "");
+    pub fn from_args(args: &StepArgs<'_>) -> Result<PuppetRunStep, EvalError> {
+        let (poll_interval, run_timeout) = waits(args)?;
         Ok(PuppetRunStep {
-            nodes: McollectiveStep::from_resource(&selection)?,
-            poll_interval: wait_param(resource, "poll_interval", defaults.poll_interval)?,
-            run_timeout: wait_param(resource, "run_timeout", defaults.run_timeout)?,
+            nodes: McollectiveStep::selection(args, "puppet".into(), "runonce".into())?,
+            poll_interval,
+            run_timeout,
         })
     }
 

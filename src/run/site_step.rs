@@ -12,8 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::eval::catalog::Resource;
-use crate::eval::{EvalError, Value};
+use crate::eval::steps::{param, Fallback, ParamType, StepArgs, StepType};
+use crate::eval::EvalError;
 use crate::report::Progress;
 use crate::rpc::RpcClient;
 use crate::site::plan::SitePlan;
@@ -21,8 +21,9 @@ use crate::site::run::{self as site_run, RunSettings};
 use crate::site::source::{self, GraphSource};
 use crate::stop::Stop;
 
-use super::puppet_run::{site_outcome, wait_param};
-use super::step::Outcome;
+use super::mcollective;
+use super::puppet_run::{self, site_outcome};
+use super::step::{Outcome, StepKind};
 
 #[derive(Debug, Clone)]
 pub struct SiteStep {
@@ -36,50 +37,39 @@ pub struct SiteStep {
     pub fail_ok: bool,
 }
 
+pub const TYPE: StepType = StepType {
+    name: "site_run",
+    aliases: &[],
+    params: &[
+        param("environment", ParamType::Text, Fallback::Title),
+        param(
+            "environmentpath",
+            ParamType::Text,
+            Fallback::Text("environments"),
+        ),
+        param("graph", ParamType::Text, Fallback::Absent),
+        param("instance", ParamType::Text, Fallback::Absent),
+        mcollective::BATCH_SIZE,
+        puppet_run::POLL_INTERVAL,
+        puppet_run::RUN_TIMEOUT,
+        mcollective::FAIL_OK,
+    ],
+};
+
+pub fn build(args: &StepArgs<'_>, repo: &Path) -> Result<StepKind, EvalError> {
+    SiteStep::from_args(args, repo).map(|step| StepKind::Site(Box::new(step)))
+}
+
 impl SiteStep {
-    pub fn from_resource(resource: &Resource, repo: &Path) -> Result<SiteStep, EvalError> {
-        let at = |name: &str| {
-            resource
-                .param_origins
-                .get(name)
-                .copied()
-                .unwrap_or(resource.origin)
-        };
-        let bad = |name: &str, expected: &str, value: &Value| {
-            EvalError::input(
-                format!(
-                    "{}: parameter '{name}' expects {expected}, got {value}",
-                    resource.reference()
-                ),
-                at(name),
-                format!("'{name}' is set here"),
-            )
-        };
-        let text = |name: &str| -> Result<Option<String>, EvalError> {
-            match resource.params.get(name) {
-                None | Some(Value::Undef) => Ok(None),
-                Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-                Some(other) => Err(bad(name, "a non-empty string", other)),
-            }
-        };
-        let environment = text("environment")?.unwrap_or_else(|| resource.title.clone());
-        let instance = text("instance")?;
-        let batch_size = match resource.params.get("batch_size") {
-            None | Some(Value::Undef) => None,
-            Some(Value::Integer(n)) if *n >= 1 => Some(*n as usize),
-            Some(other) => return Err(bad("batch_size", "an integer of at least 1", other)),
-        };
-        let fail_ok = match resource.params.get("fail_ok") {
-            None | Some(Value::Undef) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(other) => return Err(bad("fail_ok", "true or false", other)),
-        };
-        let source = match text("graph")? {
+    pub fn from_args(args: &StepArgs<'_>, repo: &Path) -> Result<SiteStep, EvalError> {
+        let resource = args.resource;
+        let environment = args.text("environment")?.unwrap_or_default();
+        let instance = args.text("instance")?;
+        let source = match args.text("graph")? {
             Some(file) => GraphSource::File(PathBuf::from(file)),
             None => GraphSource::Environment {
                 // Relative to the playbook repository, as everything a playbook names is.
-                path: repo
-                    .join(text("environmentpath")?.unwrap_or_else(|| "environments".to_string())),
+                path: repo.join(args.text("environmentpath")?.unwrap_or_default()),
                 name: environment.clone(),
             },
         };
@@ -97,19 +87,19 @@ impl SiteStep {
         let plan = SitePlan::new(&graph, instance.as_deref()).map_err(|error| {
             EvalError::input(
                 format!("{}: {error}", resource.reference()),
-                at("instance"),
+                args.origin("instance"),
                 "this site cannot be ordered",
             )
         })?;
-        let defaults = RunSettings::new("", "");
+        let (poll_interval, run_timeout) = puppet_run::waits(args)?;
         Ok(SiteStep {
             environment,
             instance,
             groups: plan.node_groups(),
-            batch_size,
-            poll_interval: wait_param(resource, "poll_interval", defaults.poll_interval)?,
-            run_timeout: wait_param(resource, "run_timeout", defaults.run_timeout)?,
-            fail_ok,
+            batch_size: args.count("batch_size")?.map(|n| n as usize),
+            poll_interval,
+            run_timeout,
+            fail_ok: args.flag("fail_ok")?,
         })
     }
 

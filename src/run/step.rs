@@ -1,16 +1,21 @@
-//! A step as the scheduler runs it: its kind's settings read from the resource's parameters
-//! (checked before anything runs, so a bad parameter stops the playbook at its line), and
-//! what came of it.
+//! A step as the scheduler runs it, and the one table of step kinds: each kind's name and
+//! aliases, its parameters (Puppet data types and defaults, `crate::eval::steps`) and its
+//! constructor. The evaluator checks a declared step against its row, as it checks a define;
+//! the constructor reads the typed values when the playbook is prepared, so a bad parameter
+//! stops the playbook at its line before anything runs.
+//!
+//! Adding a kind is one file (its parameters, constructor and run) and one row of [`KINDS`].
 
-use std::time::Duration;
+use std::path::Path;
 
 use crate::eval::catalog::{Resource, ResourceId};
-use crate::eval::{EvalError, Value};
+use crate::eval::steps::{param, Fallback, ParamType, StepArgs, StepType, StepTypes};
+use crate::eval::EvalError;
 use crate::rpc::NodeFailure;
 
-use super::mcollective::McollectiveStep;
-use super::puppet_run::PuppetRunStep;
-use super::site_step::SiteStep;
+use super::mcollective::{self, McollectiveStep};
+use super::puppet_run::{self, PuppetRunStep};
+use super::site_step::{self, SiteStep};
 
 #[derive(Debug, Clone)]
 pub struct Step {
@@ -28,40 +33,88 @@ pub enum StepKind {
     Site(Box<SiteStep>),
 }
 
+/// A kind's constructor: its step from the declared parameters; `repo` is the playbook
+/// repository (a `site_run` finds its environments there).
+pub type Build = fn(&StepArgs<'_>, &Path) -> Result<StepKind, EvalError>;
+
+/// One row of the table.
+pub struct Kind {
+    pub step_type: StepType,
+    pub build: Build,
+}
+
+/// Every step kind a playbook may declare.
+pub static KINDS: &[Kind] = &[
+    Kind {
+        step_type: mcollective::TYPE,
+        build: mcollective::build,
+    },
+    Kind {
+        step_type: NOTIFY,
+        build: notify,
+    },
+    Kind {
+        step_type: puppet_run::TYPE,
+        build: puppet_run::build,
+    },
+    Kind {
+        step_type: site_step::TYPE,
+        build: site_step::build,
+    },
+];
+
+/// The table, as the evaluator looks kinds up.
+pub struct Kinds;
+
+impl StepTypes for Kinds {
+    fn find(&self, name: &str) -> Option<&'static StepType> {
+        kind(name).map(|k| &k.step_type)
+    }
+}
+
+fn kind(name: &str) -> Option<&'static Kind> {
+    KINDS
+        .iter()
+        .find(|k| k.step_type.name == name || k.step_type.aliases.contains(&name))
+}
+
+/// `notify`: prints its message (default: the title) when it runs.
+const NOTIFY: StepType = StepType {
+    name: "notify",
+    aliases: &[],
+    params: &[
+        param("message", ParamType::Any, Fallback::Title),
+        param("withpath", ParamType::Any, Fallback::Absent),
+        param("name", ParamType::Any, Fallback::Absent),
+    ],
+};
+
+fn notify(args: &StepArgs<'_>, _: &Path) -> Result<StepKind, EvalError> {
+    Ok(StepKind::Notify {
+        message: args.text("message")?.unwrap_or_default(),
+    })
+}
+
 impl Step {
-    /// The step a resource declares; `repo` is the playbook repository (a `site_run` finds
-    /// its environments there).
+    /// The step a resource declares; `repo` is the playbook repository.
     pub fn from_resource(
         id: ResourceId,
         resource: &Resource,
         name: String,
-        repo: &std::path::Path,
+        repo: &Path,
     ) -> Result<Step, EvalError> {
-        let kind = match resource.type_name.as_str() {
-            "mcollective" => {
-                StepKind::Mcollective(Box::new(McollectiveStep::from_resource(resource)?))
-            }
-            "puppet_run" => StepKind::PuppetRun(Box::new(PuppetRunStep::from_resource(resource)?)),
-            "site_run" => StepKind::Site(Box::new(SiteStep::from_resource(resource, repo)?)),
-            "notify" => StepKind::Notify {
-                message: resource
-                    .params
-                    .get("message")
-                    .map(Value::to_display_string)
-                    .unwrap_or_else(|| resource.title.clone()),
-            },
-            other => {
-                return Err(EvalError::input(
-                    format!("'{other}' resources cannot run as steps"),
-                    resource.origin,
-                    "declared here",
-                ))
-            }
+        let Some(kind) = kind(&resource.type_name) else {
+            return Err(EvalError::input(
+                format!("'{}' resources cannot run as steps", resource.type_name),
+                resource.origin,
+                "declared here",
+            ));
         };
+        let args = StepArgs::new(&kind.step_type, resource);
         Ok(Step {
             resource: id,
             name,
-            kind,
+            kind: (kind.build)(&args, repo)?,
         })
     }
 
@@ -112,39 +165,54 @@ impl Outcome {
     }
 }
 
-/// A duration parameter: seconds as a number, or a string in the one duration grammar
-/// (`10`, `1.5`, `10s`, `2m`, `250ms`).
-pub fn duration_param(value: &Value) -> Option<Duration> {
-    match value {
-        Value::Integer(i) => crate::duration::from_seconds(*i as f64).ok(),
-        Value::Float(f) => crate::duration::from_seconds(*f).ok(),
-        Value::String(s) => crate::duration::parse(s).ok(),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn durations_read_numbers_and_units() {
-        assert_eq!(
-            duration_param(&Value::Integer(10)),
-            Some(Duration::from_secs(10))
-        );
-        assert_eq!(
-            duration_param(&"1.5".into()),
-            Some(Duration::from_millis(1500))
-        );
-        assert_eq!(duration_param(&"2m".into()), Some(Duration::from_secs(120)));
-        assert_eq!(
-            duration_param(&"250ms".into()),
-            Some(Duration::from_millis(250))
-        );
-        assert_eq!(duration_param(&"soon".into()), None);
-        assert_eq!(duration_param(&Value::Integer(-1)), None);
-        assert_eq!(duration_param(&Value::Float(1e20)), None);
-        assert_eq!(duration_param(&Value::Integer(i64::MAX)), None);
+    fn every_kind_has_its_own_name_and_parameters() {
+        let mut names: Vec<&str> = KINDS
+            .iter()
+            .flat_map(|k| {
+                std::iter::once(k.step_type.name).chain(k.step_type.aliases.iter().copied())
+            })
+            .collect();
+        let all = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), all, "a name names two kinds");
+        for kind in KINDS {
+            let mut params: Vec<&str> = kind.step_type.params.iter().map(|p| p.name).collect();
+            params.sort();
+            params.dedup();
+            assert_eq!(
+                params.len(),
+                kind.step_type.params.len(),
+                "{}",
+                kind.step_type.name
+            );
+        }
+        assert_eq!(Kinds.find("rpc").map(|t| t.name), Some("mcollective"));
+        assert!(Kinds.find("exec").is_none());
+    }
+
+    /// The documentation names every parameter of every kind.
+    #[test]
+    fn every_parameter_is_documented() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let docs: String = ["docs/playbooks.md", "docs/site.md"]
+            .iter()
+            .map(|doc| std::fs::read_to_string(root.join(doc)).unwrap())
+            .collect();
+        for kind in KINDS {
+            for param in kind.step_type.params {
+                assert!(
+                    docs.contains(&format!("`{}`", param.name)),
+                    "{}'s `{}` is not documented",
+                    kind.step_type.name,
+                    param.name
+                );
+            }
+        }
     }
 }

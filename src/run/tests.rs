@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use super::{prepare, run, RunContext};
-use crate::eval::testing::evaluate_manifest;
+use crate::eval::NoFleet;
 use crate::report::{Reporter, StepRecord, StepStatus};
 
 fn run_manifest(code: &str, concurrency: usize) -> Vec<StepRecord> {
-    let evaluation = evaluate_manifest(code);
+    let evaluation = evaluate_manifest(code).unwrap();
     let prepared = prepare(&evaluation)
         .map_err(|e| e.message().to_string())
         .unwrap();
@@ -114,4 +114,137 @@ fn steps_run_in_dependency_order_with_any_concurrency() {
         let order: Vec<&str> = records.iter().map(|r| r.step.as_str()).collect();
         assert_eq!(order, ["Notify[a]", "Notify[b]", "Notify[c]"]);
     }
+}
+
+fn evaluate_manifest(code: &str) -> Result<crate::eval::Evaluation, String> {
+    crate::eval::testing::evaluate_manifest(code, &super::step::Kinds)
+}
+
+/// A bug fixed: `Puppet_run[...]` and `Site_run[...]` were not known as resource types, so
+/// a relationship could not name those steps.
+#[test]
+fn a_relationship_may_name_every_step_kind() {
+    let evaluation = evaluate_manifest(
+        "puppet_run { 'db': identity_filter => ['db1'] }\n\
+         notify { 'after': require => Puppet_run['db'] }\n\
+         Puppet_run['db'] -> Rpc['ping']\n\
+         rpc { 'ping': agent => 'rpcutil', action => 'ping', identity_filter => 'db1' }\n",
+    )
+    .unwrap();
+    let prepared = prepare(&evaluation)
+        .map_err(|e| e.message().to_string())
+        .unwrap();
+    let lines = super::plan_lines(&prepared);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].contains("Puppet_run[db]"), "{lines:?}");
+    assert!(lines[1].ends_with("[after 1]"), "{lines:?}");
+    assert!(lines[2].ends_with("[after 1]"), "{lines:?}");
+}
+
+/// Every kind reads a count and a flag by the same rule: a string of one is taken too.
+#[test]
+fn every_kind_reads_counts_and_flags_alike() {
+    let evaluation = evaluate_manifest(
+        "puppet_run { 'db': identity_filter => ['db1'], batch_size => '2', fail_ok => 'true' }\n\
+         mcollective { 'ping': agent => 'rpcutil', action => 'ping', batch_size => '2', fail_ok => 'true' }\n",
+    )
+    .unwrap();
+    let prepared = prepare(&evaluation)
+        .map_err(|e| e.message().to_string())
+        .unwrap();
+    let steps: Vec<&super::step::StepKind> =
+        prepared.steps.iter().flatten().map(|s| &s.kind).collect();
+    for kind in steps {
+        let nodes = match kind {
+            super::step::StepKind::Mcollective(m) => m.as_ref(),
+            super::step::StepKind::PuppetRun(p) => &p.nodes,
+            other => panic!("unexpected step {other:?}"),
+        };
+        assert_eq!(nodes.batch_size, Some(2));
+        assert!(nodes.fail_ok);
+    }
+}
+
+/// A step's parameters are checked by the evaluator, at the attribute, for every kind.
+#[test]
+fn a_bad_step_parameter_is_refused_where_it_is_written() {
+    for (code, message) in [
+        (
+            "site_run { 'production': batch_size => 0 }\n",
+            "Site_run[production]: parameter 'batch_size' expects an integer of at least 1, got 0",
+        ),
+        (
+            "site_run { 'production': fail_ok => 'maybe' }\n",
+            "Site_run[production]: parameter 'fail_ok' expects true or false, got 'maybe'",
+        ),
+        (
+            "puppet_run { 'db': poll_interval => 'soon' }\n",
+            "Puppet_run[db]: parameter 'poll_interval' expects a number of seconds, got 'soon'",
+        ),
+        (
+            "mcollective { 'x': agent => 'a', action => 'b' }\nMcollective['x'] { tries => '0' }\n",
+            "Mcollective[x]: parameter 'tries' expects an integer of at least 1, got '0'",
+        ),
+    ] {
+        assert_eq!(
+            evaluate_manifest(code).err().as_deref(),
+            Some(message),
+            "{code}"
+        );
+    }
+}
+
+fn titles_of(evaluation: &crate::eval::Evaluation, type_name: &str) -> Vec<String> {
+    let mut titles: Vec<String> = evaluation
+        .catalog
+        .resources
+        .iter()
+        .filter(|r| r.type_name == type_name)
+        .map(|r| r.title.clone())
+        .collect();
+    titles.sort();
+    titles
+}
+
+/// `tag` (a statement call of the grammar that nothing implemented) tags the class or define
+/// whose body calls it, as in Puppet; a collector selects by the tags a resource carries: its
+/// own, its type's, and its containers'.
+#[test]
+fn tags_select_what_a_collector_realizes() {
+    let evaluation = evaluate_manifest(
+        "class web { tag 'frontend'\n @notify { 'in web': } }\n\
+         include web\n\
+         @notify { 'tagged': tag => ['Frontend', 'x'] }\n\
+         @notify { 'untagged': }\n\
+         Notify <| tag == 'frontend' |>\n",
+    )
+    .unwrap();
+    assert_eq!(titles_of(&evaluation, "notify"), ["in web", "tagged"]);
+    let by_class = evaluate_manifest(
+        "class web { @notify { 'in web': } }\ninclude web\n@notify { 'outside': }\nNotify <| tag == 'web' |>\n",
+    )
+    .unwrap();
+    assert_eq!(titles_of(&by_class, "notify"), ["in web"]);
+    let at_top = evaluate_manifest(
+        "tag('everywhere')\n@notify { 'a': }\nNotify <| tag == 'everywhere' |>\n",
+    )
+    .unwrap();
+    assert_eq!(titles_of(&at_top, "notify"), ["a"]);
+    assert_eq!(
+        evaluate_manifest("tag('not a tag')\n").err().as_deref(),
+        Some("Invalid tag 'not a tag'")
+    );
+}
+
+#[test]
+fn without_a_fleet_discovery_says_so_by_its_kind() {
+    use crate::eval::{NodeQuery, QueryErrorKind};
+    let error = NoFleet
+        .discover("rpcutil", &crate::protocol::Filter::default())
+        .unwrap_err();
+    assert_eq!(error.kind(), QueryErrorKind::NoFleet);
+    assert_eq!(
+        error.to_string(),
+        "no fleet is configured (give --fleet FILE or --nats URL)"
+    );
 }

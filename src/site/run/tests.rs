@@ -2,14 +2,11 @@
 //! spy subscribed to the nodes' subjects.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::*;
-use crate::fleet::{FleetFile, SimulatedFleet};
-use crate::protocol::decode_request;
-use crate::rpc::ClientOptions;
-use crate::transport::{InProcess, Transport};
+use crate::fleet::spy::SpiedFleet;
+use crate::fleet::FleetFile;
 
 /// dev1..dev4 with Puppet runs of `run_duration`; `extra` is added to dev1's puppet section.
 fn fleet(run_duration: &str, dev1: &str, dev2: &str) -> String {
@@ -22,45 +19,13 @@ fn fleet(run_duration: &str, dev1: &str, dev2: &str) -> String {
 }
 
 struct Site {
-    rpc: RpcClient,
-    /// `(node, action)` of every puppet request, in the order sent.
-    seen: Arc<Mutex<Vec<(String, String)>>>,
-    _fleet: SimulatedFleet,
-    spying: tokio::task::JoinHandle<()>,
+    fleet: SpiedFleet,
 }
 
 impl Site {
     async fn serve(text: &str) -> Site {
-        let transport: Arc<dyn Transport> = Arc::new(InProcess::new());
-        let fleet = SimulatedFleet::serve(
-            FleetFile::parse(text, "test fleet").unwrap(),
-            transport.clone(),
-            "mcollective",
-        )
-        .await
-        .unwrap();
-        let mut spy = transport
-            .subscribe("mcollective.node.>".into())
-            .await
-            .unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let recorder = seen.clone();
-        let spying = tokio::spawn(async move {
-            while let Some(message) = spy.next().await {
-                if let Ok(request) = decode_request(&message.payload) {
-                    let node = message.subject.trim_start_matches("mcollective.node.");
-                    recorder
-                        .lock()
-                        .unwrap()
-                        .push((node.to_string(), request.action));
-                }
-            }
-        });
         Site {
-            rpc: RpcClient::new(transport, ClientOptions::for_user("rip")),
-            seen,
-            _fleet: fleet,
-            spying,
+            fleet: SpiedFleet::serve(FleetFile::parse(text, "test fleet").unwrap()).await,
         }
     }
 
@@ -70,37 +35,25 @@ impl Site {
             .map(|g| g.iter().map(|n| n.to_string()).collect())
             .collect();
         let progress = Progress::quiet();
-        let outcome = run_site(&self.rpc, &groups, settings, &progress, &Stop::new()).await;
+        let outcome = run_site(&self.fleet.rpc, &groups, settings, &progress, &Stop::new()).await;
         (outcome, progress.lines())
     }
 
     /// The nodes each `action` went to, in order.
     async fn sent(&self, action: &str) -> Vec<String> {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(_, a)| a == action)
-            .map(|(node, _)| node.clone())
-            .collect()
+        self.fleet.sent(action)
     }
 
     async fn statuses(&self) -> BTreeMap<String, PuppetStatus> {
         let nodes: Vec<String> = (1..=4).map(|n| format!("dev{n}.example.net")).collect();
         PuppetAgents {
-            rpc: &self.rpc,
+            rpc: &self.fleet.rpc,
             timeout: Duration::from_secs(2),
         }
         .status(&nodes)
         .await
         .unwrap()
-    }
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        self.spying.abort();
     }
 }
 
@@ -227,7 +180,7 @@ async fn batches_go_in_sorted_certname_order_and_respect_the_size() {
     ];
     let (outcome, lines) = site.run(groups, &settings).await;
     assert!(outcome.succeeded(), "{lines:#?}");
-    let seen = site.seen.lock().unwrap().clone();
+    let seen = site.fleet.seen();
     // The enables of each batch, between the runs: [dev1], [dev2, dev3], [dev4], then all.
     let mut batches: Vec<Vec<String>> = Vec::new();
     let mut last = String::new();
@@ -305,7 +258,7 @@ async fn an_interrupt_stops_before_the_next_batch_with_every_node_disabled() {
         .map(|g| g.iter().map(|n| n.to_string()).collect())
         .collect();
     let progress = Progress::quiet();
-    let outcome = run_site(&site.rpc, &groups, &settings(), &progress, &stop).await;
+    let outcome = run_site(&site.fleet.rpc, &groups, &settings(), &progress, &stop).await;
     assert_eq!(outcome.status, SiteStatus::Interrupted);
     assert!(site.sent("runonce").await.is_empty());
     let report = crate::report::site::outcome_lines(&outcome, &settings().what).join("\n");
