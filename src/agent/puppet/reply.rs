@@ -103,7 +103,7 @@ impl Status {
         };
         let lastrun = data
             .get("lastrun")
-            .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)))
+            .and_then(whole_seconds)
             .ok_or(StatusReplyError { field: "lastrun" })?;
         Ok(Status {
             applying: flag("applying")?,
@@ -129,6 +129,13 @@ impl Status {
     pub fn run_over(&self, initiated_at: u64) -> bool {
         !self.applying && self.lastrun >= initiated_at
     }
+}
+
+/// A time in Unix seconds, whole or not (a fraction counts as the second it is in); None when
+/// `value` is no number.
+pub fn whole_seconds(value: &Value) -> Option<u64> {
+    // A float too large or negative saturates, as `as` does.
+    value.as_u64().or_else(|| value.as_f64().map(|f| f as u64))
 }
 
 #[cfg(test)]

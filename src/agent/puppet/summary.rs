@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::reply::whole_seconds;
 use super::runs::FinishedRun;
 
 /// Why the summary file could not be read.
@@ -58,7 +59,7 @@ pub fn read(path: &Path) -> Result<Option<Value>, SummaryError> {
 pub fn last_run(summary: Option<&Value>) -> u64 {
     summary
         .and_then(|summary| summary.pointer("/time/last_run"))
-        .and_then(|time| time.as_u64().or_else(|| time.as_f64().map(|t| t as u64)))
+        .and_then(whole_seconds)
         .unwrap_or(0)
 }
 
@@ -92,7 +93,8 @@ pub struct LastRunReport {
     pub total_resources: Value,
     pub total_time: Value,
     pub config_retrieval_time: Value,
-    /// When the last run ended (Unix seconds).
+    /// When the last run ended (Unix seconds; read whole or not).
+    #[serde(deserialize_with = "optional_seconds")]
     pub lastrun: Option<u64>,
     pub since_lastrun: Option<u64>,
     pub config_version: Option<String>,
@@ -110,6 +112,15 @@ pub struct LastRunReport {
 #[derive(Debug, thiserror::Error)]
 #[error("the run summary reply cannot be read: {0}")]
 pub struct ReportError(#[from] serde_json::Error);
+
+/// An optional time in Unix seconds, as [`whole_seconds`] reads it.
+fn optional_seconds<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    Ok(Option::<Value>::deserialize(deserializer)?
+        .as_ref()
+        .and_then(whole_seconds))
+}
 
 impl LastRunReport {
     pub fn from_data(data: &Value) -> Result<LastRunReport, ReportError> {
@@ -263,6 +274,28 @@ mod tests {
         assert_eq!(data["catalog_failed"], false);
         assert_eq!(data["failed_resources"], 1);
         assert_eq!(data["lastrun"], 1795308284u64);
+    }
+
+    #[test]
+    fn the_report_reads_back_as_written_and_from_choria() {
+        let failed = FinishedRun {
+            initiated_at: 1795308290,
+            finished_at: 1795308295,
+            exit_code: Some(1),
+        };
+        let written = super::report(Some(summary(APPLIED)), Some(&failed));
+        let read = LastRunReport::from_data(&written.to_data()).unwrap();
+        assert_eq!(read, written);
+        assert!(read.run_failure.is_some());
+        // Choria's agent: no catalog_failed, no run_failure, counts filled with zeros.
+        let choria = json!({"failed_resources": 0, "lastrun": 1795308284.0, "config_version": "x",
+                            "summary": {"time": {"last_run": 1795308284}}});
+        let read = LastRunReport::from_data(&choria).unwrap();
+        assert_eq!(read.lastrun, Some(1795308284));
+        assert_eq!(read.catalog_failed, None);
+        assert_eq!(read.failed(), Some(0));
+        assert!(read.summary_lacks_resources());
+        assert!(LastRunReport::from_data(&json!({"catalog_failed": "no"})).is_err());
     }
 
     #[test]
