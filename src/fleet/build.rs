@@ -7,8 +7,9 @@ use crate::agent::{Agent, Node};
 
 use super::defined::DefinedAgent;
 use super::file::{FleetFile, NodeSpec};
-use super::puppet::PuppetAgent;
+use super::puppet::SimulatedPuppet;
 use super::scripted::Scripted;
+use crate::agent::puppet::PuppetAgent;
 
 /// Every node of the fleet, its agents in place. Defined agents are shared between nodes;
 /// scripts and Puppet state are each node's own.
@@ -41,7 +42,8 @@ fn build_node(spec: &NodeSpec, shared: &BTreeMap<&str, Arc<dyn Agent>>, collecti
         }
     }
     if let Some(puppet) = &spec.puppet {
-        node.add_agent("puppet", Arc::new(PuppetAgent::new(puppet.clone())));
+        let puppet = SimulatedPuppet::new(puppet.clone());
+        node.add_agent("puppet", Arc::new(PuppetAgent::over(puppet)));
     }
     for (agent_name, script) in &spec.replies {
         if let Some(agent) = node.agent(agent_name) {

@@ -5,6 +5,8 @@
 use std::io::Write;
 use std::path::Path;
 
+use super::backend::{DisableError, EnableError};
+
 /// The disable message when the agent is disabled; None when enabled. A lock file that is
 /// empty or not JSON (older Puppets wrote an empty one) still disables, with no message.
 pub fn disabled_message(path: &Path) -> Option<String> {
@@ -22,19 +24,15 @@ pub fn disabled_message(path: &Path) -> Option<String> {
     Some(message.unwrap_or_default())
 }
 
-/// Why the agent could not be disabled.
-#[derive(Debug, PartialEq, Eq)]
-pub enum DisableError {
-    /// Already disabled, with that message.
-    Already(String),
-    Io(String),
-}
-
 /// Writes the disable lock, failing when it already exists. The file is created exclusively, so
 /// two `disable` requests at once cannot both succeed.
 pub fn disable(path: &Path, message: &str) -> Result<(), DisableError> {
+    let cannot_write = |source| DisableError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|error| DisableError::Io(error.to_string()))?;
+        std::fs::create_dir_all(parent).map_err(cannot_write)?;
     }
     let mut file = match std::fs::OpenOptions::new()
         .write(true)
@@ -47,19 +45,22 @@ pub fn disable(path: &Path, message: &str) -> Result<(), DisableError> {
                 disabled_message(path).unwrap_or_default(),
             ))
         }
-        Err(error) => return Err(DisableError::Io(error.to_string())),
+        Err(error) => return Err(cannot_write(error)),
     };
     let lock = serde_json::json!({ "disabled_message": message });
     file.write_all(lock.to_string().as_bytes())
-        .map_err(|error| DisableError::Io(error.to_string()))
+        .map_err(cannot_write)
 }
 
 /// Removes the disable lock; false when there was none.
-pub fn enable(path: &Path) -> Result<bool, String> {
+pub fn enable(path: &Path) -> Result<bool, EnableError> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(true),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(error) => Err(error.to_string()),
+        Err(source) => Err(EnableError {
+            path: path.to_path_buf(),
+            source,
+        }),
     }
 }
 
@@ -102,12 +103,12 @@ mod tests {
             disabled_message(&lock).as_deref(),
             Some("maintenance by rip")
         );
-        assert_eq!(
+        assert!(matches!(
             disable(&lock, "again"),
-            Err(DisableError::Already("maintenance by rip".into()))
-        );
-        assert_eq!(enable(&lock), Ok(true));
-        assert_eq!(enable(&lock), Ok(false));
+            Err(DisableError::Already(message)) if message == "maintenance by rip"
+        ));
+        assert!(enable(&lock).unwrap());
+        assert!(!enable(&lock).unwrap());
         std::fs::write(&lock, "").unwrap();
         assert_eq!(disabled_message(&lock).as_deref(), Some(""));
     }

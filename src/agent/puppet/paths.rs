@@ -3,7 +3,7 @@
 //! start with `puppet config print`, unless the configuration names every file.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 
 use crate::agent::config::PuppetConfig;
 
@@ -22,6 +22,26 @@ pub struct PuppetPaths {
     pub classfile: Option<PathBuf>,
 }
 
+/// Why Puppet's files could not be found.
+#[derive(Debug, thiserror::Error)]
+pub enum PathsError {
+    /// `puppet config print` could not be run (no Puppet there).
+    #[error("cannot run {} config print: {source}", bin.display())]
+    Run {
+        bin: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} config print failed ({status}): {stderr}", bin.display())]
+    Failed {
+        bin: PathBuf,
+        status: ExitStatus,
+        stderr: String,
+    },
+    /// Puppet did not name a file it must have.
+    #[error("puppet config print did not say {setting}")]
+    Unsaid { setting: &'static str },
+}
+
 /// The settings asked of Puppet, in the order of [`PuppetPaths`].
 const SETTINGS: [&str; 5] = [
     "agent_disabled_lockfile",
@@ -35,7 +55,7 @@ impl PuppetPaths {
     /// The configured paths, with `puppet config print` (in the agent section, with the
     /// configured settings) filling in those not configured. Fails when Puppet is needed and
     /// cannot answer.
-    pub fn resolve(config: &PuppetConfig) -> Result<PuppetPaths, String> {
+    pub fn resolve(config: &PuppetConfig) -> Result<PuppetPaths, PathsError> {
         let configured = [
             config.agent_disabled_lockfile.clone(),
             config.agent_catalog_run_lockfile.clone(),
@@ -47,13 +67,15 @@ impl PuppetPaths {
         } else {
             config_print(&config.bin, &config.settings)?
         };
-        let pick = |index: usize| -> Result<PathBuf, String> {
+        let pick = |index: usize| -> Result<PathBuf, PathsError> {
             configured
                 .get(index)
                 .cloned()
                 .flatten()
                 .or_else(|| lookup(&printed, SETTINGS[index]))
-                .ok_or_else(|| format!("puppet config print did not say {}", SETTINGS[index]))
+                .ok_or(PathsError::Unsaid {
+                    setting: SETTINGS[index],
+                })
         };
         Ok(PuppetPaths {
             agent_disabled_lockfile: pick(0)?,
@@ -76,22 +98,22 @@ fn lookup(printed: &[(String, String)], name: &str) -> Option<PathBuf> {
 fn config_print(
     bin: &Path,
     settings: &std::collections::BTreeMap<String, String>,
-) -> Result<Vec<(String, String)>, String> {
+) -> Result<Vec<(String, String)>, PathsError> {
     let mut command = Command::new(bin);
     command
         .args(["config", "print", "--section", "agent"])
         .args(SETTINGS)
         .args(setting_args(settings));
-    let output = command
-        .output()
-        .map_err(|error| format!("cannot run {} config print: {error}", bin.display()))?;
+    let output = command.output().map_err(|source| PathsError::Run {
+        bin: bin.to_path_buf(),
+        source,
+    })?;
     if !output.status.success() {
-        return Err(format!(
-            "{} config print failed ({}): {}",
-            bin.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ));
+        return Err(PathsError::Failed {
+            bin: bin.to_path_buf(),
+            status: output.status,
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        });
     }
     Ok(parse_config_print(&String::from_utf8_lossy(&output.stdout)))
 }
@@ -145,9 +167,11 @@ mod tests {
             bin: PathBuf::from("/nonexistent/puppet"),
             ..PuppetConfig::default()
         };
-        assert!(PuppetPaths::resolve(&unconfigured)
-            .unwrap_err()
-            .contains("cannot run /nonexistent/puppet"));
+        let error = PuppetPaths::resolve(&unconfigured).unwrap_err();
+        assert!(matches!(error, PathsError::Run { .. }), "{error}");
+        assert!(error
+            .to_string()
+            .starts_with("cannot run /nonexistent/puppet config print: "));
     }
 
     /// The real Puppet puts every file under the vardir and publicdir it is given.

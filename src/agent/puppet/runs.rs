@@ -13,6 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::backend::StartError;
 use crate::protocol::unix_now;
 
 /// Runs started here: the one going on, and the last one finished.
@@ -61,26 +62,16 @@ impl RunTracker {
     /// Starts `command` in the background; its output is appended to `log` or discarded.
     /// Returns when it started (Unix seconds). Fails when a run started here still goes, or
     /// the program cannot be started.
-    pub fn start(&self, command: &[String], log: Option<&Path>) -> Result<u64, String> {
+    pub fn start(&self, command: &[String], log: Option<&Path>) -> Result<u64, StartError> {
         let Some((program, args)) = command.split_first() else {
-            return Err("the run command is empty".into());
+            return Err(StartError::EmptyCommand);
         };
         let mut state = self.lock();
         if state.running.is_some() {
-            return Err("Puppet is currently applying a catalog, cannot run now".into());
+            return Err(StartError::Busy);
         }
         let (stdout, stderr) = match log {
-            Some(path) => {
-                let file = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
-                let copy = file
-                    .try_clone()
-                    .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
-                (Stdio::from(file), Stdio::from(copy))
-            }
+            Some(path) => output_to(path)?,
             None => (Stdio::null(), Stdio::null()),
         };
         let mut child = Command::new(program)
@@ -90,7 +81,10 @@ impl RunTracker {
             .stderr(stderr)
             .process_group(0)
             .spawn()
-            .map_err(|error| format!("cannot start {program}: {error}"))?;
+            .map_err(|source| StartError::Spawn {
+                program: program.clone(),
+                source,
+            })?;
         let initiated_at = unix_now();
         state.running = Some(initiated_at);
         drop(state);
@@ -117,10 +111,25 @@ impl RunTracker {
         if let Err(error) = spawned {
             // Without a watcher the run would look endless; say so rather than hide it.
             self.lock().running = None;
-            return Err(format!("cannot watch the Puppet run: {error}"));
+            return Err(StartError::Watch(error));
         }
         Ok(initiated_at)
     }
+}
+
+/// A run's stdout and stderr, both appended to the log at `path`.
+fn output_to(path: &Path) -> Result<(Stdio, Stdio), StartError> {
+    let cannot_open = |source| StartError::OpenLog {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(cannot_open)?;
+    let copy = file.try_clone().map_err(cannot_open)?;
+    Ok((Stdio::from(file), Stdio::from(copy)))
 }
 
 #[cfg(test)]
@@ -144,10 +153,10 @@ mod tests {
         let command: Vec<String> = ["sh", "-c", "sleep 0.2; exit 3"].map(String::from).into();
         let started = tracker.start(&command, None).unwrap();
         assert!(tracker.is_running());
-        assert!(tracker
-            .start(&command, None)
-            .unwrap_err()
-            .contains("currently applying"));
+        assert!(matches!(
+            tracker.start(&command, None),
+            Err(StartError::Busy)
+        ));
         wait_until_idle(&tracker);
         let finished = tracker.last_finished().unwrap();
         assert_eq!(finished.initiated_at, started);
@@ -167,11 +176,22 @@ mod tests {
         wait_until_idle(&tracker);
         assert!(tracker.last_finished().unwrap().succeeded());
         assert_eq!(std::fs::read_to_string(&log).unwrap(), "out\nerr\n");
-        assert!(tracker
+        let error = tracker
             .start(&["/nonexistent/puppet".to_string()], None)
-            .unwrap_err()
-            .contains("cannot start"));
+            .unwrap_err();
+        assert!(matches!(error, StartError::Spawn { .. }), "{error}");
+        assert!(error
+            .to_string()
+            .starts_with("cannot start /nonexistent/puppet: "));
         assert!(!tracker.is_running());
-        assert!(tracker.start(&[], None).is_err());
+        assert!(matches!(
+            tracker.start(&[], None),
+            Err(StartError::EmptyCommand)
+        ));
+        let unwritable = dir.path().join("no/such/dir/runs.log");
+        assert!(matches!(
+            tracker.start(&command, Some(&unwritable)),
+            Err(StartError::OpenLog { .. })
+        ));
     }
 }

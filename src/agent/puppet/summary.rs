@@ -6,23 +6,51 @@
 //! counts with zeros, so such a run passed as a success. Here the counts are `null` and
 //! `catalog_failed` is true: whoever checks `failed_resources > 0` must also check it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::reply::whole_seconds;
 use super::runs::FinishedRun;
 
+/// Why the summary file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SummaryError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read {}: {source}", path.display())]
+    Yaml {
+        path: PathBuf,
+        source: serde_yaml_ng::Error,
+    },
+    #[error("{} is not a run summary", path.display())]
+    NotASummary { path: PathBuf },
+}
+
 /// The summary file, read as JSON values; None when there is none (Puppet never ran).
-pub fn read(path: &Path) -> Result<Option<Value>, String> {
+pub fn read(path: &Path) -> Result<Option<Value>, SummaryError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
+        Err(source) => {
+            return Err(SummaryError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
     };
-    let summary: Value = serde_yaml_ng::from_str(&text)
-        .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+    let summary: Value = serde_yaml_ng::from_str(&text).map_err(|source| SummaryError::Yaml {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if !summary.is_object() {
-        return Err(format!("{} is not a run summary", path.display()));
+        return Err(SummaryError::NotASummary {
+            path: path.to_path_buf(),
+        });
     }
     Ok(Some(summary))
 }
@@ -31,7 +59,7 @@ pub fn read(path: &Path) -> Result<Option<Value>, String> {
 pub fn last_run(summary: Option<&Value>) -> u64 {
     summary
         .and_then(|summary| summary.pointer("/time/last_run"))
-        .and_then(|time| time.as_u64().or_else(|| time.as_f64().map(|t| t as u64)))
+        .and_then(whole_seconds)
         .unwrap_or(0)
 }
 
@@ -50,16 +78,86 @@ fn wrote_no_summary(file_last_run: u64, run: &FinishedRun) -> bool {
     !run.succeeded() && file_last_run < run.initiated_at
 }
 
-/// The `last_run_summary` reply data.
-pub fn report(summary: Option<Value>, own: Option<&FinishedRun>) -> Value {
+/// The `last_run_summary` reply data. The agent writes it with [`report`]; the site run reads
+/// it back with [`LastRunReport::from_data`] (from Choria's agent too, which sends no
+/// `catalog_failed`: what is absent reads as null).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LastRunReport {
+    /// The counts and times are the summary file's values as they are; a count is null when
+    /// the run has no resources section.
+    pub failed_resources: Value,
+    pub changed_resources: Value,
+    pub out_of_sync_resources: Value,
+    pub corrective_change_resources: Value,
+    pub total_resources: Value,
+    pub total_time: Value,
+    pub config_retrieval_time: Value,
+    /// When the last run ended (Unix seconds; read whole or not).
+    #[serde(deserialize_with = "optional_seconds")]
+    pub lastrun: Option<u64>,
+    pub since_lastrun: Option<u64>,
+    pub config_version: Option<String>,
+    /// The run applied nothing: no resources section, or no summary written at all.
+    pub catalog_failed: Option<bool>,
+    /// The summary file as Puppet wrote it.
+    pub summary: Value,
+    pub logs: Vec<Value>,
+    /// Why the last run failed, when it wrote no summary to say so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_failure: Option<String>,
+}
+
+/// Reply data that is not a run summary report.
+#[derive(Debug, thiserror::Error)]
+#[error("the run summary reply cannot be read: {0}")]
+pub struct ReportError(#[from] serde_json::Error);
+
+/// An optional time in Unix seconds, as [`whole_seconds`] reads it.
+fn optional_seconds<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    Ok(Option::<Value>::deserialize(deserializer)?
+        .as_ref()
+        .and_then(whole_seconds))
+}
+
+impl LastRunReport {
+    pub fn from_data(data: &Value) -> Result<LastRunReport, ReportError> {
+        Ok(LastRunReport::deserialize(data)?)
+    }
+
+    pub fn to_data(&self) -> Value {
+        // Every field is a JSON value, a number, a string or a list: nothing that cannot be
+        // written (a map with other keys than strings).
+        serde_json::to_value(self).expect("a run summary report is plain JSON")
+    }
+
+    /// The count of failed resources, when the report has one.
+    pub fn failed(&self) -> Option<u64> {
+        self.failed_resources.as_u64()
+    }
+
+    /// Whether the summary is there but has no resources section: the catalog failed, even
+    /// when the counts say 0 (Choria's agent filled the missing counts with zeros).
+    pub fn summary_lacks_resources(&self) -> bool {
+        self.summary.is_object() && !self.summary.get("resources").is_some_and(Value::is_object)
+    }
+}
+
+/// The report of the last run, from the summary file and the last run started here.
+pub fn report(summary: Option<Value>, own: Option<&FinishedRun>) -> LastRunReport {
     let file_last_run = last_run(summary.as_ref());
     let failed_run = own.filter(|run| wrote_no_summary(file_last_run, run));
     let resources = summary
         .as_ref()
         .and_then(|summary| summary.get("resources"))
         .filter(|resources| resources.is_object() && failed_run.is_none());
-    let count =
-        |name: &str| resources.map(|resources| resources.get(name).cloned().unwrap_or(json!(0)));
+    let count = |name: &str| {
+        resources
+            .map(|resources| resources.get(name).cloned().unwrap_or(json!(0)))
+            .unwrap_or(Value::Null)
+    };
     let time = |name: &str| {
         summary
             .as_ref()
@@ -76,32 +174,31 @@ pub fn report(summary: Option<Value>, own: Option<&FinishedRun>) -> Value {
             Value::String(text) => text.clone(),
             other => other.to_string(),
         });
-    let mut data = json!({
-        "failed_resources": count("failed"),
-        "changed_resources": count("changed"),
-        "out_of_sync_resources": count("out_of_sync"),
-        "corrective_change_resources": count("corrective_change"),
-        "total_resources": count("total"),
-        "total_time": time("total"),
-        "config_retrieval_time": time("config_retrieval"),
-        "lastrun": lastrun,
-        "since_lastrun": crate::protocol::unix_now().saturating_sub(lastrun),
-        "config_version": config_version,
-        "catalog_failed": resources.is_none(),
-        "summary": summary.unwrap_or(Value::Null),
-        "logs": [],
-    });
-    if let Some(run) = failed_run {
-        data["run_failure"] = json!(format!(
-            "the Puppet run started at {} ended with {} and wrote no summary",
-            run.initiated_at,
-            match run.exit_code {
-                Some(code) => format!("exit code {code}"),
-                None => "a signal".to_string(),
-            }
-        ));
+    LastRunReport {
+        failed_resources: count("failed"),
+        changed_resources: count("changed"),
+        out_of_sync_resources: count("out_of_sync"),
+        corrective_change_resources: count("corrective_change"),
+        total_resources: count("total"),
+        total_time: time("total"),
+        config_retrieval_time: time("config_retrieval"),
+        lastrun: Some(lastrun),
+        since_lastrun: Some(crate::protocol::unix_now().saturating_sub(lastrun)),
+        config_version,
+        catalog_failed: Some(resources.is_none()),
+        summary: summary.unwrap_or(Value::Null),
+        logs: Vec::new(),
+        run_failure: failed_run.map(|run| {
+            format!(
+                "the Puppet run started at {} ended with {} and wrote no summary",
+                run.initiated_at,
+                match run.exit_code {
+                    Some(code) => format!("exit code {code}"),
+                    None => "a signal".to_string(),
+                }
+            )
+        }),
     }
-    data
 }
 
 #[cfg(test)]
@@ -110,6 +207,10 @@ mod tests {
 
     fn summary(yaml: &str) -> Value {
         serde_yaml_ng::from_str(yaml).unwrap()
+    }
+
+    fn report(summary: Option<Value>, own: Option<&FinishedRun>) -> Value {
+        super::report(summary, own).to_data()
     }
 
     const APPLIED: &str = "version: {config: 1795308301, puppet: 7.23.0}\n\
@@ -176,15 +277,41 @@ mod tests {
     }
 
     #[test]
+    fn the_report_reads_back_as_written_and_from_choria() {
+        let failed = FinishedRun {
+            initiated_at: 1795308290,
+            finished_at: 1795308295,
+            exit_code: Some(1),
+        };
+        let written = super::report(Some(summary(APPLIED)), Some(&failed));
+        let read = LastRunReport::from_data(&written.to_data()).unwrap();
+        assert_eq!(read, written);
+        assert!(read.run_failure.is_some());
+        // Choria's agent: no catalog_failed, no run_failure, counts filled with zeros.
+        let choria = json!({"failed_resources": 0, "lastrun": 1795308284.0, "config_version": "x",
+                            "summary": {"time": {"last_run": 1795308284}}});
+        let read = LastRunReport::from_data(&choria).unwrap();
+        assert_eq!(read.lastrun, Some(1795308284));
+        assert_eq!(read.catalog_failed, None);
+        assert_eq!(read.failed(), Some(0));
+        assert!(read.summary_lacks_resources());
+        assert!(LastRunReport::from_data(&json!({"catalog_failed": "no"})).is_err());
+    }
+
+    #[test]
     fn reading_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("last_run_summary.yaml");
-        assert_eq!(read(&path), Ok(None));
+        assert!(matches!(read(&path), Ok(None)));
         std::fs::write(&path, APPLIED).unwrap();
         assert_eq!(last_run(read(&path).unwrap().as_ref()), 1795308284);
         std::fs::write(&path, "- not\n- a summary\n").unwrap();
-        assert!(read(&path).unwrap_err().contains("not a run summary"));
+        assert!(matches!(read(&path), Err(SummaryError::NotASummary { .. })));
         std::fs::write(&path, "a: [").unwrap();
-        assert!(read(&path).is_err());
+        let error = read(&path).unwrap_err();
+        assert!(matches!(error, SummaryError::Yaml { .. }), "{error}");
+        assert!(error
+            .to_string()
+            .starts_with(&format!("cannot read {}: ", path.display())));
     }
 }

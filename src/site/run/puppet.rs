@@ -1,6 +1,8 @@
 //! The `puppet` agent's actions (REFERENCE.md section 3) on a set of nodes, over the RPC
 //! client: each returns what it learnt or the nodes that failed, with their messages. And the
-//! waits, which poll `status` until every node is where the run needs it.
+//! waits, which poll `status` until every node is where the run needs it. Replies are read
+//! with the agent's own types (`agent/puppet/reply.rs`, [`LastRunReport`]) and refusals told
+//! apart by their statuscodes, never by their wording.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,8 +11,12 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
+use crate::agent::puppet::{LastRunReport, ReportError, ALREADY_DISABLED, ALREADY_ENABLED};
 use crate::report::Progress;
 use crate::rpc::{NodeFailure, RpcClient};
+
+/// What `status` says of a node: the agent's own [`Status`](crate::agent::puppet::Status).
+pub use crate::agent::puppet::Status as PuppetStatus;
 
 /// An action that did not succeed on every node.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,81 +41,94 @@ impl fmt::Display for PuppetFailure {
     }
 }
 
-/// What `status` says of a node, as far as the run needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PuppetStatus {
-    pub applying: bool,
-    pub enabled: bool,
-    /// When the last completed run happened (epoch seconds).
-    pub lastrun: u64,
+/// Why a node's run failed, by its `last_run_summary`.
+#[derive(Debug, thiserror::Error)]
+pub enum FailedRun {
+    /// The summary is of an earlier run.
+    #[error(
+        "the last run summary is of a run at {lastrun}, before this run started ({initiated_at})"
+    )]
+    Stale { lastrun: u64, initiated_at: u64 },
+    /// The run applied nothing; `why` is the agent's account when it has one.
+    #[error("the catalog failed: the run applied nothing and has no resources section{}", in_parentheses(.why))]
+    CatalogFailed { why: Option<String> },
+    #[error("the run summary has no resource counts: its catalog failed")]
+    NoCounts,
+    #[error("{}", match .0 { 1 => "1 resource failed".to_string(), n => format!("{n} resources failed") })]
+    ResourcesFailed(u64),
+    #[error(transparent)]
+    Unreadable(#[from] ReportError),
 }
 
-impl PuppetStatus {
-    fn from_reply(data: &Value) -> Result<PuppetStatus, String> {
-        let flag = |name: &str| {
-            data.get(name)
-                .and_then(Value::as_bool)
-                .ok_or_else(|| format!("the status reply has no '{name}'"))
-        };
-        let lastrun = data
-            .get("lastrun")
-            .and_then(|v| v.as_u64().or_else(|| v.as_f64().map(|f| f.max(0.0) as u64)))
-            .ok_or("the status reply has no 'lastrun'")?;
-        Ok(PuppetStatus {
-            applying: flag("applying")?,
-            enabled: flag("enabled")?,
-            lastrun,
-        })
-    }
-
-    /// The run started at `initiated_at` has been seen: applying now, or a run completed
-    /// since. A short run can start and end between two polls and never be seen applying;
-    /// `lastrun` tells the truth then.
-    pub fn run_seen(&self, initiated_at: u64) -> bool {
-        self.applying || self.lastrun >= initiated_at
-    }
-
-    /// The run started at `initiated_at` is over.
-    pub fn run_over(&self, initiated_at: u64) -> bool {
-        !self.applying && self.lastrun >= initiated_at
-    }
+fn in_parentheses(why: &Option<String>) -> String {
+    why.as_ref()
+        .map(|why| format!(" ({why})"))
+        .unwrap_or_default()
 }
 
 /// The verdict on a node's run from its `last_run_summary`: Ok, or why it failed. A run whose
 /// catalog failed has no resources section (the node agent says `catalog_failed` and gives
 /// null counts); counting its missing failures as zero would call it a success.
-pub fn verdict(data: &Value, initiated_at: u64) -> Result<(), String> {
-    if let Some(lastrun) = data.get("lastrun").and_then(Value::as_u64) {
+pub fn verdict(data: &Value, initiated_at: u64) -> Result<(), FailedRun> {
+    let report = LastRunReport::from_data(data)?;
+    if let Some(lastrun) = report.lastrun {
         if lastrun < initiated_at {
-            return Err(format!(
-                "the last run summary is of a run at {lastrun}, before this run started ({initiated_at})"
-            ));
+            return Err(FailedRun::Stale {
+                lastrun,
+                initiated_at,
+            });
         }
     }
-    let no_resources = data
-        .get("summary")
-        .filter(|summary| summary.is_object())
-        .is_some_and(|summary| !summary.get("resources").is_some_and(Value::is_object));
-    if data.get("catalog_failed").and_then(Value::as_bool) == Some(true) || no_resources {
-        let why = data
-            .get("run_failure")
-            .and_then(Value::as_str)
-            .map(|why| format!(" ({why})"))
-            .unwrap_or_default();
-        return Err(format!(
-            "the catalog failed: the run applied nothing and has no resources section{why}"
-        ));
+    if report.catalog_failed == Some(true) || report.summary_lacks_resources() {
+        return Err(FailedRun::CatalogFailed {
+            why: report.run_failure,
+        });
     }
-    match data.get("failed_resources").and_then(Value::as_u64) {
-        None => Err("the run summary has no resource counts: its catalog failed".into()),
+    match report.failed() {
+        None => Err(FailedRun::NoCounts),
         Some(0) => Ok(()),
-        Some(1) => Err("1 resource failed".into()),
-        Some(n) => Err(format!("{n} resources failed")),
+        Some(n) => Err(FailedRun::ResourcesFailed(n)),
     }
 }
 
 /// What a failure of [`PuppetAgents::check_runs`] was doing: the runs happened, some failed.
 pub const CHECKING_RUNS: &str = "run Puppet successfully";
+
+/// What a failure of [`PuppetAgents::status`] was doing.
+const ASKING_STATUS: &str = "ask Puppet's status";
+
+/// One action asked of the nodes' agents.
+struct Ask<'a> {
+    /// What is being done, for the failure: `enable Puppet`.
+    doing: &'a str,
+    action: &'a str,
+    data: Value,
+    /// The statuscode of a refusal that counts as done (see `agent/puppet/reply.rs`).
+    tolerated: Option<u8>,
+}
+
+impl<'a> Ask<'a> {
+    fn new(doing: &'a str, action: &'a str, data: Value) -> Ask<'a> {
+        Ask {
+            doing,
+            action,
+            data,
+            tolerated: None,
+        }
+    }
+}
+
+/// `done` when no node failed, else the failure of `doing` on the nodes that did.
+fn all_or_failure<T>(doing: &str, done: T, failures: Vec<NodeFailure>) -> Result<T, PuppetFailure> {
+    if failures.is_empty() {
+        Ok(done)
+    } else {
+        Err(PuppetFailure {
+            doing: doing.to_string(),
+            failures,
+        })
+    }
+}
 
 /// The puppet agent of many nodes.
 pub struct PuppetAgents<'a> {
@@ -119,46 +138,31 @@ pub struct PuppetAgents<'a> {
 }
 
 impl PuppetAgents<'_> {
-    /// Calls `action` on `nodes`; every node's reply data, or the failures (a node that did
-    /// not answer, or answered with an error that `tolerate` does not accept).
+    /// Asks `nodes`; every node's reply data, or the failures (a node that did not answer,
+    /// or answered with an error whose statuscode `ask` does not tolerate).
     async fn call(
         &self,
-        doing: &str,
-        action: &str,
-        data: Value,
+        ask: Ask<'_>,
         nodes: &[String],
-        tolerate: &str,
     ) -> Result<BTreeMap<String, Value>, PuppetFailure> {
-        let (answers, failures) = self
-            .call_partly(doing, action, data, nodes, tolerate)
-            .await?;
-        if failures.is_empty() {
-            Ok(answers)
-        } else {
-            Err(PuppetFailure {
-                doing: doing.to_string(),
-                failures,
-            })
-        }
+        let (answers, failures) = self.call_partly(&ask, nodes).await?;
+        all_or_failure(ask.doing, answers, failures)
     }
 
     /// Like `call`, but keeps the answers of the nodes that did answer beside the failures of
     /// the others (a wait must not forget a node that is done because another missed a poll).
     async fn call_partly(
         &self,
-        doing: &str,
-        action: &str,
-        data: Value,
+        ask: &Ask<'_>,
         nodes: &[String],
-        tolerate: &str,
     ) -> Result<(BTreeMap<String, Value>, Vec<NodeFailure>), PuppetFailure> {
         let failed = |failures| PuppetFailure {
-            doing: doing.to_string(),
+            doing: ask.doing.to_string(),
             failures,
         };
         let result = self
             .rpc
-            .call("puppet", action, &data, nodes, self.timeout)
+            .call("puppet", ask.action, &ask.data, nodes, self.timeout)
             .await
             .map_err(|error| {
                 failed(
@@ -183,8 +187,7 @@ impl PuppetAgents<'_> {
             .collect();
         let mut answers = BTreeMap::new();
         for reply in result.replies {
-            if reply.statuscode == 0 || (!tolerate.is_empty() && reply.statusmsg.contains(tolerate))
-            {
+            if reply.statuscode == 0 || Some(reply.statuscode) == ask.tolerated {
                 answers.insert(reply.identity, reply.data);
             } else {
                 failures.push(NodeFailure {
@@ -203,14 +206,7 @@ impl PuppetAgents<'_> {
         nodes: &[String],
     ) -> Result<BTreeMap<String, PuppetStatus>, PuppetFailure> {
         let (statuses, failures) = self.status_partly(nodes).await?;
-        if failures.is_empty() {
-            Ok(statuses)
-        } else {
-            Err(PuppetFailure {
-                doing: "ask Puppet's status".into(),
-                failures,
-            })
-        }
+        all_or_failure(ASKING_STATUS, statuses, failures)
     }
 
     /// The statuses of the nodes that answered, and the failures of the others.
@@ -218,18 +214,17 @@ impl PuppetAgents<'_> {
         &self,
         nodes: &[String],
     ) -> Result<(BTreeMap<String, PuppetStatus>, Vec<NodeFailure>), PuppetFailure> {
-        let (answers, mut failures) = self
-            .call_partly("ask Puppet's status", "status", json!({}), nodes, "")
-            .await?;
+        let ask = Ask::new(ASKING_STATUS, "status", json!({}));
+        let (answers, mut failures) = self.call_partly(&ask, nodes).await?;
         let mut statuses = BTreeMap::new();
         for (node, data) in answers {
-            match PuppetStatus::from_reply(&data) {
+            match PuppetStatus::from_data(&data) {
                 Ok(status) => {
                     statuses.insert(node, status);
                 }
-                Err(message) => failures.push(NodeFailure {
+                Err(error) => failures.push(NodeFailure {
                     identity: node,
-                    message,
+                    message: error.to_string(),
                     statuscode: None,
                 }),
             }
@@ -239,16 +234,14 @@ impl PuppetAgents<'_> {
 
     /// The disable messages of the nodes that are disabled; an error when a node cannot say.
     pub async fn disabled(&self, nodes: &[String]) -> Result<Vec<NodeFailure>, PuppetFailure> {
-        let answers = self
-            .call("ask Puppet's status", "status", json!({}), nodes, "")
-            .await?;
-        Ok(answers
+        let statuses = self.status(nodes).await?;
+        Ok(statuses
             .into_iter()
-            .filter(|(_, data)| data.get("enabled").and_then(Value::as_bool) != Some(true))
-            .map(|(node, data)| NodeFailure {
-                message: match data.get("disable_message").and_then(Value::as_str) {
-                    Some(message) if !message.is_empty() => format!("disabled: {message}"),
-                    _ => "disabled".to_string(),
+            .filter(|(_, status)| !status.enabled)
+            .map(|(node, status)| NodeFailure {
+                message: match status.disable_message.as_str() {
+                    "" => "disabled".to_string(),
+                    message => format!("disabled: {message}"),
                 },
                 identity: node,
                 statuscode: None,
@@ -264,43 +257,31 @@ impl PuppetAgents<'_> {
         message: &str,
         already_ok: bool,
     ) -> Result<(), PuppetFailure> {
-        let tolerate = if already_ok { "Already disabled" } else { "" };
-        self.call(
-            "disable Puppet",
-            "disable",
-            json!({ "message": message }),
-            nodes,
-            tolerate,
-        )
-        .await
-        .map(drop)
+        let ask = Ask {
+            tolerated: already_ok.then_some(ALREADY_DISABLED),
+            ..Ask::new("disable Puppet", "disable", json!({ "message": message }))
+        };
+        self.call(ask, nodes).await.map(drop)
     }
 
     /// Unlocks the agents; one enabled already is fine.
     pub async fn enable(&self, nodes: &[String]) -> Result<(), PuppetFailure> {
-        self.call(
-            "enable Puppet",
-            "enable",
-            json!({}),
-            nodes,
-            "Already enabled",
-        )
-        .await
-        .map(drop)
+        let ask = Ask {
+            tolerated: Some(ALREADY_ENABLED),
+            ..Ask::new("enable Puppet", "enable", json!({}))
+        };
+        self.call(ask, nodes).await.map(drop)
     }
 
     /// Starts a run now on every node: forced (no splay), from a fresh catalog. Returns when
     /// each node says it started.
     pub async fn run_once(&self, nodes: &[String]) -> Result<BTreeMap<String, u64>, PuppetFailure> {
-        let answers = self
-            .call(
-                "start a Puppet run",
-                "runonce",
-                json!({ "force": true, "splay": false, "use_cached_catalog": false }),
-                nodes,
-                "",
-            )
-            .await?;
+        let ask = Ask::new(
+            "start a Puppet run",
+            "runonce",
+            json!({ "force": true, "splay": false, "use_cached_catalog": false }),
+        );
+        let answers = self.call(ask, nodes).await?;
         let now = crate::protocol::unix_now();
         Ok(answers
             .into_iter()
@@ -318,36 +299,26 @@ impl PuppetAgents<'_> {
     /// Each node's verdict on the run started at its `initiated_at`.
     pub async fn check_runs(&self, started: &BTreeMap<String, u64>) -> Result<(), PuppetFailure> {
         let nodes: Vec<String> = started.keys().cloned().collect();
-        let answers = self
-            .call(
-                "read the run summary",
-                "last_run_summary",
-                json!({ "logs": false }),
-                &nodes,
-                "",
-            )
-            .await?;
+        let ask = Ask::new(
+            "read the run summary",
+            "last_run_summary",
+            json!({ "logs": false }),
+        );
+        let answers = self.call(ask, &nodes).await?;
         let failures: Vec<NodeFailure> = answers
             .into_iter()
             .filter_map(|(node, data)| {
                 let initiated_at = started.get(&node).copied().unwrap_or(0);
                 verdict(&data, initiated_at)
                     .err()
-                    .map(|message| NodeFailure {
+                    .map(|failed| NodeFailure {
                         identity: node,
-                        message,
+                        message: failed.to_string(),
                         statuscode: None,
                     })
             })
             .collect();
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(PuppetFailure {
-                doing: CHECKING_RUNS.into(),
-                failures,
-            })
-        }
+        all_or_failure(CHECKING_RUNS, (), failures)
     }
 
     /// Polls `status` every `poll` until `done` holds for every node, at most `timeout`. A
@@ -439,62 +410,51 @@ fn describe(status: &PuppetStatus) -> String {
 mod tests {
     use super::*;
 
-    fn status(applying: bool, lastrun: u64) -> PuppetStatus {
-        PuppetStatus {
-            applying,
-            enabled: true,
-            lastrun,
-        }
-    }
-
-    #[test]
-    fn a_run_that_ended_between_two_polls_is_seen_and_over() {
-        let initiated_at = 1_795_308_300;
-        let finished = status(false, initiated_at + 1);
-        assert!(finished.run_seen(initiated_at));
-        assert!(finished.run_over(initiated_at));
-        let before = status(false, initiated_at - 1800);
-        assert!(!before.run_seen(initiated_at));
-        assert!(!before.run_over(initiated_at));
-        let applying = status(true, initiated_at - 1800);
-        assert!(applying.run_seen(initiated_at));
-        assert!(!applying.run_over(initiated_at));
+    fn judged(data: Value, initiated_at: u64) -> Result<(), String> {
+        verdict(&data, initiated_at).map_err(|failed| failed.to_string())
     }
 
     #[test]
     fn verdicts() {
         let ok = json!({"failed_resources": 0, "lastrun": 10, "catalog_failed": false,
                         "summary": {"resources": {"failed": 0}}});
-        assert_eq!(verdict(&ok, 10), Ok(()));
+        assert_eq!(judged(ok, 10), Ok(()));
         let failed =
             json!({"failed_resources": 2, "lastrun": 10, "summary": {"resources": {"failed": 2}}});
-        assert_eq!(verdict(&failed, 10), Err("2 resources failed".into()));
+        assert_eq!(judged(failed, 10), Err("2 resources failed".into()));
+        let one = json!({"failed_resources": 1, "lastrun": 10, "summary": {"resources": {}}});
+        assert_eq!(judged(one, 10), Err("1 resource failed".into()));
         // The node agent's report of a failed catalog.
         let catalog = json!({"failed_resources": null, "lastrun": 12, "catalog_failed": true,
                              "run_failure": "the Puppet run started at 10 ended with exit code 1 and wrote no summary",
                              "summary": {"version": {"config": null}}});
-        assert!(verdict(&catalog, 10)
-            .unwrap_err()
-            .starts_with("the catalog failed"));
+        assert_eq!(
+            judged(catalog, 10),
+            Err(
+                "the catalog failed: the run applied nothing and has no resources section \
+                 (the Puppet run started at 10 ended with exit code 1 and wrote no summary)"
+                    .into()
+            )
+        );
         // Choria's agent filled the counts with zeros; the summary still has no resources.
         let zeros =
             json!({"failed_resources": 0, "lastrun": 12, "summary": {"time": {"last_run": 12}}});
-        assert!(verdict(&zeros, 10)
-            .unwrap_err()
-            .starts_with("the catalog failed"));
-        assert!(verdict(&json!({"lastrun": 12}), 10).is_err());
-        let stale = json!({"failed_resources": 0, "lastrun": 5});
-        assert!(verdict(&stale, 10).unwrap_err().contains("before this run"));
-        assert!(verdict(&json!("nonsense"), 10).is_err());
-    }
-
-    #[test]
-    fn malformed_statuses_are_errors_not_panics() {
-        assert!(PuppetStatus::from_reply(&json!({})).is_err());
-        assert!(PuppetStatus::from_reply(&json!({"applying": "yes"})).is_err());
         assert_eq!(
-            PuppetStatus::from_reply(&json!({"applying": false, "enabled": true, "lastrun": 7.5})),
-            Ok(status(false, 7))
+            judged(zeros, 10),
+            Err("the catalog failed: the run applied nothing and has no resources section".into())
         );
+        assert!(matches!(
+            verdict(&json!({"lastrun": 12}), 10),
+            Err(FailedRun::NoCounts)
+        ));
+        let stale = json!({"failed_resources": 0, "lastrun": 5});
+        assert_eq!(
+            judged(stale, 10),
+            Err("the last run summary is of a run at 5, before this run started (10)".into())
+        );
+        assert!(matches!(
+            verdict(&json!("nonsense"), 10),
+            Err(FailedRun::Unreadable(_))
+        ));
     }
 }

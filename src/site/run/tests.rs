@@ -267,3 +267,39 @@ async fn an_interrupt_stops_before_the_next_batch_with_every_node_disabled() {
         "{report}"
     );
 }
+
+/// A refusal the run can live with is told by its statuscode: a node that says "no" in
+/// other words is still enabled already, and an error worded like a harmless refusal is
+/// still an error.
+#[tokio::test]
+async fn refusals_are_told_by_their_statuscodes() {
+    let text = "nodes:\n\
+        - identity: a.example.net\n  puppet: {}\n  replies:\n    puppet#enable:\n\
+        \x20     - {statuscode: 1, statusmsg: 'nothing to do'}\n\
+        \x20     - {statuscode: 5, statusmsg: 'Could not enable Puppet: Already enabled'}\n";
+    let site = Site::serve(text).await;
+    let agents = PuppetAgents {
+        rpc: &site.fleet.rpc,
+        timeout: Duration::from_secs(2),
+    };
+    let nodes = ["a.example.net".to_string()];
+    agents.enable(&nodes).await.unwrap();
+    let failure = agents.enable(&nodes).await.unwrap_err();
+    assert_eq!(
+        failure.failures[0].statuscode,
+        Some(crate::protocol::statuscode::UNKNOWN_ERROR)
+    );
+    // The agent's own refusal: enabled already.
+    agents.enable(&nodes).await.unwrap();
+    agents.disable(&nodes, "by rip", false).await.unwrap();
+    agents.disable(&nodes, "by rip", true).await.unwrap();
+    let failure = agents.disable(&nodes, "by rip", false).await.unwrap_err();
+    assert_eq!(
+        failure.failures[0].statuscode,
+        Some(crate::agent::puppet::ALREADY_DISABLED)
+    );
+    assert_eq!(
+        failure.failures[0].message,
+        "Could not disable Puppet: Already disabled: by rip"
+    );
+}
