@@ -31,13 +31,22 @@ pub enum Error {
     /// A step failed; the run's output has said which.
     #[error("the run failed")]
     RunFailed,
-    /// The fleet file cannot be used.
-    #[error("{0}")]
-    Fleet(String),
+    /// The fleet file cannot be used, or the simulated fleet cannot be served.
+    #[error(transparent)]
+    Fleet(#[from] crate::fleet::FleetError),
     /// The site's environment graph cannot be had: a mistake in the environment's code (a
     /// diagnostic), a bad graph file, a Puppet Server that refuses.
     #[error("{}", .0.message())]
     Site(Box<crate::site::source::SourceError>),
+    /// The broker cannot be reached (the message says where and why).
+    #[error("{}", .0.message())]
+    Connect(#[source] crate::transport::TransportError),
+    /// The broker failed a connected client (a subscription refused, the connection lost).
+    #[error(transparent)]
+    Broker(crate::transport::TransportError),
+    /// A request could not be sent or its replies collected.
+    #[error(transparent)]
+    Rpc(#[from] crate::rpc::RpcError),
 }
 
 impl Error {
@@ -53,7 +62,10 @@ impl Error {
             | Error::Io(_)
             | Error::Usage { .. }
             | Error::Site(_)
-            | Error::Fleet(_) => 2,
+            | Error::Fleet(_)
+            | Error::Connect(_)
+            | Error::Broker(_)
+            | Error::Rpc(_) => 2,
             Error::Internal { .. } => 3,
         }
     }

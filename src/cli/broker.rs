@@ -64,7 +64,5 @@ impl BrokerArgs {
 /// Connects to the broker; one that cannot be reached is an error (exit 2) after the connect
 /// timeout, not a wait.
 pub async fn connect(options: &NatsOptions) -> Result<Nats, Error> {
-    Nats::connect(options)
-        .await
-        .map_err(|e| Error::Fleet(e.message().to_string()))
+    Nats::connect(options).await.map_err(Error::Connect)
 }

@@ -275,6 +275,10 @@ impl Transport for Nats {
         })
     }
 
+    fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
     fn new_inbox(&self) -> String {
         self.client.new_inbox()
     }
