@@ -47,6 +47,12 @@ pub enum Error {
     /// A request could not be sent or its replies collected.
     #[error(transparent)]
     Rpc(#[from] crate::rpc::RpcError),
+    /// The node daemon's configuration cannot be used.
+    #[error(transparent)]
+    AgentConfig(#[from] crate::agent::config::ConfigError),
+    /// The configuration file (src/config.rs) cannot be used.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 impl Error {
@@ -65,7 +71,9 @@ impl Error {
             | Error::Fleet(_)
             | Error::Connect(_)
             | Error::Broker(_)
-            | Error::Rpc(_) => 2,
+            | Error::Rpc(_)
+            | Error::AgentConfig(_)
+            | Error::Config(_) => 2,
             Error::Internal { .. } => 3,
         }
     }

@@ -89,10 +89,9 @@ impl Daemon {
     pub fn from_config(config: &AgentConfig) -> Result<Daemon, ConfigError> {
         let puppet = match &config.puppet {
             Some(puppet) if !puppet.enabled => None,
-            Some(puppet) => Some(
-                PuppetAgent::new(puppet)
-                    .map_err(|error| ConfigError(format!("the puppet agent: {error}")))?,
-            ),
+            Some(puppet) => {
+                Some(PuppetAgent::new(puppet).map_err(|error| ConfigError::Puppet(error.into()))?)
+            }
             None => match PuppetAgent::new(&PuppetConfig::default()) {
                 Ok(agent) => Some(agent),
                 Err(error) => {
@@ -119,7 +118,7 @@ impl Daemon {
             daemon.add_agent("puppet", Arc::new(puppet), config.action_timeout);
         }
         if let Some(dir) = &config.agents_dir {
-            for agent in load_agents(dir, config.action_timeout).map_err(ConfigError)? {
+            for agent in load_agents(dir, config.action_timeout)? {
                 let name = agent.name().to_string();
                 let timeout = agent.timeout() + KILL_GRACE;
                 tracing::info!(agent = %name, program = %agent.program().display(), "external agent ready");

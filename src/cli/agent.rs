@@ -35,8 +35,8 @@ pub fn run(args: AgentArgs) -> Result<(), Error> {
     // The daemon logs at info by default, not warn as the other verbs do: a node's log is its
     // record of who asked it to do what (`RUST_LOG` overrides).
     super::logging::init_at("info");
-    let config = AgentConfig::load(&args.config).map_err(|error| Error::usage(error.0))?;
-    let daemon = Daemon::from_config(&config).map_err(|error| Error::usage(error.0))?;
+    let config = AgentConfig::load(&args.config)?;
+    let daemon = Daemon::from_config(&config)?;
     let nats = config.nats_options(daemon.identity());
     if args.check {
         print_check(&daemon, &config, nats.as_ref());

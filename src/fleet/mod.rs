@@ -17,9 +17,9 @@ use std::path::PathBuf;
 use crate::transport::TransportError;
 
 pub use copies::made_identity;
-pub use file::FleetFile;
+pub use file::{FleetFile, FleetProblem};
 pub use latency::Latency;
-pub use range::expand_identity;
+pub use range::{expand_identity, RangeError};
 pub use serve::SimulatedFleet;
 
 /// Why a fleet could not be read or served.
@@ -30,10 +30,41 @@ pub enum FleetError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{origin}: {message}")]
-    Parse { origin: String, message: String },
-    #[error("{origin}: {message}")]
-    Invalid { origin: String, message: String },
+    #[error("{origin}: {source}")]
+    Parse {
+        origin: String,
+        source: serde_yaml_ng::Error,
+    },
+    #[error("{origin}: {problem}")]
+    Invalid {
+        origin: String,
+        #[source]
+        problem: FleetProblem,
+    },
     #[error("cannot serve the fleet: {0}")]
     Transport(#[from] TransportError),
+}
+
+/// What kind of failure a [`FleetError`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FleetErrorKind {
+    /// The file cannot be read.
+    Read,
+    /// The file is not YAML, or not a fleet file's shape.
+    Parse,
+    /// The file reads, but describes a fleet that cannot be (see [`FleetProblem`]).
+    Invalid,
+    /// The transport refused the fleet's subscriptions.
+    Transport,
+}
+
+impl FleetError {
+    pub fn kind(&self) -> FleetErrorKind {
+        match self {
+            FleetError::Read { .. } => FleetErrorKind::Read,
+            FleetError::Parse { .. } => FleetErrorKind::Parse,
+            FleetError::Invalid { .. } => FleetErrorKind::Invalid,
+            FleetError::Transport(_) => FleetErrorKind::Transport,
+        }
+    }
 }

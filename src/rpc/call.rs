@@ -7,7 +7,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::collect::{next_reply, Next};
-use super::{RpcClient, RpcError, RpcErrorKind};
+use super::{RpcClient, RpcError};
 use crate::protocol::{direct_subject, encode_request, statuscode, Filter, Reply};
 use crate::transport::{validate_publish_subject, Transport};
 
@@ -106,10 +106,9 @@ impl RpcClient {
                 let subject = direct_subject(&self.options.collective, target);
                 match validate_publish_subject(&subject) {
                     Ok(()) if !target.is_empty() => Ok(subject),
-                    _ => Err(RpcError::new(
-                        RpcErrorKind::InvalidTarget,
-                        format!("cannot address node {target:?}: not a valid identity"),
-                    )),
+                    _ => Err(RpcError::InvalidTarget {
+                        target: target.to_string(),
+                    }),
                 }
             })
             .collect()

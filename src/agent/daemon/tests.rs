@@ -413,5 +413,10 @@ fn a_daemon_from_a_configuration() {
     let _ = dir;
     let broken = AgentConfig::parse("puppet: {bin: /nonexistent/puppet}\n").unwrap();
     let error = Daemon::from_config(&broken).err().unwrap();
-    assert!(error.0.contains("the puppet agent"), "{}", error.0);
+    assert_eq!(
+        error.kind(),
+        crate::agent::config::ConfigErrorKind::Puppet,
+        "{error}"
+    );
+    assert!(error.to_string().contains("the puppet agent"), "{error}");
 }
