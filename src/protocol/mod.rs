@@ -21,7 +21,7 @@ mod subject;
 mod transport_layer;
 
 pub use error::ProtocolError;
-pub use filter::{regex_pattern as filter_regex_pattern, FactFilter, Filter};
+pub use filter::{regex_pattern as filter_regex_pattern, FactFilter, Filter, FilterError};
 pub use reply::{decode_reply, encode_reply, Reply, RpcReplyBody};
 pub use request::{decode_request, encode_request, Request};
 pub use request_id::new_request_id;

@@ -23,6 +23,26 @@ pub struct CallResult {
     pub last_reply: Option<Duration>,
 }
 
+impl CallResult {
+    /// The replies collected, and which of `asked` are not among them.
+    pub(super) fn collected(
+        answered: BTreeMap<String, NodeReply>,
+        asked: &BTreeSet<&str>,
+        last_reply: Option<Duration>,
+    ) -> CallResult {
+        let missing = asked
+            .iter()
+            .filter(|node| !answered.contains_key(**node))
+            .map(|node| node.to_string())
+            .collect();
+        CallResult {
+            replies: answered.into_values().collect(),
+            missing,
+            last_reply,
+        }
+    }
+}
+
 /// One node's answer.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct NodeReply {
@@ -86,16 +106,7 @@ impl RpcClient {
             accept(reply, Some(&targets), &mut answered);
             last_reply = Some(sent.elapsed());
         }
-        let missing = targets
-            .iter()
-            .filter(|target| !answered.contains_key(**target))
-            .map(|target| target.to_string())
-            .collect();
-        Ok(CallResult {
-            replies: answered.into_values().collect(),
-            missing,
-            last_reply,
-        })
+        Ok(CallResult::collected(answered, &targets, last_reply))
     }
 
     /// The direct subject of every target, or an error naming one that cannot be addressed.

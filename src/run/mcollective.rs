@@ -109,7 +109,7 @@ impl McollectiveStep {
                     "filters like 'cluster=bravo'",
                     &Value::String(fact.clone()),
                 )
-                .with_help(message)
+                .with_help(message.to_string())
             })?;
             filter.fact.push(parsed);
         }
