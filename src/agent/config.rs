@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::external::LoadError;
+use crate::protocol::{is_subject_token, is_valid_identity};
 use crate::transport::{NatsAuth, NatsOptions, DEFAULT_CONNECT_TIMEOUT};
 
 /// How many requests a node handles at once by default: enough that a slow action does not
@@ -313,12 +314,12 @@ impl AgentConfig {
 /// Identities and collectives become subject tokens: no whitespace, wildcards or empty
 /// tokens (an identity may contain dots, a collective may not).
 fn check_subject_token(key: &'static str, value: &str, dots: bool) -> Result<(), ConfigError> {
-    let bad = value.is_empty()
-        || value
-            .chars()
-            .any(|c| c.is_whitespace() || c == '*' || c == '>' || (!dots && c == '.'))
-        || value.split('.').any(str::is_empty);
-    if bad {
+    let fits = if dots {
+        is_valid_identity(value)
+    } else {
+        is_subject_token(value)
+    };
+    if !fits {
         return Err(ConfigError::NotASubjectToken {
             key,
             value: value.to_string(),

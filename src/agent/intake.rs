@@ -209,3 +209,96 @@ impl Accepted<'_> {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::NodeInfo;
+    use crate::protocol::{decode_reply, encode_request, Filter};
+    use crate::transport::BoxFuture;
+    use serde_json::{json, Map};
+
+    /// An agent whose every action takes an hour.
+    struct Stuck;
+
+    impl Agent for Stuck {
+        fn handle<'a>(&'a self, _: &'a NodeInfo, _: &'a Request) -> BoxFuture<'a, RpcReplyBody> {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    fn node(identity: &str, cluster: &str) -> Node {
+        let facts: Map<String, serde_json::Value> =
+            json!({ "cluster": cluster }).as_object().unwrap().clone();
+        Node::new(identity, "mcollective", facts, Vec::new())
+    }
+
+    fn wire(agent: &str, filter: Filter) -> (Request, bytes::Bytes) {
+        let request = Request::example(agent, "ping", json!({}), filter);
+        let payload = encode_request(&request).unwrap();
+        (request, payload)
+    }
+
+    #[test]
+    fn admission_refuses_what_no_node_may_answer() {
+        let intake = Intake::new("mcollective");
+        let (request, payload) = wire("rpcutil", Filter::default());
+        assert!(intake.admit_at(&payload, request.time).is_ok());
+        let expired = intake.admit_at(&payload, request.time + request.ttl + 1);
+        assert!(matches!(
+            expired,
+            Err(Dropped::Refused(Rejection::Expired { .. }))
+        ));
+        let foreign = Intake::new("other").admit_at(&payload, request.time);
+        assert!(matches!(
+            foreign,
+            Err(Dropped::Refused(Rejection::WrongCollective { .. }))
+        ));
+        let garbage = intake.admit(b"{}").unwrap_err();
+        assert_eq!(garbage.kind(), DroppedKind::Undecodable);
+    }
+
+    /// The simulated fleet's way: one admission, then each node decides for itself.
+    #[tokio::test]
+    async fn one_admission_serves_every_node_it_reaches() {
+        let intake = Intake::new("mcollective");
+        let filter = Filter {
+            fact: vec![crate::protocol::FactFilter::parse("cluster=alfa").unwrap()],
+            ..Filter::default()
+        };
+        let (request, payload) = wire("rpcutil", filter);
+        let admitted = intake.admit(&payload).unwrap();
+        let alfa = node("a1.example.net", "alfa");
+        let bravo = node("b1.example.net", "bravo");
+        let reply = alfa.accept(&admitted).unwrap().answer().await.unwrap();
+        assert_eq!(reply.subject, request.reply_to);
+        let decoded = decode_reply(&reply.payload).unwrap();
+        assert_eq!(decoded.sender, "a1.example.net");
+        assert_eq!(decoded.rpc_body().unwrap().statuscode, statuscode::OK);
+        let refused = bravo.accept(&admitted).err().unwrap();
+        assert_eq!(refused.kind(), DroppedKind::NotSelected);
+        assert!(refused.to_string().contains("b1.example.net"), "{refused}");
+    }
+
+    #[tokio::test]
+    async fn an_action_past_its_limit_is_answered_statuscode_5() {
+        let mut limited = node("a1.example.net", "alfa");
+        limited.add_agent_within("stuck", Arc::new(Stuck), Duration::from_millis(20));
+        let intake = Intake::new("mcollective");
+        let (_, payload) = wire("stuck", Filter::default());
+        let reply = limited.handle(&intake, &payload).await.unwrap();
+        let body = decode_reply(&reply.payload).unwrap().rpc_body().unwrap();
+        assert_eq!(body.statuscode, statuscode::UNKNOWN_ERROR);
+        assert_eq!(body.statusmsg, "stuck#ping did not finish within 0.02 s");
+    }
+
+    #[test]
+    fn a_node_wide_limit_applies_to_agents_without_their_own() {
+        let mut limited = node("a1.example.net", "alfa");
+        assert_eq!(limited.limit("rpcutil"), None);
+        limited.limit_actions(Duration::from_secs(60));
+        limited.add_agent_within("stuck", Arc::new(Stuck), Duration::from_secs(3));
+        assert_eq!(limited.limit("rpcutil"), Some(Duration::from_secs(60)));
+        assert_eq!(limited.limit("stuck"), Some(Duration::from_secs(3)));
+    }
+}

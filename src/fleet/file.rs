@@ -11,7 +11,7 @@ use super::latency::Latency;
 use super::puppet::PuppetSpec;
 use super::range::{expand_identity, RangeError};
 use super::FleetError;
-use crate::protocol::statuscode;
+use crate::protocol::{is_subject_token, statuscode};
 use crate::transport::{validate_publish_subject, TransportError};
 
 /// Agents every node runs without listing them.
@@ -327,8 +327,7 @@ fn check_statuscode(place: &str, reply: &ReplySpec) -> Result<(), FleetProblem> 
 }
 
 fn check_subject_token(what: &'static str, name: &str) -> Result<(), FleetProblem> {
-    let valid = !name.is_empty() && !name.contains('.') && validate_publish_subject(name).is_ok();
-    if valid {
+    if is_subject_token(name) {
         Ok(())
     } else {
         Err(FleetProblem::NotASubjectToken {

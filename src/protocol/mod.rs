@@ -25,7 +25,10 @@ pub use filter::{regex_pattern as filter_regex_pattern, FactFilter, Filter, Filt
 pub use reply::{decode_reply, encode_reply, Reply, RpcReplyBody};
 pub use request::{decode_request, encode_request, Request};
 pub use request_id::new_request_id;
-pub use subject::{broadcast_subject, direct_subject, direct_subjects, reply_subject, Addressee};
+pub use subject::{
+    broadcast_subject, direct_subject, direct_subjects, is_subject_token, is_valid_identity,
+    reply_subject, Addressee,
+};
 
 /// Seconds since the Unix epoch, the unit of the envelopes' `time`.
 pub fn unix_now() -> u64 {

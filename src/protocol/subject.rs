@@ -2,6 +2,20 @@
 //! node or agent a subject addresses). The NATS rules for subjects in general (valid tokens,
 //! wildcard matching) are the transport's (transport/subject.rs).
 
+use crate::transport::validate_publish_subject;
+
+/// Whether `identity` can name a node in its direct subject: NATS tokens (no whitespace, no
+/// wildcard, none empty) joined by dots.
+pub fn is_valid_identity(identity: &str) -> bool {
+    validate_publish_subject(identity).is_ok()
+}
+
+/// Whether `name` (a collective, an agent) is the one subject token Choria's subjects give
+/// it.
+pub fn is_subject_token(name: &str) -> bool {
+    !name.contains('.') && is_valid_identity(name)
+}
+
 /// Where a request to every node running `agent` goes.
 pub fn broadcast_subject(collective: &str, agent: &str) -> String {
     format!("{collective}.broadcast.agent.{agent}")
@@ -64,6 +78,17 @@ mod tests {
             "mcollective.reply.orch.example.net.abc"
         );
         assert_eq!(direct_subjects("mcollective"), "mcollective.node.>");
+    }
+
+    #[test]
+    fn names_that_fit_in_subjects() {
+        assert!(is_valid_identity("web1.example.net"));
+        assert!(is_subject_token("mcollective"));
+        assert!(!is_subject_token("a.b"));
+        for bad in ["", "a b", "a..b", "a.*", ">", "we*b", "a."] {
+            assert!(!is_valid_identity(bad), "{bad}");
+            assert!(!is_subject_token(bad), "{bad}");
+        }
     }
 
     #[test]
