@@ -196,6 +196,9 @@ fn the_daemon_stops_while_connecting_to_a_broker_not_up_yet() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("nats://127.0.0.1:{}", free_port());
     let mut agent = Process::agent(dir.path(), &url, &[]);
+    // The second attempt (1 s after the first): the daemon is waiting for its broker, its
+    // signal handlers surely in place.
+    agent.log_shows("cannot reach the broker yet");
     agent.log_shows("cannot reach the broker yet");
     agent.terminate();
     assert_eq!(agent.exits_within(PROMPTLY), Some(0));
