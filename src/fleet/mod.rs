@@ -22,7 +22,8 @@ pub use latency::Latency;
 pub use range::{expand_identity, RangeError};
 pub use serve::SimulatedFleet;
 
-/// Why a fleet could not be read or served.
+/// Why a fleet could not be read or served. Its variants are its kinds: callers match them
+/// (and an `Invalid` file's [`FleetProblem`]).
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
     #[error("cannot read fleet file {}: {source}", path.display())]
@@ -43,28 +44,4 @@ pub enum FleetError {
     },
     #[error("cannot serve the fleet: {0}")]
     Transport(#[from] TransportError),
-}
-
-/// What kind of failure a [`FleetError`] is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FleetErrorKind {
-    /// The file cannot be read.
-    Read,
-    /// The file is not YAML, or not a fleet file's shape.
-    Parse,
-    /// The file reads, but describes a fleet that cannot be (see [`FleetProblem`]).
-    Invalid,
-    /// The transport refused the fleet's subscriptions.
-    Transport,
-}
-
-impl FleetError {
-    pub fn kind(&self) -> FleetErrorKind {
-        match self {
-            FleetError::Read { .. } => FleetErrorKind::Read,
-            FleetError::Parse { .. } => FleetErrorKind::Parse,
-            FleetError::Invalid { .. } => FleetErrorKind::Invalid,
-            FleetError::Transport(_) => FleetErrorKind::Transport,
-        }
-    }
 }
