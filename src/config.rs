@@ -80,8 +80,47 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("configuration file {}: {message}", path.display())]
-    Invalid { path: PathBuf, message: String },
+    #[error("configuration file {}: {source}", path.display())]
+    Invalid {
+        path: PathBuf,
+        source: serde_yaml_ng::Error,
+    },
+    #[error(
+        "{origin}: nats.tls is set, but TLS is not supported yet; remove it to connect without TLS"
+    )]
+    Tls { origin: String },
+    #[error("{origin}: nats.password needs nats.user")]
+    PasswordWithoutUser { origin: String },
+    #[error(
+        "{origin}: give one of nats.credentials, nats.user (with nats.password) or nats.token"
+    )]
+    SeveralLogins { origin: String },
+}
+
+/// What kind of failure a [`ConfigError`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigErrorKind {
+    /// The file named by `--config` or `ORCHESTRATE_CONFIG` does not exist.
+    Missing,
+    /// The file cannot be read.
+    Read,
+    /// The file is not YAML, or not a configuration's shape.
+    Invalid,
+    /// The `nats` section cannot be used.
+    Nats,
+}
+
+impl ConfigError {
+    pub fn kind(&self) -> ConfigErrorKind {
+        match self {
+            ConfigError::Missing { .. } => ConfigErrorKind::Missing,
+            ConfigError::Read { .. } => ConfigErrorKind::Read,
+            ConfigError::Invalid { .. } => ConfigErrorKind::Invalid,
+            ConfigError::Tls { .. }
+            | ConfigError::PasswordWithoutUser { .. }
+            | ConfigError::SeveralLogins { .. } => ConfigErrorKind::Nats,
+        }
+    }
 }
 
 impl Config {
@@ -99,26 +138,26 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        let mut config = Config::parse(&text).map_err(|message| ConfigError::Invalid {
+        let mut config = Config::parse(&text).map_err(|source| ConfigError::Invalid {
             path: path.to_path_buf(),
-            message,
+            source,
         })?;
         config.source = Some(path.to_path_buf());
         Ok(config)
     }
 
     /// A configuration file's text; an empty file is the empty configuration.
-    pub fn parse(text: &str) -> Result<Config, String> {
+    pub fn parse(text: &str) -> Result<Config, serde_yaml_ng::Error> {
         if text.trim().is_empty() {
             return Ok(Config::default());
         }
-        serde_yaml_ng::from_str(text).map_err(|error| error.to_string())
+        serde_yaml_ng::from_str(text)
     }
 
     /// How to reach the broker, or None when no server is configured (the embedded fleet is
     /// used then). `servers` (from `--nats` or `NATS_URL`, comma-separated) wins over the
     /// file's list; the file's login applies either way.
-    pub fn nats_options(&self, servers: Option<&str>) -> Result<Option<NatsOptions>, String> {
+    pub fn nats_options(&self, servers: Option<&str>) -> Result<Option<NatsOptions>, ConfigError> {
         let section = self.nats.clone().unwrap_or_default();
         let servers: Vec<String> = match servers {
             Some(list) => split_servers(list),
@@ -128,10 +167,9 @@ impl Config {
             return Ok(None);
         }
         if section.tls.is_some() {
-            return Err(format!(
-                "{}: nats.tls is set, but TLS is not supported yet; remove it to connect without TLS",
-                self.origin()
-            ));
+            return Err(ConfigError::Tls {
+                origin: self.origin(),
+            });
         }
         let auth = match (&section.credentials, &section.user, &section.token) {
             (Some(path), None, None) => NatsAuth::Credentials(path.clone()),
@@ -141,14 +179,15 @@ impl Config {
             },
             (None, None, Some(token)) => NatsAuth::Token(token.clone()),
             (None, None, None) if section.password.is_some() => {
-                return Err(format!("{}: nats.password needs nats.user", self.origin()))
+                return Err(ConfigError::PasswordWithoutUser {
+                    origin: self.origin(),
+                })
             }
             (None, None, None) => NatsAuth::None,
             _ => {
-                return Err(format!(
-                "{}: give one of nats.credentials, nats.user (with nats.password) or nats.token",
-                self.origin()
-            ))
+                return Err(ConfigError::SeveralLogins {
+                    origin: self.origin(),
+                })
             }
         };
         let mut options = NatsOptions::new(servers);
@@ -263,10 +302,15 @@ mod tests {
     #[test]
     fn mistakes_are_named() {
         let typo = Config::parse("nats: {server: [x]}").unwrap_err();
-        assert!(typo.contains("unknown field `server`"), "{typo}");
+        assert!(
+            typo.to_string().contains("unknown field `server`"),
+            "{typo}"
+        );
         assert!(Config::parse("discovery: {timeout: 2 seconds}").is_err());
         let both = Config::parse("nats: {servers: [a], user: u, token: t}").unwrap();
-        assert!(both.nats_options(None).unwrap_err().contains("give one of"));
+        let several = both.nats_options(None).unwrap_err();
+        assert_eq!(several.kind(), ConfigErrorKind::Nats);
+        assert!(several.to_string().contains("give one of"), "{several}");
         let tls =
             Config::parse("nats: {servers: [a], tls: {ca: /ca.pem, cert: c, key: k}}").unwrap();
         assert_eq!(
@@ -274,7 +318,8 @@ mod tests {
             Some(PathBuf::from("/ca.pem"))
         );
         let refused = tls.nats_options(None).unwrap_err();
-        assert!(refused.contains("TLS is not supported yet"), "{refused}");
+        assert!(matches!(refused, ConfigError::Tls { .. }), "{refused}");
+        assert!(refused.to_string().contains("TLS is not supported yet"));
     }
 
     #[test]

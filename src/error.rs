@@ -31,9 +31,9 @@ pub enum Error {
     /// A step failed; the run's output has said which.
     #[error("the run failed")]
     RunFailed,
-    /// The fleet file cannot be used.
-    #[error("{0}")]
-    Fleet(String),
+    /// The fleet file cannot be used, or the simulated fleet cannot be served.
+    #[error(transparent)]
+    Fleet(#[from] crate::fleet::FleetError),
     /// The site's environment graph cannot be had: a mistake in the environment's code (a
     /// diagnostic), a bad graph file, a Puppet Server that refuses.
     #[error("{}", .0.message())]
@@ -50,6 +50,21 @@ pub enum Error {
     /// A bug: the run's step graph had a cycle after all.
     #[error("internal error: {0}")]
     Run(crate::run::RunError),
+    /// The broker cannot be reached (the message says where and why).
+    #[error("{}", .0.message())]
+    Connect(#[source] crate::transport::TransportError),
+    /// The broker failed a connected client (a subscription refused, the connection lost).
+    #[error(transparent)]
+    Broker(crate::transport::TransportError),
+    /// A request could not be sent or its replies collected.
+    #[error(transparent)]
+    Rpc(#[from] crate::rpc::RpcError),
+    /// The node daemon's configuration cannot be used.
+    #[error(transparent)]
+    AgentConfig(#[from] crate::agent::config::ConfigError),
+    /// The configuration file (src/config.rs) cannot be used.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 impl Error {
@@ -65,8 +80,14 @@ impl Error {
             | Error::Io(_)
             | Error::Usage { .. }
             | Error::Site(_)
-            | Error::Fleet(_) => 2,
-            Error::Report(_) | Error::SiteOrder(_) => 2,
+            | Error::Fleet(_)
+            | Error::Connect(_)
+            | Error::Broker(_)
+            | Error::Rpc(_)
+            | Error::AgentConfig(_)
+            | Error::Config(_)
+            | Error::Report(_)
+            | Error::SiteOrder(_) => 2,
             Error::Internal { .. } | Error::Run(_) => 3,
             // As a shell reports a process ended by SIGINT: 128 + 2.
             Error::Stopped => 130,

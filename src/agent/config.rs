@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::external::LoadError;
+use crate::protocol::{is_subject_token, is_valid_identity};
 use crate::transport::{NatsAuth, NatsOptions, DEFAULT_CONNECT_TIMEOUT};
 
 /// How many requests a node handles at once by default: enough that a slow action does not
@@ -105,19 +107,82 @@ impl Default for PuppetConfig {
     }
 }
 
-/// A configuration that cannot be used; the message names the file and the problem.
+/// A configuration that cannot be used, or a daemon it describes that cannot be built; the
+/// message names the file and the problem.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
+pub enum ConfigError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A problem of the file at `path`.
+    #[error("{}: {problem}", path.display())]
+    InFile {
+        path: PathBuf,
+        #[source]
+        problem: Box<ConfigError>,
+    },
+    /// Not YAML, or not the shape of an agent configuration.
+    #[error(transparent)]
+    Yaml(#[from] serde_yaml_ng::Error),
+    #[error("{key} {value:?} cannot be part of a NATS subject")]
+    NotASubjectToken { key: &'static str, value: String },
+    #[error("concurrency must be at least 1")]
+    NoConcurrency,
+    #[error("action_timeout must be more than 0")]
+    NoActionTime,
+    #[error("nats.servers lists no server")]
+    NoServer,
+    #[error("nats.user and nats.password go together")]
+    HalfALogin,
+    #[error("nats: give one of user/password, token or credentials")]
+    SeveralLogins,
+    #[error("puppet.settings: {name:?} is not a Puppet setting name")]
+    NotAPuppetSetting { name: String },
+    /// The `puppet` agent is configured but cannot run.
+    #[error("the puppet agent: {0}")]
+    Puppet(Box<dyn std::error::Error + Send + Sync>),
+    #[error(transparent)]
+    Agents(#[from] LoadError),
+}
+
+/// What kind of failure a [`ConfigError`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigErrorKind {
+    /// The file cannot be read.
+    Read,
+    /// The file says something that cannot be used.
+    Invalid,
+    /// The `puppet` agent cannot run.
+    Puppet,
+    /// The agents folder cannot be read.
+    Agents,
+}
+
+impl ConfigError {
+    pub fn kind(&self) -> ConfigErrorKind {
+        match self {
+            ConfigError::Read { .. } => ConfigErrorKind::Read,
+            ConfigError::InFile { problem, .. } => problem.kind(),
+            ConfigError::Puppet(_) => ConfigErrorKind::Puppet,
+            ConfigError::Agents(_) => ConfigErrorKind::Agents,
+            _ => ConfigErrorKind::Invalid,
+        }
+    }
+}
 
 impl AgentConfig {
     /// Reads and checks `path`. Relative paths inside the file are taken from the file's
     /// folder, so a config and its facts can travel together.
     pub fn load(path: &Path) -> Result<AgentConfig, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|error| ConfigError(format!("cannot read {}: {error}", path.display())))?;
-        let mut config = AgentConfig::parse(&text).map_err(|ConfigError(message)| {
-            ConfigError(format!("{}: {message}", path.display()))
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let mut config = AgentConfig::parse(&text).map_err(|problem| ConfigError::InFile {
+            path: path.to_path_buf(),
+            problem: Box::new(problem),
         })?;
         if let Some(base) = path.parent() {
             config.resolve_relative_to(base);
@@ -135,7 +200,7 @@ impl AgentConfig {
                 ..AgentConfig::default()
             }
         } else {
-            serde_yaml_ng::from_str(text).map_err(|error| ConfigError(error.to_string()))?
+            serde_yaml_ng::from_str(text)?
         };
         config.check()?;
         Ok(config)
@@ -149,19 +214,17 @@ impl AgentConfig {
             check_subject_token("collective", collective, false)?;
         }
         if self.concurrency == 0 {
-            return Err(ConfigError("concurrency must be at least 1".into()));
+            return Err(ConfigError::NoConcurrency);
         }
         if self.action_timeout.is_zero() {
-            return Err(ConfigError("action_timeout must be more than 0".into()));
+            return Err(ConfigError::NoActionTime);
         }
         if let Some(nats) = &self.nats {
             if nats.servers.is_empty() {
-                return Err(ConfigError("nats.servers lists no server".into()));
+                return Err(ConfigError::NoServer);
             }
             if nats.user.is_some() != nats.password.is_some() {
-                return Err(ConfigError(
-                    "nats.user and nats.password go together".into(),
-                ));
+                return Err(ConfigError::HalfALogin);
             }
             let ways = [
                 nats.user.is_some(),
@@ -169,17 +232,13 @@ impl AgentConfig {
                 nats.credentials.is_some(),
             ];
             if ways.iter().filter(|given| **given).count() > 1 {
-                return Err(ConfigError(
-                    "nats: give one of user/password, token or credentials".into(),
-                ));
+                return Err(ConfigError::SeveralLogins);
             }
         }
         if let Some(puppet) = &self.puppet {
             for name in puppet.settings.keys() {
                 if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    return Err(ConfigError(format!(
-                        "puppet.settings: {name:?} is not a Puppet setting name"
-                    )));
+                    return Err(ConfigError::NotAPuppetSetting { name: name.clone() });
                 }
             }
         }
@@ -254,16 +313,17 @@ impl AgentConfig {
 
 /// Identities and collectives become subject tokens: no whitespace, wildcards or empty
 /// tokens (an identity may contain dots, a collective may not).
-fn check_subject_token(key: &str, value: &str, dots: bool) -> Result<(), ConfigError> {
-    let bad = value.is_empty()
-        || value
-            .chars()
-            .any(|c| c.is_whitespace() || c == '*' || c == '>' || (!dots && c == '.'))
-        || value.split('.').any(str::is_empty);
-    if bad {
-        return Err(ConfigError(format!(
-            "{key} {value:?} cannot be part of a NATS subject"
-        )));
+fn check_subject_token(key: &'static str, value: &str, dots: bool) -> Result<(), ConfigError> {
+    let fits = if dots {
+        is_valid_identity(value)
+    } else {
+        is_subject_token(value)
+    };
+    if !fits {
+        return Err(ConfigError::NotASubjectToken {
+            key,
+            value: value.to_string(),
+        });
     }
     Ok(())
 }
@@ -344,7 +404,9 @@ mod tests {
         ] {
             match AgentConfig::parse(text) {
                 Ok(_) => assert!(expected.is_empty(), "{text} should fail"),
-                Err(ConfigError(message)) => {
+                Err(error) => {
+                    assert_eq!(error.kind(), ConfigErrorKind::Invalid, "{text}");
+                    let message = error.to_string();
                     assert!(message.contains(expected), "{text}: {message}")
                 }
             }
@@ -360,6 +422,7 @@ mod tests {
         assert_eq!(config.facts.unwrap(), dir.path().join("facts.yaml"));
         assert_eq!(config.agents_dir.unwrap(), PathBuf::from("/abs/agents"));
         let missing = AgentConfig::load(&dir.path().join("none.yaml")).unwrap_err();
-        assert!(missing.0.contains("cannot read"));
+        assert_eq!(missing.kind(), ConfigErrorKind::Read);
+        assert!(missing.to_string().contains("cannot read"));
     }
 }

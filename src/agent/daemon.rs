@@ -1,26 +1,27 @@
 //! The node daemon (`orchestrate agent`): one node on a real broker. It subscribes to the
 //! broadcast subject of every agent it runs and to its own direct subject, handles requests
 //! concurrently up to a limit (more wait their turn), answers each within its action's
-//! timeout, and on stop answers what it has in hand before returning.
+//! timeout, and on stop answers what it has in hand before returning: whatever the connection
+//! is doing, a stop ends it within a short bound (a broker that is away gets
+//! [`BROKER_GRACE`] to come back for the last replies; a forced stop ends it at once).
 //!
-//! A message that does not decode, is for another collective, has expired, or is not for this
-//! node is logged and dropped; nothing a sender writes can stop the daemon.
+//! Each message goes through the node's one gate (`Node::handle`, in intake.rs): one that does
+//! not decode, is for another collective, has expired, or is not for this node is logged and
+//! dropped; nothing a sender writes can stop the daemon.
 
-use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::Map;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::Semaphore;
 
 use super::config::{AgentConfig, ConfigError, PuppetConfig};
 use super::external::load_agents;
 use super::facts::{parse_classes, parse_facts, WatchedFile};
 use super::puppet::PuppetAgent;
-use super::{check_request, Agent, CompiledFilter, Node, Outgoing};
-use crate::protocol::{
-    broadcast_subject, decode_request, direct_subject, statuscode, unix_now, RpcReplyBody,
-};
+use super::{Agent, Dropped, Intake, Node, Outgoing};
+use crate::protocol::{broadcast_subject, direct_subject};
+use crate::stop::Stop;
 use crate::transport::{Message, Subscription, Transport, TransportError, TransportErrorKind};
 
 /// What the daemon is: who, where, and the agents beyond the built-in ones.
@@ -36,6 +37,7 @@ pub struct DaemonSettings {
 /// One node's daemon. Shared by the tasks handling its requests.
 pub struct Daemon {
     settings: DaemonSettings,
+    intake: Intake,
     /// The agents beyond rpcutil and discovery, each with how long its actions may take.
     agents: Vec<(String, Arc<dyn Agent>, Duration)>,
     facts: Mutex<Option<WatchedFile<Map<String, serde_json::Value>>>>,
@@ -47,6 +49,13 @@ pub struct Daemon {
 /// How long an external program gets after its own timeout to be killed and answered for,
 /// before the daemon answers in its place.
 const KILL_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a stopping daemon waits for a broker that is away to come back and take the
+/// replies in hand, before it gives them up and exits.
+pub const BROKER_GRACE: Duration = Duration::from_secs(2);
+
+/// How often a stopping daemon looks whether the broker is there.
+const BROKER_POLL: Duration = Duration::from_millis(50);
 
 impl Daemon {
     pub fn new(settings: DaemonSettings) -> Daemon {
@@ -65,6 +74,7 @@ impl Daemon {
                 Map::new(),
                 Vec::new(),
             ))),
+            intake: Intake::new(settings.collective.clone()),
             settings,
             agents: Vec::new(),
             facts: Mutex::new(facts),
@@ -79,10 +89,9 @@ impl Daemon {
     pub fn from_config(config: &AgentConfig) -> Result<Daemon, ConfigError> {
         let puppet = match &config.puppet {
             Some(puppet) if !puppet.enabled => None,
-            Some(puppet) => Some(
-                PuppetAgent::new(puppet)
-                    .map_err(|error| ConfigError(format!("the puppet agent: {error}")))?,
-            ),
+            Some(puppet) => {
+                Some(PuppetAgent::new(puppet).map_err(|error| ConfigError::Puppet(error.into()))?)
+            }
             None => match PuppetAgent::new(&PuppetConfig::default()) {
                 Ok(agent) => Some(agent),
                 Err(error) => {
@@ -109,7 +118,7 @@ impl Daemon {
             daemon.add_agent("puppet", Arc::new(puppet), config.action_timeout);
         }
         if let Some(dir) = &config.agents_dir {
-            for agent in load_agents(dir, config.action_timeout).map_err(ConfigError)? {
+            for agent in load_agents(dir, config.action_timeout)? {
                 let name = agent.name().to_string();
                 let timeout = agent.timeout() + KILL_GRACE;
                 tracing::info!(agent = %name, program = %agent.program().display(), "external agent ready");
@@ -160,8 +169,9 @@ impl Daemon {
             facts,
             classes,
         );
-        for (name, agent, _) in &self.agents {
-            node.add_agent(name, agent.clone());
+        node.limit_actions(self.settings.action_timeout);
+        for (name, agent, timeout) in &self.agents {
+            node.add_agent_within(name, agent.clone(), *timeout);
         }
         *lock(&self.node) = Arc::new(node);
     }
@@ -180,57 +190,9 @@ impl Daemon {
         subjects
     }
 
-    fn timeout_for(&self, agent: &str) -> Duration {
-        self.agents
-            .iter()
-            .find(|(name, _, _)| name == agent)
-            .map(|(_, _, timeout)| *timeout)
-            .unwrap_or(self.settings.action_timeout)
-    }
-
-    /// The reply to one message, if it calls for one.
-    pub async fn handle(&self, message: &Message) -> Option<Outgoing> {
-        let request = match decode_request(&message.payload) {
-            Ok(request) => request,
-            Err(error) => {
-                tracing::warn!(subject = %message.subject, %error, "dropping a message that is not a request");
-                return None;
-            }
-        };
-        if let Err(rejection) = check_request(&request, &self.settings.collective, unix_now()) {
-            tracing::warn!(subject = %message.subject, %rejection, "dropping a request");
-            return None;
-        }
-        let node = self.node();
-        let filter = CompiledFilter::compile(&request.filter);
-        let timeout = self.timeout_for(&request.agent);
-        let body = match tokio::time::timeout(timeout, node.answer(&request, &filter)).await {
-            Ok(Some(body)) => body,
-            Ok(None) => {
-                tracing::debug!(request = %request.id, "the filter does not select this node");
-                return None;
-            }
-            Err(_) => RpcReplyBody::fail(
-                statuscode::UNKNOWN_ERROR,
-                format!(
-                    "{}#{} did not finish within {} s",
-                    request.agent,
-                    request.action,
-                    timeout.as_secs_f64()
-                ),
-            ),
-        };
-        // Every request answered is in the log: who asked what, and how it went.
-        tracing::info!(
-            request = %request.id,
-            caller = %request.caller,
-            agent = %request.agent,
-            action = %request.action,
-            statuscode = body.statuscode,
-            statusmsg = %body.statusmsg,
-            "answered"
-        );
-        node.reply_to(&request, &body)
+    /// The reply to one message, or why there is none.
+    pub async fn handle(&self, message: &Message) -> Result<Outgoing, Dropped> {
+        self.node().handle(&self.intake, &message.payload).await
     }
 
     /// Subscribes to the daemon's subjects on `transport`; the subscriptions are in place
@@ -255,9 +217,9 @@ impl Daemon {
     pub async fn serve(
         self: Arc<Self>,
         transport: Arc<dyn Transport>,
-        shutdown: impl Future<Output = ()>,
+        stop: &Stop,
     ) -> Result<(), TransportError> {
-        self.listen(transport).await?.serve(shutdown).await
+        self.listen(transport).await?.serve(stop).await
     }
 }
 
@@ -269,9 +231,10 @@ pub struct Listening {
 }
 
 impl Listening {
-    /// Serves requests until `shutdown` completes, then stops taking new requests, finishes
-    /// those in hand, sends their replies and returns. Fails if the transport closes under it.
-    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> Result<(), TransportError> {
+    /// Serves requests until `stop` is requested, then stops taking new requests, finishes
+    /// those in hand, sends their replies and returns (see [`BROKER_GRACE`] for a broker that
+    /// is away, and a forced stop). Fails if the transport closes under it.
+    pub async fn serve(self, stop: &Stop) -> Result<(), TransportError> {
         let Listening {
             daemon,
             transport,
@@ -279,7 +242,6 @@ impl Listening {
         } = self;
         let permits = daemon.settings.concurrency.clamp(1, u32::MAX as usize);
         let slots = Arc::new(Semaphore::new(permits));
-        let (stop, stopped) = watch::channel(false);
         let mut listeners = tokio::task::JoinSet::new();
         for subscription in subscriptions {
             listeners.spawn(listen(
@@ -287,7 +249,7 @@ impl Listening {
                 transport.clone(),
                 subscription,
                 slots.clone(),
-                stopped.clone(),
+                stop.clone(),
             ));
         }
         tracing::info!(
@@ -297,18 +259,15 @@ impl Listening {
             "serving requests"
         );
         let transport_lost = async { while listeners.join_next().await.is_some() {} };
+        // The listeners end on the stop too: a stop seen first is a stop, not a lost broker.
         let lost = tokio::select! {
-            () = shutdown => false,
+            biased;
+            () = stop.requested() => false,
             () = transport_lost => true,
         };
         tracing::info!("stopping: no new requests; finishing those in hand");
-        let _ = stop.send(true);
         while listeners.join_next().await.is_some() {}
-        // Every slot free again means every request in hand has been answered.
-        let _ = slots.acquire_many(permits as u32).await;
-        if let Err(error) = transport.flush().await {
-            tracing::warn!(%error, "could not send the last replies");
-        }
+        finish_in_hand(&slots, permits, transport.as_ref(), stop).await;
         if lost {
             return Err(TransportError::new(
                 TransportErrorKind::NotConnected,
@@ -320,6 +279,46 @@ impl Listening {
     }
 }
 
+/// Waits for the requests in hand to be answered and their replies sent: as long as they
+/// take while the broker is there, [`BROKER_GRACE`] while it is away, not at all once the
+/// stop is forced.
+async fn finish_in_hand(slots: &Semaphore, permits: usize, transport: &dyn Transport, stop: &Stop) {
+    // Every slot free again means every request in hand has been answered.
+    tokio::select! {
+        _ = slots.acquire_many(permits as u32) => {}
+        () = stop.forced() => {
+            tracing::warn!("stopping at once: the requests in hand go unanswered");
+            return;
+        }
+        () = away_for(transport, BROKER_GRACE) => {
+            tracing::warn!("the broker is away: the requests in hand go unanswered");
+            return;
+        }
+    }
+    let flushed = tokio::select! {
+        flushed = tokio::time::timeout(BROKER_GRACE, transport.flush()) => flushed,
+        () = stop.forced() => return,
+    };
+    match flushed {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "could not send the last replies"),
+        Err(_) => tracing::warn!("the broker did not take the last replies"),
+    }
+}
+
+/// Returns once the broker has been away for `grace` without a break.
+async fn away_for(transport: &dyn Transport, grace: Duration) {
+    let mut last_seen = tokio::time::Instant::now();
+    loop {
+        tokio::time::sleep(BROKER_POLL).await;
+        if transport.is_connected() {
+            last_seen = tokio::time::Instant::now();
+        } else if last_seen.elapsed() >= grace {
+            return;
+        }
+    }
+}
+
 /// Takes one subscription's messages, each to a task of its own once a slot is free, until
 /// told to stop or the subscription ends.
 async fn listen(
@@ -327,12 +326,12 @@ async fn listen(
     transport: Arc<dyn Transport>,
     mut subscription: Subscription,
     slots: Arc<Semaphore>,
-    mut stopped: watch::Receiver<bool>,
+    stop: Stop,
 ) {
     loop {
         let message = tokio::select! {
             biased;
-            _ = stopped.wait_for(|stop| *stop) => return,
+            () = stop.requested() => return,
             message = subscription.next() => match message {
                 Some(message) => message,
                 None => {
@@ -343,7 +342,7 @@ async fn listen(
         };
         let slot = tokio::select! {
             biased;
-            _ = stopped.wait_for(|stop| *stop) => return,
+            () = stop.requested() => return,
             slot = slots.clone().acquire_owned() => match slot {
                 Ok(slot) => slot,
                 Err(_) => return,
@@ -353,8 +352,9 @@ async fn listen(
         let transport = transport.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let Some(reply) = daemon.handle(&message).await else {
-                return;
+            let reply = match daemon.handle(&message).await {
+                Ok(reply) => reply,
+                Err(dropped) => return dropped.log(&message.subject),
             };
             if let Err(error) = transport.publish(reply.subject, None, reply.payload).await {
                 tracing::warn!(%error, "could not send a reply");

@@ -8,6 +8,19 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value};
 
+/// Why a facts or classes file cannot be used (its last good content is kept).
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error(transparent)]
+    Read(#[from] std::io::Error),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Yaml(#[from] serde_yaml_ng::Error),
+    #[error("facts must be a mapping of names to values, not {found}")]
+    NotAMapping { found: &'static str },
+}
+
 /// A file whose content is kept parsed, with what it looked like when last read.
 #[derive(Debug)]
 pub struct WatchedFile<T> {
@@ -21,7 +34,7 @@ pub struct WatchedFile<T> {
 impl<T: Default + PartialEq> WatchedFile<T> {
     /// Reads `path` now; a file that is missing or bad is logged and read as empty until it is
     /// fixed.
-    pub fn new(path: PathBuf, parse: impl Fn(&Path, &str) -> Result<T, String>) -> Self {
+    pub fn new(path: PathBuf, parse: impl Fn(&Path, &str) -> Result<T, FileError>) -> Self {
         let mut file = WatchedFile {
             path,
             stamp: None,
@@ -42,7 +55,7 @@ impl<T: Default + PartialEq> WatchedFile<T> {
     /// Re-reads the file if it changed since the last read; true when the value changed. A
     /// file that cannot be read or parsed keeps the last good value (a half-written facts
     /// file must not make a node lose its facts), except a deleted file, which empties it.
-    pub fn refresh(&mut self, parse: impl Fn(&Path, &str) -> Result<T, String>) -> bool {
+    pub fn refresh(&mut self, parse: impl Fn(&Path, &str) -> Result<T, FileError>) -> bool {
         let stamp = std::fs::metadata(&self.path)
             .ok()
             .and_then(|meta| Some((meta.modified().ok()?, meta.len(), meta.ino())));
@@ -55,7 +68,7 @@ impl<T: Default + PartialEq> WatchedFile<T> {
             return self.replace(T::default());
         };
         let parsed = std::fs::read_to_string(&self.path)
-            .map_err(|error| error.to_string())
+            .map_err(FileError::from)
             .and_then(|text| parse(&self.path, &text));
         match parsed {
             Ok(value) => self.replace(value),
@@ -75,27 +88,26 @@ impl<T: Default + PartialEq> WatchedFile<T> {
 
 /// Facts: a mapping at the top of a YAML or JSON file (JSON is read as YAML, which it is,
 /// except a `.json` file is read strictly as JSON for exact numbers).
-pub fn parse_facts(path: &Path, text: &str) -> Result<Map<String, Value>, String> {
+pub fn parse_facts(path: &Path, text: &str) -> Result<Map<String, Value>, FileError> {
     let value: Value = if path.extension().is_some_and(|ext| ext == "json") {
-        serde_json::from_str(text).map_err(|error| error.to_string())?
+        serde_json::from_str(text)?
     } else if text.trim().is_empty() {
         Value::Object(Map::new())
     } else {
-        serde_yaml_ng::from_str(text).map_err(|error| error.to_string())?
+        serde_yaml_ng::from_str(text)?
     };
     match value {
         Value::Object(facts) => Ok(facts),
         Value::Null => Ok(Map::new()),
-        other => Err(format!(
-            "facts must be a mapping of names to values, not {}",
-            type_name(&other)
-        )),
+        other => Err(FileError::NotAMapping {
+            found: type_name(&other),
+        }),
     }
 }
 
 /// Classes: Puppet's `classes.txt`, one class name per line; blank lines are skipped. Sorted
 /// and without duplicates, as `rpcutil#inventory` reports them.
-pub fn parse_classes(_path: &Path, text: &str) -> Result<Vec<String>, String> {
+pub fn parse_classes(_path: &Path, text: &str) -> Result<Vec<String>, FileError> {
     let mut classes: Vec<String> = text
         .lines()
         .map(str::trim)
@@ -138,9 +150,12 @@ mod tests {
             Value::Object(json.unwrap()),
             json!({"cluster": "alfa", "n": 1.5})
         );
-        assert!(parse_facts(Path::new("f.yaml"), "- a\n- b\n")
-            .unwrap_err()
-            .contains("not a list"));
+        let list = parse_facts(Path::new("f.yaml"), "- a\n- b\n").unwrap_err();
+        assert!(
+            matches!(list, FileError::NotAMapping { found: "a list" }),
+            "{list}"
+        );
+        assert!(list.to_string().ends_with("not a list"), "{list}");
         assert!(parse_facts(Path::new("f.json"), "{").is_err());
         assert_eq!(parse_facts(Path::new("f.yaml"), "").unwrap(), Map::new());
     }

@@ -1,7 +1,8 @@
-//! The node side: what a node does with a request. Decoding, the acceptance checks (collective,
-//! ttl and time), the filter, dispatch to an agent, and the encoded reply. The simulated fleet
-//! uses it for each of its nodes; the node daemon (`orchestrate agent`, [`daemon`]) uses it for
-//! its one node, with the real `puppet` agent and external agents besides.
+//! The node side: what a node does with a request. One gate (`intake.rs`: decoding, the
+//! acceptance checks (collective, ttl and time), the filter, dispatch to an agent, and the
+//! encoded reply) serves the simulated fleet for each of its nodes and the node daemon
+//! (`orchestrate agent`, [`daemon`]) for its one node, with the real `puppet` agent and
+//! external agents besides.
 
 mod acceptance;
 pub mod config;
@@ -10,6 +11,7 @@ mod discovery;
 pub mod external;
 pub mod facts;
 pub mod filter;
+mod intake;
 mod node;
 pub mod puppet;
 mod rpcutil;
@@ -20,6 +22,7 @@ use crate::transport::BoxFuture;
 pub use acceptance::{check_request, Rejection, ALLOWED_CLOCK_SKEW_SECS};
 pub use discovery::DiscoveryAgent;
 pub use filter::CompiledFilter;
+pub use intake::{Accepted, Admitted, Dropped, DroppedKind, Intake};
 pub use node::{Node, NodeInfo, Outgoing};
 pub use rpcutil::RpcutilAgent;
 

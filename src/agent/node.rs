@@ -1,14 +1,14 @@
-//! One node: what it is (identity, facts, classes, agents) and how it turns a request into a
-//! reply.
+//! One node: what it is (identity, facts, classes, agents, how long their actions may take).
+//! How it turns a request into a reply is the intake's (`intake.rs`).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::{check_request, Agent, CompiledFilter, DiscoveryAgent, RpcutilAgent};
-use crate::protocol::{decode_request, encode_reply, unix_now, Reply, Request, RpcReplyBody};
+use super::{Agent, DiscoveryAgent, RpcutilAgent};
 
 /// What a filter and the built-in agents know about a node.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -31,7 +31,15 @@ pub struct Outgoing {
 /// A node and its agents.
 pub struct Node {
     info: NodeInfo,
-    agents: BTreeMap<String, Arc<dyn Agent>>,
+    agents: BTreeMap<String, Hosted>,
+    /// How long an action of an agent without a limit of its own may take; None: no limit.
+    default_limit: Option<Duration>,
+}
+
+/// An agent as a node runs it.
+struct Hosted {
+    agent: Arc<dyn Agent>,
+    limit: Option<Duration>,
 }
 
 /// The built-in agents are stateless: every node shares one of each.
@@ -39,7 +47,8 @@ static RPCUTIL: LazyLock<Arc<dyn Agent>> = LazyLock::new(|| Arc::new(RpcutilAgen
 static DISCOVERY: LazyLock<Arc<dyn Agent>> = LazyLock::new(|| Arc::new(DiscoveryAgent));
 
 impl Node {
-    /// A node running the built-in `rpcutil` and `discovery` agents.
+    /// A node running the built-in `rpcutil` and `discovery` agents, its actions unlimited in
+    /// time.
     pub fn new(
         identity: impl Into<String>,
         collective: impl Into<String>,
@@ -55,6 +64,7 @@ impl Node {
                 agents: Vec::new(),
             },
             agents: BTreeMap::new(),
+            default_limit: None,
         };
         node.add_agent("rpcutil", RPCUTIL.clone());
         node.add_agent("discovery", DISCOVERY.clone());
@@ -63,7 +73,23 @@ impl Node {
 
     /// Runs `agent` under `name`, replacing any agent of that name.
     pub fn add_agent(&mut self, name: &str, agent: Arc<dyn Agent>) {
-        self.agents.insert(name.to_string(), agent);
+        self.host(name, Hosted { agent, limit: None });
+    }
+
+    /// Runs `agent` under `name`, each action answered statuscode 5 if it takes longer than
+    /// `limit`.
+    pub fn add_agent_within(&mut self, name: &str, agent: Arc<dyn Agent>, limit: Duration) {
+        let limit = Some(limit);
+        self.host(name, Hosted { agent, limit });
+    }
+
+    /// Limits the actions of every agent without a limit of its own to `limit`.
+    pub fn limit_actions(&mut self, limit: Duration) {
+        self.default_limit = Some(limit);
+    }
+
+    fn host(&mut self, name: &str, hosted: Hosted) {
+        self.agents.insert(name.to_string(), hosted);
         self.info.agents = self.agents.keys().cloned().collect();
     }
 
@@ -81,71 +107,31 @@ impl Node {
 
     /// The agent running under `name`.
     pub fn agent(&self, name: &str) -> Option<Arc<dyn Agent>> {
-        self.agents.get(name).cloned()
+        self.agents.get(name).map(|hosted| hosted.agent.clone())
     }
 
-    /// The node's answer to an accepted request (see [`check_request`]), or None when the
-    /// filter does not select this node. A request for an agent the node does not run only
-    /// arrives directly (a node does not subscribe to other agents' broadcasts); it is answered
-    /// statuscode 2 "Unknown agent", so the caller learns at once instead of timing out (Choria
-    /// drops it silently).
-    pub async fn answer(&self, request: &Request, filter: &CompiledFilter) -> Option<RpcReplyBody> {
-        if !filter.matches(&self.info) {
-            return None;
-        }
-        Some(match self.agents.get(&request.agent) {
-            Some(agent) => agent.handle(&self.info, request).await,
-            None => RpcReplyBody::unknown_agent(&request.agent),
-        })
+    /// How long an action of agent `name` may take; None: as long as it takes.
+    pub fn limit(&self, name: &str) -> Option<Duration> {
+        self.agents
+            .get(name)
+            .and_then(|hosted| hosted.limit)
+            .or(self.default_limit)
     }
 
-    /// The encoded reply to `request` carrying `body`, addressed to the request's reply subject.
-    pub fn reply_to(&self, request: &Request, body: &RpcReplyBody) -> Option<Outgoing> {
-        let encoded = Reply::rpc(
-            &request.id,
-            self.identity(),
-            &request.agent,
-            unix_now(),
-            body,
-        )
-        .and_then(|reply| encode_reply(&reply));
-        match encoded {
-            Ok(payload) => Some(Outgoing {
-                subject: request.reply_to.clone(),
-                payload,
-            }),
-            Err(error) => {
-                tracing::warn!(node = %self.identity(), %error, "could not encode a reply");
-                None
-            }
-        }
-    }
-
-    /// Everything a node does with a message from the wire: decode, accept, filter, dispatch,
-    /// encode. None when there is nothing to send back (bad message, refused, not selected).
-    pub async fn handle_request(&self, payload: &[u8]) -> Option<Outgoing> {
-        let request = match decode_request(payload) {
-            Ok(request) => request,
-            Err(error) => {
-                tracing::warn!(node = %self.identity(), %error, "dropping a request that does not decode");
-                return None;
-            }
-        };
-        if let Err(rejection) = check_request(&request, &self.info.collective, unix_now()) {
-            tracing::warn!(node = %self.identity(), %rejection, "dropping a request");
-            return None;
-        }
-        let body = self
-            .answer(&request, &CompiledFilter::compile(&request.filter))
-            .await?;
-        self.reply_to(&request, &body)
+    /// The agent running under `name`, with its limit.
+    pub(super) fn hosted(&self, name: &str) -> Option<(Arc<dyn Agent>, Option<Duration>)> {
+        let hosted = self.agents.get(name)?;
+        Some((hosted.agent.clone(), self.limit(name)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{decode_reply, encode_request, statuscode, Filter};
+    use crate::agent::{DroppedKind, Intake};
+    use crate::protocol::{
+        decode_reply, encode_request, statuscode, unix_now, Filter, Request, RpcReplyBody,
+    };
     use serde_json::json;
 
     fn node() -> Node {
@@ -162,15 +148,21 @@ mod tests {
         Request::example(agent, action, data, filter)
     }
 
-    async fn round_trip(request: &Request) -> Option<RpcReplyBody> {
-        let outgoing = node()
-            .handle_request(&encode_request(request).unwrap())
-            .await?;
+    async fn handle(payload: &[u8]) -> Result<Outgoing, DroppedKind> {
+        let intake = Intake::new("mcollective");
+        node()
+            .handle(&intake, payload)
+            .await
+            .map_err(|dropped| dropped.kind())
+    }
+
+    async fn round_trip(request: &Request) -> Result<RpcReplyBody, DroppedKind> {
+        let outgoing = handle(&encode_request(request).unwrap()).await?;
         assert_eq!(outgoing.subject, request.reply_to);
         let reply = decode_reply(&outgoing.payload).unwrap();
         assert_eq!(reply.sender, "web1.example.net");
         assert_eq!(reply.request_id, request.id);
-        Some(reply.rpc_body().unwrap())
+        Ok(reply.rpc_body().unwrap())
     }
 
     #[tokio::test]
@@ -251,7 +243,7 @@ mod tests {
         };
         assert_eq!(
             round_trip(&request("discovery", "ping", json!({}), other_cluster)).await,
-            None
+            Err(DroppedKind::NotSelected)
         );
     }
 
@@ -259,11 +251,11 @@ mod tests {
     async fn expired_foreign_and_garbage_requests_get_no_reply() {
         let mut expired = request("rpcutil", "ping", json!({}), Filter::default());
         expired.time -= 120;
-        assert_eq!(round_trip(&expired).await, None);
+        assert_eq!(round_trip(&expired).await, Err(DroppedKind::Refused));
         let mut foreign = request("rpcutil", "ping", json!({}), Filter::default());
         foreign.collective = "other".into();
-        assert_eq!(round_trip(&foreign).await, None);
-        assert_eq!(node().handle_request(b"not json").await, None);
-        assert_eq!(node().handle_request(b"").await, None);
+        assert_eq!(round_trip(&foreign).await, Err(DroppedKind::Refused));
+        assert_eq!(handle(b"not json").await, Err(DroppedKind::Undecodable));
+        assert_eq!(handle(b"").await, Err(DroppedKind::Undecodable));
     }
 }

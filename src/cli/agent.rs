@@ -6,7 +6,6 @@
 //! time, and one thread keeps its idle memory small (measured in docs/agent.md).
 
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use clap::Args;
 
 use crate::agent::config::AgentConfig;
 use crate::agent::daemon::Daemon;
+use crate::stop::Stop;
 use crate::transport::{Nats, NatsOptions, Transport};
 use crate::Error;
 
@@ -35,8 +35,8 @@ pub fn run(args: AgentArgs) -> Result<(), Error> {
     // The daemon logs at info by default, not warn as the other verbs do: a node's log is its
     // record of who asked it to do what (`RUST_LOG` overrides).
     super::logging::init_at("info");
-    let config = AgentConfig::load(&args.config).map_err(|error| Error::usage(error.0))?;
-    let daemon = Daemon::from_config(&config).map_err(|error| Error::usage(error.0))?;
+    let config = AgentConfig::load(&args.config)?;
+    let daemon = Daemon::from_config(&config)?;
     let nats = config.nats_options(daemon.identity());
     if args.check {
         print_check(&daemon, &config, nats.as_ref());
@@ -51,49 +51,52 @@ pub fn run(args: AgentArgs) -> Result<(), Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(serve(Arc::new(daemon), nats))
+    runtime.block_on(async {
+        // The one stop signal, watched from the start: a node whose broker is not up yet
+        // stops as promptly as one serving.
+        let stop = Stop::on_signals();
+        serve(Arc::new(daemon), nats, &stop).await
+    })
 }
 
-async fn serve(daemon: Arc<Daemon>, nats: NatsOptions) -> Result<(), Error> {
-    let mut stop: Pin<Box<dyn std::future::Future<Output = ()>>> = Box::pin(async {
-        crate::stop::Stop::on_signals().requested().await;
-    });
-    let Some(connection) = connect(&nats, stop.as_mut()).await else {
+/// Serves until stopped: connecting, subscribing, serving and finishing each end on `stop`.
+async fn serve(daemon: Arc<Daemon>, nats: NatsOptions, stop: &Stop) -> Result<(), Error> {
+    // Stopped before serving: nothing was announced, nothing to tell.
+    let Some(connection) = connect(&nats, stop).await else {
         return Ok(());
     };
     let transport: Arc<dyn Transport> = Arc::new(connection.clone());
-    let broker_error = |error: crate::transport::TransportError| Error::Fleet(error.to_string());
-    let listening = daemon
-        .clone()
-        .listen(transport)
-        .await
-        .map_err(broker_error)?;
-    // Callers may address the node once the broker has read its subscriptions.
-    connection
-        .round_trip(Duration::from_secs(10))
-        .await
-        .map_err(broker_error)?;
+    let listen = async {
+        let listening = daemon.clone().listen(transport).await?;
+        // Callers may address the node once the broker has read its subscriptions.
+        connection.round_trip(SUBSCRIBED_WITHIN).await?;
+        Ok(listening)
+    };
+    let listening = tokio::select! {
+        listening = listen => listening.map_err(Error::Broker)?,
+        () = stop.requested() => return Ok(()),
+    };
     println!(
         "Agent {} serving {} on {}; SIGTERM or Ctrl-C stops",
         daemon.identity(),
         daemon.node().info().agents.join(", "),
         nats.describe()
     );
-    listening.serve(stop).await.map_err(broker_error)?;
+    listening.serve(stop).await.map_err(Error::Broker)?;
     println!("Stopped");
     Ok(())
 }
 
+/// How long the broker may take to confirm the daemon's subscriptions.
+const SUBSCRIBED_WITHIN: Duration = Duration::from_secs(10);
+
 /// Connects to the broker, trying again (1 s, 2 s, ... up to 30 s apart) while it is
 /// unreachable: a node booting before its broker must still come up. None when stopped first.
-async fn connect(
-    nats: &NatsOptions,
-    mut stop: Pin<&mut dyn std::future::Future<Output = ()>>,
-) -> Option<Nats> {
+async fn connect(nats: &NatsOptions, stop: &Stop) -> Option<Nats> {
     let mut delay = Duration::from_secs(1);
     loop {
         let attempt = tokio::select! {
-            () = stop.as_mut() => return None,
+            () = stop.requested() => return None,
             attempt = Nats::connect(nats) => attempt,
         };
         match attempt {
@@ -101,7 +104,7 @@ async fn connect(
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?delay, "cannot reach the broker yet");
                 tokio::select! {
-                    () = stop.as_mut() => return None,
+                    () = stop.requested() => return None,
                     () = tokio::time::sleep(delay) => {}
                 }
                 delay = (delay * 2).min(MAX_RETRY_DELAY);

@@ -38,16 +38,13 @@ impl BrokerArgs {
     /// Reads the configuration file and settles the servers: `--nats`, else `NATS_URL`, else
     /// the file.
     pub fn load(&self) -> Result<Broker, Error> {
-        let config =
-            Config::load(self.config.as_deref()).map_err(|e| Error::usage(e.to_string()))?;
+        let config = Config::load(self.config.as_deref())?;
         let servers = self.nats.clone().or_else(|| {
             std::env::var("NATS_URL")
                 .ok()
                 .filter(|url| !url.trim().is_empty())
         });
-        let nats = config
-            .nats_options(servers.as_deref())
-            .map_err(Error::usage)?;
+        let nats = config.nats_options(servers.as_deref())?;
         let collective = self
             .collective
             .clone()
@@ -64,7 +61,5 @@ impl BrokerArgs {
 /// Connects to the broker; one that cannot be reached is an error (exit 2) after the connect
 /// timeout, not a wait.
 pub async fn connect(options: &NatsOptions) -> Result<Nats, Error> {
-    Nats::connect(options)
-        .await
-        .map_err(|e| Error::Fleet(e.message().to_string()))
+    Nats::connect(options).await.map_err(Error::Connect)
 }

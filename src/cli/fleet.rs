@@ -11,6 +11,7 @@ use clap::Args;
 use super::broker::{self, BrokerArgs};
 use super::setup;
 use crate::fleet::{FleetFile, SimulatedFleet};
+use crate::stop::Stop;
 use crate::transport::Transport;
 use crate::Error;
 
@@ -38,40 +39,49 @@ pub fn run(args: FleetServeArgs) -> Result<(), Error> {
     let (file, origin) = fleet(&args)?;
     let runtime = setup::runtime()?;
     runtime.block_on(async {
-        let connection = broker::connect(&nats).await?;
-        let transport: Arc<dyn Transport> = Arc::new(connection.clone());
-        let nodes = file.node_count();
-        let served = SimulatedFleet::serve(file, transport, &broker.collective)
-            .await
-            .map_err(|e| Error::Fleet(e.to_string()))?;
-        // The subscriptions are only in place once the broker has read them: a caller may
-        // start as soon as this line is printed.
-        connection
-            .round_trip(Duration::from_secs(10))
-            .await
-            .map_err(|e| Error::Fleet(e.to_string()))?;
-        println!(
-            "Serving {nodes} node{} ({origin}) on {} in collective {}; Ctrl-C stops",
-            if nodes == 1 { "" } else { "s" },
-            nats.describe(),
-            broker.collective
-        );
-        crate::stop::Stop::on_signals().requested().await;
+        // The one stop signal, watched from the start: it ends connecting as it ends serving.
+        let stop = Stop::on_signals();
+        let serving = async {
+            let connection = broker::connect(&nats).await?;
+            let transport: Arc<dyn Transport> = Arc::new(connection.clone());
+            let nodes = file.node_count();
+            let served = SimulatedFleet::serve(file, transport, &broker.collective).await?;
+            // The subscriptions are only in place once the broker has read them: a caller may
+            // start as soon as this line is printed.
+            connection
+                .round_trip(SUBSCRIBED_WITHIN)
+                .await
+                .map_err(Error::Broker)?;
+            println!(
+                "Serving {nodes} node{} ({origin}) on {} in collective {}; Ctrl-C stops",
+                if nodes == 1 { "" } else { "s" },
+                nats.describe(),
+                broker.collective
+            );
+            Ok::<_, Error>(served)
+        };
+        // Stopped before serving: nothing was announced, nothing to tell.
+        let served = tokio::select! {
+            served = serving => served?,
+            () = stop.requested() => return Ok(()),
+        };
+        stop.requested().await;
         served.stop();
         println!("Stopped");
         Ok(())
     })
 }
 
+/// How long the broker may take to confirm the fleet's subscriptions.
+const SUBSCRIBED_WITHIN: Duration = Duration::from_secs(10);
+
 /// The fleet to serve and how to name it.
 fn fleet(args: &FleetServeArgs) -> Result<(FleetFile, String), Error> {
-    let load = |path: &PathBuf| FleetFile::load(path).map_err(|e| Error::Fleet(e.to_string()));
+    let load = |path: &PathBuf| FleetFile::load(path);
     match (&args.fleet, args.nodes) {
         (Some(path), None) => Ok((load(path)?, path.display().to_string())),
         (Some(path), Some(count)) => {
-            let copies = load(path)?
-                .copies_of_first(count)
-                .map_err(|e| Error::Fleet(e.to_string()))?;
+            let copies = load(path)?.copies_of_first(count)?;
             Ok((
                 copies,
                 format!("copies of the first node of {}", path.display()),

@@ -67,9 +67,7 @@ pub fn run(args: RpcArgs) -> Result<(), Error> {
             "no fleet to ask: give --nats URL (or NATS_URL, or the configuration file) or --fleet FILE",
         ));
     };
-    let outcome = runtime
-        .block_on(ask(&rpc, &args, &inputs, &filter, named, timeout))
-        .map_err(|e| Error::Fleet(e.to_string()))?;
+    let outcome = runtime.block_on(ask(&rpc, &args, &inputs, &filter, named, timeout))?;
     let Some(outcome) = outcome else {
         println!("No request sent: no node matched the filter");
         return Err(Error::RunFailed);

@@ -237,12 +237,10 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
             default
         }
     };
-    let file = FleetFile::load(&path).map_err(|e| Error::Fleet(e.to_string()))?;
+    let file = FleetFile::load(&path)?;
     let nodes = file.node_count();
     let transport: Arc<dyn Transport> = Arc::new(InProcess::new());
-    let simulated = SimulatedFleet::serve(file, transport.clone(), &options.collective)
-        .await
-        .map_err(|e| Error::Fleet(e.to_string()))?;
+    let simulated = SimulatedFleet::serve(file, transport.clone(), &options.collective).await?;
     Ok(Fleet {
         rpc: Some(RpcClient::new(transport, options)),
         description: format!(

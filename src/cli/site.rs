@@ -152,9 +152,8 @@ pub fn run(args: SiteArgs) -> Result<(), Error> {
     let outcome = runtime.block_on(async {
         let fleet = setup::connect(&args.fleet, &repo).await?;
         let Some(rpc) = fleet.rpc.clone() else {
-            return Err(Error::Fleet(
-                "the site run needs a fleet: give --nats URL, or --fleet FILE for a simulated one"
-                    .into(),
+            return Err(Error::usage(
+                "the site run needs a fleet: give --nats URL, or --fleet FILE for a simulated one",
             ));
         };
         settings.request_timeout = rpc.default_timeout();

@@ -4,7 +4,7 @@
 
 use super::file::NodeSpec;
 use super::latency::Latency;
-use super::{FleetError, FleetFile};
+use super::{FleetError, FleetFile, FleetProblem};
 
 /// The identity of the `index`th (from 1) of `count` made nodes: five digits at least, more
 /// when the count needs them, so names sort in order.
@@ -21,7 +21,7 @@ impl FleetFile {
         let Some(first) = self.nodes.first() else {
             return Err(FleetError::Invalid {
                 origin: "--nodes".into(),
-                message: "the fleet file has no node to copy".into(),
+                problem: FleetProblem::NothingToCopy,
             });
         };
         let nodes = (1..=count)

@@ -9,15 +9,50 @@ use serde_json::{Map, Value};
 
 use super::latency::Latency;
 use super::puppet::PuppetSpec;
-use super::range::expand_identity;
+use super::range::{expand_identity, RangeError};
 use super::FleetError;
-use crate::protocol::statuscode;
-use crate::transport::validate_publish_subject;
+use crate::protocol::{is_subject_token, statuscode};
+use crate::transport::{validate_publish_subject, TransportError};
 
 /// Agents every node runs without listing them.
 const BUILT_IN_AGENTS: [&str; 2] = ["rpcutil", "discovery"];
 /// The agent a `puppet:` section gives a node.
 const PUPPET_AGENT: &str = "puppet";
+
+/// What is wrong in a fleet file that reads as YAML.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetProblem {
+    #[error("agent {agent} is built in and cannot be defined under agents:")]
+    BuiltInAgentDefined { agent: String },
+    #[error("{what} name {name:?} cannot be used in a subject")]
+    NotASubjectToken { what: &'static str, name: String },
+    #[error("{place}: statuscode {statuscode} is not 0 to 5")]
+    BadStatuscode { place: String, statuscode: u8 },
+    #[error(transparent)]
+    BadRange(#[from] RangeError),
+    #[error("node {identity} is described twice")]
+    DescribedTwice { identity: String },
+    #[error("node {identity}: {source}")]
+    BadIdentity {
+        identity: String,
+        source: TransportError,
+    },
+    #[error("node {identity} lists agent puppet: give it a puppet: section instead (puppet: {{}} for the defaults)")]
+    PuppetListed { identity: String },
+    #[error("node {identity} runs agent {agent}, which is not defined under agents:")]
+    UndefinedAgent { identity: String, agent: String },
+    #[error("node {identity}: replies key {key:?} is not agent#action")]
+    NotAgentAction { identity: String, key: String },
+    #[error("node {identity} has replies for {key} but does not run agent {agent}")]
+    RepliesForAnotherAgent {
+        identity: String,
+        key: String,
+        agent: String,
+    },
+    /// `--nodes N` with a fleet file of no node.
+    #[error("the fleet file has no node to copy")]
+    NothingToCopy,
+}
 
 /// A checked fleet file: agent definitions and one spec per node, ranges expanded.
 #[derive(Clone, Debug)]
@@ -139,13 +174,13 @@ impl FleetFile {
 
     /// Reads a fleet file's text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<FleetFile, FleetError> {
-        let raw: RawFleet = serde_yaml_ng::from_str(text).map_err(|error| FleetError::Parse {
+        let raw: RawFleet = serde_yaml_ng::from_str(text).map_err(|source| FleetError::Parse {
             origin: origin.to_string(),
-            message: error.to_string(),
+            source,
         })?;
-        let invalid = |message: String| FleetError::Invalid {
+        let invalid = |problem: FleetProblem| FleetError::Invalid {
             origin: origin.to_string(),
-            message,
+            problem,
         };
         check_agent_definitions(&raw.agents).map_err(invalid)?;
         let nodes = node_specs(&raw).map_err(invalid)?;
@@ -167,12 +202,12 @@ impl FleetFile {
 
 fn check_agent_definitions(
     agents: &BTreeMap<String, BTreeMap<String, ActionSpec>>,
-) -> Result<(), String> {
+) -> Result<(), FleetProblem> {
     for (agent, actions) in agents {
         if BUILT_IN_AGENTS.contains(&agent.as_str()) || agent == PUPPET_AGENT {
-            return Err(format!(
-                "agent {agent} is built in and cannot be defined under agents:"
-            ));
+            return Err(FleetProblem::BuiltInAgentDefined {
+                agent: agent.clone(),
+            });
         }
         check_subject_token("agent", agent)?;
         for (action, spec) in actions {
@@ -182,13 +217,13 @@ fn check_agent_definitions(
     Ok(())
 }
 
-fn node_specs(raw: &RawFleet) -> Result<Vec<NodeSpec>, String> {
+fn node_specs(raw: &RawFleet) -> Result<Vec<NodeSpec>, FleetProblem> {
     let mut seen = BTreeSet::new();
     let mut specs = Vec::new();
     for entry in &raw.nodes {
         for identity in expand_identity(&entry.identity)? {
             if !seen.insert(identity.clone()) {
-                return Err(format!("node {identity} is described twice"));
+                return Err(FleetProblem::DescribedTwice { identity });
             }
             specs.push(node_spec(identity, entry, raw)?);
         }
@@ -196,8 +231,10 @@ fn node_specs(raw: &RawFleet) -> Result<Vec<NodeSpec>, String> {
     Ok(specs)
 }
 
-fn node_spec(identity: String, entry: &RawNode, raw: &RawFleet) -> Result<NodeSpec, String> {
-    validate_publish_subject(&identity).map_err(|error| format!("node {identity}: {error}"))?;
+fn node_spec(identity: String, entry: &RawNode, raw: &RawFleet) -> Result<NodeSpec, FleetProblem> {
+    if let Err(source) = validate_publish_subject(&identity) {
+        return Err(FleetProblem::BadIdentity { identity, source });
+    }
     let agents = node_agents(&identity, entry, raw)?;
     let replies = node_replies(&identity, entry, &agents)?;
     let mut facts = raw.defaults.facts.clone();
@@ -215,7 +252,11 @@ fn node_spec(identity: String, entry: &RawNode, raw: &RawFleet) -> Result<NodeSp
 }
 
 /// The defined agents a node lists; built-in names are accepted and left out.
-fn node_agents(identity: &str, entry: &RawNode, raw: &RawFleet) -> Result<Vec<String>, String> {
+fn node_agents(
+    identity: &str,
+    entry: &RawNode,
+    raw: &RawFleet,
+) -> Result<Vec<String>, FleetProblem> {
     let mut agents = BTreeSet::new();
     for agent in &entry.agents {
         if BUILT_IN_AGENTS.contains(&agent.as_str()) {
@@ -223,16 +264,17 @@ fn node_agents(identity: &str, entry: &RawNode, raw: &RawFleet) -> Result<Vec<St
         }
         if agent == PUPPET_AGENT {
             if entry.puppet.is_none() {
-                return Err(format!(
-                    "node {identity} lists agent puppet: give it a puppet: section instead (puppet: {{}} for the defaults)"
-                ));
+                return Err(FleetProblem::PuppetListed {
+                    identity: identity.to_string(),
+                });
             }
             continue;
         }
         if !raw.agents.contains_key(agent) {
-            return Err(format!(
-                "node {identity} runs agent {agent}, which is not defined under agents:"
-            ));
+            return Err(FleetProblem::UndefinedAgent {
+                identity: identity.to_string(),
+                agent: agent.clone(),
+            });
         }
         agents.insert(agent.clone());
     }
@@ -244,21 +286,24 @@ fn node_replies(
     identity: &str,
     entry: &RawNode,
     agents: &[String],
-) -> Result<BTreeMap<String, BTreeMap<String, Vec<ReplySpec>>>, String> {
+) -> Result<BTreeMap<String, BTreeMap<String, Vec<ReplySpec>>>, FleetProblem> {
     let mut replies: BTreeMap<String, BTreeMap<String, Vec<ReplySpec>>> = BTreeMap::new();
     for (key, script) in &entry.replies {
         let Some((agent, action)) = key.split_once('#') else {
-            return Err(format!(
-                "node {identity}: replies key {key:?} is not agent#action"
-            ));
+            return Err(FleetProblem::NotAgentAction {
+                identity: identity.to_string(),
+                key: key.clone(),
+            });
         };
         let runs = agents.iter().any(|known| known == agent)
             || BUILT_IN_AGENTS.contains(&agent)
             || (agent == PUPPET_AGENT && entry.puppet.is_some());
         if !runs {
-            return Err(format!(
-                "node {identity} has replies for {key} but does not run agent {agent}"
-            ));
+            return Err(FleetProblem::RepliesForAnotherAgent {
+                identity: identity.to_string(),
+                key: key.clone(),
+                agent: agent.to_string(),
+            });
         }
         for reply in script {
             check_statuscode(&format!("node {identity}, {key}"), reply)?;
@@ -271,22 +316,24 @@ fn node_replies(
     Ok(replies)
 }
 
-fn check_statuscode(place: &str, reply: &ReplySpec) -> Result<(), String> {
+fn check_statuscode(place: &str, reply: &ReplySpec) -> Result<(), FleetProblem> {
     if reply.statuscode > statuscode::UNKNOWN_ERROR {
-        return Err(format!(
-            "{place}: statuscode {} is not 0 to 5",
-            reply.statuscode
-        ));
+        return Err(FleetProblem::BadStatuscode {
+            place: place.to_string(),
+            statuscode: reply.statuscode,
+        });
     }
     Ok(())
 }
 
-fn check_subject_token(what: &str, name: &str) -> Result<(), String> {
-    let valid = !name.is_empty() && !name.contains('.') && validate_publish_subject(name).is_ok();
-    if valid {
+fn check_subject_token(what: &'static str, name: &str) -> Result<(), FleetProblem> {
+    if is_subject_token(name) {
         Ok(())
     } else {
-        Err(format!("{what} name {name:?} cannot be used in a subject"))
+        Err(FleetProblem::NotASubjectToken {
+            what,
+            name: name.to_string(),
+        })
     }
 }
 

@@ -19,12 +19,13 @@ use std::path::PathBuf;
 use crate::transport::TransportError;
 
 pub use copies::made_identity;
-pub use file::FleetFile;
+pub use file::{FleetFile, FleetProblem};
 pub use latency::Latency;
-pub use range::expand_identity;
+pub use range::{expand_identity, RangeError};
 pub use serve::SimulatedFleet;
 
-/// Why a fleet could not be read or served.
+/// Why a fleet could not be read or served. Its variants are its kinds: callers match them
+/// (and an `Invalid` file's [`FleetProblem`]).
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
     #[error("cannot read fleet file {}: {source}", path.display())]
@@ -32,10 +33,17 @@ pub enum FleetError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{origin}: {message}")]
-    Parse { origin: String, message: String },
-    #[error("{origin}: {message}")]
-    Invalid { origin: String, message: String },
+    #[error("{origin}: {source}")]
+    Parse {
+        origin: String,
+        source: serde_yaml_ng::Error,
+    },
+    #[error("{origin}: {problem}")]
+    Invalid {
+        origin: String,
+        #[source]
+        problem: FleetProblem,
+    },
     #[error("cannot serve the fleet: {0}")]
     Transport(#[from] TransportError),
 }

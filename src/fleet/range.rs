@@ -4,24 +4,44 @@
 /// The most identities one entry may expand to, so a typo cannot exhaust memory.
 const MAX_EXPANSION: usize = 1_000_000;
 
+/// Why an identity pattern stands for no list of nodes.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    #[error("identity {pattern:?} has a `]` without `[`")]
+    UnopenedBracket { pattern: String },
+    #[error("identity {pattern:?} has a `[` without `]`")]
+    UnclosedBracket { pattern: String },
+    #[error("identity {pattern:?}: expected a range like [1-10] or [01-10], found [{range}]")]
+    NotARange { pattern: String, range: String },
+    #[error("identity {pattern:?}: range [{range}] goes backwards")]
+    Backwards { pattern: String, range: String },
+    #[error("identity {pattern:?} stands for more than {MAX_EXPANSION} nodes")]
+    TooMany { pattern: String },
+}
+
 /// Every identity a pattern stands for, in order.
-pub fn expand_identity(pattern: &str) -> Result<Vec<String>, String> {
+pub fn expand_identity(pattern: &str) -> Result<Vec<String>, RangeError> {
+    let pattern_owned = || pattern.to_string();
     let Some(open) = pattern.find('[') else {
         if pattern.contains(']') {
-            return Err(format!("identity {pattern:?} has a `]` without `[`"));
+            return Err(RangeError::UnopenedBracket {
+                pattern: pattern_owned(),
+            });
         }
         return Ok(vec![pattern.to_string()]);
     };
     let close = pattern[open..]
         .find(']')
         .map(|offset| open + offset)
-        .ok_or_else(|| format!("identity {pattern:?} has a `[` without `]`"))?;
+        .ok_or_else(|| RangeError::UnclosedBracket {
+            pattern: pattern_owned(),
+        })?;
     let numbers = range_numbers(pattern, &pattern[open + 1..close])?;
     let rests = expand_identity(&pattern[close + 1..])?;
     if numbers.len().saturating_mul(rests.len()) > MAX_EXPANSION {
-        return Err(format!(
-            "identity {pattern:?} stands for more than {MAX_EXPANSION} nodes"
-        ));
+        return Err(RangeError::TooMany {
+            pattern: pattern_owned(),
+        });
     }
     let prefix = &pattern[..open];
     Ok(numbers
@@ -35,9 +55,10 @@ pub fn expand_identity(pattern: &str) -> Result<Vec<String>, String> {
 }
 
 /// `01-10` → `01`, `02`, ... `10`.
-fn range_numbers(pattern: &str, range: &str) -> Result<Vec<String>, String> {
-    let bad = || {
-        format!("identity {pattern:?}: expected a range like [1-10] or [01-10], found [{range}]")
+fn range_numbers(pattern: &str, range: &str) -> Result<Vec<String>, RangeError> {
+    let bad = || RangeError::NotARange {
+        pattern: pattern.to_string(),
+        range: range.to_string(),
     };
     let (first, last) = range.split_once('-').ok_or_else(bad)?;
     let digits = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
@@ -47,14 +68,15 @@ fn range_numbers(pattern: &str, range: &str) -> Result<Vec<String>, String> {
     let start: u64 = first.parse().map_err(|_| bad())?;
     let end: u64 = last.parse().map_err(|_| bad())?;
     if start > end {
-        return Err(format!(
-            "identity {pattern:?}: range [{range}] goes backwards"
-        ));
+        return Err(RangeError::Backwards {
+            pattern: pattern.to_string(),
+            range: range.to_string(),
+        });
     }
     if end - start >= MAX_EXPANSION as u64 {
-        return Err(format!(
-            "identity {pattern:?} stands for more than {MAX_EXPANSION} nodes"
-        ));
+        return Err(RangeError::TooMany {
+            pattern: pattern.to_string(),
+        });
     }
     let width = if first.starts_with('0') {
         first.len()

@@ -1,7 +1,7 @@
 //! Serving a simulated fleet on a transport: a handful of subscriptions (each agent's broadcast
-//! subject, and `<collective>.node.>` for direct requests) shared by every node; each message
-//! is decoded once, then answered by each node it concerns, each reply sent after that node's
-//! latency.
+//! subject, and every node's direct subject with one wildcard) shared by every node; each
+//! message is admitted once (the node side's one gate, `agent::Intake`), then accepted and
+//! answered by each node it concerns, each reply sent after that node's latency.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,8 +13,8 @@ use tokio::task::JoinHandle;
 use super::build::build_nodes;
 use super::latency::Latency;
 use super::{FleetError, FleetFile};
-use crate::agent::{check_request, CompiledFilter, Node, Outgoing};
-use crate::protocol::{broadcast_subject, decode_request, unix_now, Request};
+use crate::agent::{Admitted, Intake, Node, Outgoing};
+use crate::protocol::{broadcast_subject, direct_subjects, Addressee};
 use crate::transport::{Message, Subscription, Transport};
 
 /// A fleet answering requests until it is stopped or dropped.
@@ -27,11 +27,10 @@ pub struct SimulatedFleet {
 /// What every listener shares.
 struct Fleet {
     transport: Arc<dyn Transport>,
-    collective: String,
+    intake: Intake,
     nodes: Vec<SimulatedNode>,
     by_identity: HashMap<String, usize>,
     by_agent: HashMap<String, Vec<usize>>,
-    direct_prefix: String,
     stopped: Arc<AtomicBool>,
 }
 
@@ -62,7 +61,7 @@ impl SimulatedFleet {
             .map(|agent| broadcast_subject(collective, agent))
             .collect();
         subjects.sort();
-        subjects.push(format!("{}>", shared.direct_prefix));
+        subjects.push(direct_subjects(collective));
         let mut listeners = Vec::with_capacity(subjects.len());
         for subject in subjects {
             let subscription = transport.subscribe(subject).await?;
@@ -120,47 +119,36 @@ impl Fleet {
         }
         Fleet {
             transport,
-            collective: collective.to_string(),
+            intake: Intake::new(collective),
             nodes,
             by_identity,
             by_agent,
-            direct_prefix: format!("{collective}.node."),
             stopped,
         }
     }
 
     /// The nodes a message reaches: the one named by a direct subject, or every node running
     /// the agent of a broadcast subject.
-    fn addressees(&self, subject: &str) -> Vec<usize> {
-        if let Some(identity) = subject.strip_prefix(&self.direct_prefix) {
-            return self
-                .by_identity
-                .get(identity)
-                .copied()
-                .into_iter()
-                .collect();
-        }
-        let agent = subject.rsplit('.').next().unwrap_or_default();
-        self.by_agent.get(agent).cloned().unwrap_or_default()
+    fn addressees(&self, subject: &str) -> &[usize] {
+        let found = match Addressee::of(self.intake.collective(), subject) {
+            Some(Addressee::Node(identity)) => {
+                self.by_identity.get(identity).map(std::slice::from_ref)
+            }
+            Some(Addressee::Agent(agent)) => self.by_agent.get(agent).map(Vec::as_slice),
+            None => None,
+        };
+        found.unwrap_or_default()
     }
 
     async fn handle(self: Arc<Self>, message: Message) {
-        let request = match decode_request(&message.payload) {
-            Ok(request) => request,
-            Err(error) => {
-                tracing::warn!(subject = %message.subject, %error, "simulated fleet: dropping a request that does not decode");
-                return;
-            }
+        let admitted = match self.intake.admit(&message.payload) {
+            Ok(admitted) => admitted,
+            Err(dropped) => return dropped.log(&message.subject),
         };
-        if let Err(rejection) = check_request(&request, &self.collective, unix_now()) {
-            tracing::warn!(%rejection, "simulated fleet: dropping a request");
-            return;
-        }
-        let filter = CompiledFilter::compile(&request.filter);
         let mut by_delay: BTreeMap<Duration, Vec<Outgoing>> = BTreeMap::new();
-        for index in self.addressees(&message.subject) {
+        for &index in self.addressees(&message.subject) {
             let simulated = &self.nodes[index];
-            if let Some(reply) = simulated.answer(&request, &filter).await {
+            if let Some(reply) = simulated.answer(&admitted, &message.subject).await {
                 by_delay.entry(simulated.delay()).or_default().push(reply);
             }
         }
@@ -194,12 +182,16 @@ impl Fleet {
 }
 
 impl SimulatedNode {
-    async fn answer(&self, request: &Request, filter: &CompiledFilter) -> Option<Outgoing> {
+    /// This node's reply, if it gives one: a silent node never does.
+    async fn answer(&self, admitted: &Admitted, subject: &str) -> Option<Outgoing> {
         if self.silent {
             return None;
         }
-        let body = self.node.answer(request, filter).await?;
-        self.node.reply_to(request, &body)
+        let answered = match self.node.accept(admitted) {
+            Ok(accepted) => accepted.answer().await,
+            Err(dropped) => Err(dropped),
+        };
+        answered.map_err(|dropped| dropped.log(subject)).ok()
     }
 
     /// This reply's latency, to the millisecond, so replies group into few timers.

@@ -34,13 +34,28 @@ pub struct FactFilter {
     pub value: String,
 }
 
+/// Why a filter cannot be sent, or a fact filter's text not read.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum FilterError {
+    #[error(
+        "compound filters are not supported yet: combine identity, class, fact and agent filters"
+    )]
+    Compound,
+    #[error("invalid regular expression /{pattern}/: {source}")]
+    BadRegex {
+        pattern: String,
+        source: regex::Error,
+    },
+    #[error("cannot parse fact filter {text:?}: expected fact=value or fact<operator>value with one of == != =~ < > <= >=")]
+    NotAFactFilter { text: String },
+}
+
 impl Filter {
-    /// True when the filter selects every node.
     /// Whether the caller can send this filter: every `/regex/` compiles, and no compound
     /// filter (the nodes do not evaluate them yet, so one would silently match nothing).
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), FilterError> {
         if !self.compound.is_empty() {
-            return Err("compound filters are not supported yet: combine identity, class, fact and agent filters".into());
+            return Err(FilterError::Compound);
         }
         let patterns = self
             .identity
@@ -53,8 +68,10 @@ impl Filter {
             .filter(|f| f.operator == "=~")
             .map(|f| regex_pattern(&f.value).unwrap_or(&f.value));
         for pattern in patterns.chain(fact_patterns) {
-            regex::Regex::new(pattern)
-                .map_err(|e| format!("invalid regular expression /{pattern}/: {e}"))?;
+            regex::Regex::new(pattern).map_err(|source| FilterError::BadRegex {
+                pattern: pattern.to_string(),
+                source,
+            })?;
         }
         Ok(())
     }
@@ -108,7 +125,7 @@ static EQUALS_FORM: LazyLock<Regex> =
 
 impl FactFilter {
     /// Parses `cluster=bravo`, `cluster==bravo`, `cpus>=4`, `os=~/deb/`, `role!=db`.
-    pub fn parse(text: &str) -> Result<FactFilter, String> {
+    pub fn parse(text: &str) -> Result<FactFilter, FilterError> {
         let text = text.trim();
         let parsed = if let Some(found) = OPERATOR_FORM.captures(text) {
             let operator = match &found[2] {
@@ -130,10 +147,9 @@ impl FactFilter {
                 operator,
                 value: value.trim().to_string(),
             }),
-            None => Err(format!(
-                "cannot parse fact filter {text:?}: expected fact=value or fact<operator>value \
-                 with one of == != =~ < > <= >="
-            )),
+            None => Err(FilterError::NotAFactFilter {
+                text: text.to_string(),
+            }),
         }
     }
 }

@@ -21,11 +21,14 @@ mod subject;
 mod transport_layer;
 
 pub use error::ProtocolError;
-pub use filter::{regex_pattern as filter_regex_pattern, FactFilter, Filter};
+pub use filter::{regex_pattern as filter_regex_pattern, FactFilter, Filter, FilterError};
 pub use reply::{decode_reply, encode_reply, Reply, RpcReplyBody};
 pub use request::{decode_request, encode_request, Request};
 pub use request_id::new_request_id;
-pub use subject::{broadcast_subject, direct_subject, reply_subject};
+pub use subject::{
+    broadcast_subject, direct_subject, direct_subjects, is_subject_token, is_valid_identity,
+    reply_subject, Addressee,
+};
 
 /// Seconds since the Unix epoch, the unit of the envelopes' `time`.
 pub fn unix_now() -> u64 {

@@ -53,15 +53,6 @@ impl RpcClient {
             }
             last_reply = Some(sent.elapsed());
         }
-        let missing = expected
-            .iter()
-            .filter(|node| !answered.contains_key(**node))
-            .map(|node| node.to_string())
-            .collect();
-        Ok(CallResult {
-            replies: answered.into_values().collect(),
-            missing,
-            last_reply,
-        })
+        Ok(CallResult::collected(answered, &expected, last_reply))
     }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::collect::{next_reply, Next};
-use super::{RpcClient, RpcError, RpcErrorKind};
+use super::{RpcClient, RpcError};
 use crate::protocol::{direct_subject, encode_request, statuscode, Filter, Reply};
 use crate::transport::{validate_publish_subject, Transport};
 
@@ -21,6 +21,26 @@ pub struct CallResult {
     /// From the requests leaving to the last reply taken (None without replies).
     #[serde(skip)]
     pub last_reply: Option<Duration>,
+}
+
+impl CallResult {
+    /// The replies collected, and which of `asked` are not among them.
+    pub(super) fn collected(
+        answered: BTreeMap<String, NodeReply>,
+        asked: &BTreeSet<&str>,
+        last_reply: Option<Duration>,
+    ) -> CallResult {
+        let missing = asked
+            .iter()
+            .filter(|node| !answered.contains_key(**node))
+            .map(|node| node.to_string())
+            .collect();
+        CallResult {
+            replies: answered.into_values().collect(),
+            missing,
+            last_reply,
+        }
+    }
 }
 
 /// One node's answer.
@@ -95,16 +115,7 @@ impl RpcClient {
             accept(reply, Some(&targets), &mut answered);
             last_reply = Some(sent.elapsed());
         }
-        let missing = targets
-            .iter()
-            .filter(|target| !answered.contains_key(**target))
-            .map(|target| target.to_string())
-            .collect();
-        Ok(CallResult {
-            replies: answered.into_values().collect(),
-            missing,
-            last_reply,
-        })
+        Ok(CallResult::collected(answered, &targets, last_reply))
     }
 
     /// The direct subject of every target, or an error naming one that cannot be addressed.
@@ -115,10 +126,9 @@ impl RpcClient {
                 let subject = direct_subject(&self.options.collective, target);
                 match validate_publish_subject(&subject) {
                     Ok(()) if !target.is_empty() => Ok(subject),
-                    _ => Err(RpcError::new(
-                        RpcErrorKind::InvalidTarget,
-                        format!("cannot address node {target:?}: not a valid identity"),
-                    )),
+                    _ => Err(RpcError::InvalidTarget {
+                        target: target.to_string(),
+                    }),
                 }
             })
             .collect()

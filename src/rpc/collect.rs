@@ -3,7 +3,7 @@
 
 use tokio::time::Instant;
 
-use super::{RpcError, RpcErrorKind};
+use super::RpcError;
 use crate::protocol::{decode_reply, Reply};
 use crate::transport::Subscription;
 
@@ -24,12 +24,9 @@ pub(crate) async fn next_reply(
         let message = match tokio::time::timeout_at(until, subscription.next()).await {
             Err(_) => return Ok(Next::TimedOut),
             Ok(None) => {
-                return Err(RpcError::new(
-                    RpcErrorKind::Transport,
-                    format!(
-                        "the connection closed while waiting for replies to request {request_id}"
-                    ),
-                ))
+                return Err(RpcError::Closed {
+                    request_id: request_id.to_string(),
+                })
             }
             Ok(Some(message)) => message,
         };

@@ -16,33 +16,23 @@ pub enum RpcErrorKind {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct RpcError {
-    kind: RpcErrorKind,
-    message: String,
+pub enum RpcError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("the connection closed while waiting for replies to request {request_id}")]
+    Closed { request_id: String },
+    #[error(transparent)]
+    Encoding(#[from] ProtocolError),
+    #[error("cannot address node {target:?}: not a valid identity")]
+    InvalidTarget { target: String },
 }
 
 impl RpcError {
-    pub fn new(kind: RpcErrorKind, message: impl Into<String>) -> RpcError {
-        RpcError {
-            kind,
-            message: message.into(),
-        }
-    }
-
     pub fn kind(&self) -> RpcErrorKind {
-        self.kind
-    }
-}
-
-impl From<TransportError> for RpcError {
-    fn from(error: TransportError) -> RpcError {
-        RpcError::new(RpcErrorKind::Transport, error.to_string())
-    }
-}
-
-impl From<ProtocolError> for RpcError {
-    fn from(error: ProtocolError) -> RpcError {
-        RpcError::new(RpcErrorKind::Encoding, error.to_string())
+        match self {
+            RpcError::Transport(_) | RpcError::Closed { .. } => RpcErrorKind::Transport,
+            RpcError::Encoding(_) => RpcErrorKind::Encoding,
+            RpcError::InvalidTarget { .. } => RpcErrorKind::InvalidTarget,
+        }
     }
 }

@@ -15,12 +15,14 @@ pub enum TransportErrorKind {
     Other,
 }
 
-/// A failure to publish or subscribe.
+/// A failure to connect, publish or subscribe: its kind, what happened, and the client's own
+/// error when there is one.
 #[derive(Debug, thiserror::Error)]
 #[error("{kind}: {message}")]
 pub struct TransportError {
     kind: TransportErrorKind,
     message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl TransportError {
@@ -28,6 +30,20 @@ impl TransportError {
         TransportError {
             kind,
             message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An error caused by `source` (an async-nats error, say), kept for whoever walks the
+    /// chain; `message` says what happened in this crate's words.
+    pub fn caused_by(
+        kind: TransportErrorKind,
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> TransportError {
+        TransportError {
+            source: Some(Box::new(source)),
+            ..TransportError::new(kind, message)
         }
     }
 

@@ -181,6 +181,10 @@ impl Transport for InProcess {
         let result = self.add_route(subject);
         Box::pin(async move { result })
     }
+
+    fn is_connected(&self) -> bool {
+        !self.broker.lock().closed
+    }
 }
 
 #[cfg(test)]

@@ -58,6 +58,12 @@ pub trait Transport: Send + Sync + 'static {
         Box::pin(async { Ok(()) })
     }
 
+    /// Whether the connection to the broker is up now. A stopping node waits a short while
+    /// at most for a broker that is away, rather than for ever.
+    fn is_connected(&self) -> bool {
+        true
+    }
+
     /// A fresh subject nobody else uses, for ad hoc replies (`_INBOX.<random>`, as NATS makes
     /// them). Choria replies go to subjects derived from the request instead.
     fn new_inbox(&self) -> String {

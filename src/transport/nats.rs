@@ -94,10 +94,9 @@ impl Nats {
             NatsAuth::Credentials(path) => async_nats::ConnectOptions::with_credentials_file(path)
                 .await
                 .map_err(|error| {
-                    TransportError::new(
-                        TransportErrorKind::Other,
-                        format!("cannot read NATS credentials {}: {error}", path.display()),
-                    )
+                    let message =
+                        format!("cannot read NATS credentials {}: {error}", path.display());
+                    TransportError::caused_by(TransportErrorKind::Other, message, error)
                 })?,
         };
         let disconnected = Arc::new(AtomicBool::new(false));
@@ -117,10 +116,12 @@ impl Nats {
         let client = match tokio::time::timeout(budget, connect.connect(servers)).await {
             Ok(Ok(client)) => client,
             Ok(Err(error)) => {
-                return Err(TransportError::new(
+                let message = format!("cannot connect to NATS at {described}: {error}");
+                return Err(TransportError::caused_by(
                     TransportErrorKind::NotConnected,
-                    format!("cannot connect to NATS at {described}: {error}"),
-                ))
+                    message,
+                    error,
+                ));
             }
             Err(_) => {
                 return Err(TransportError::new(
@@ -165,10 +166,8 @@ fn parse_servers(servers: &[String]) -> Result<Vec<async_nats::ServerAddr>, Tran
         .iter()
         .map(|server| {
             let address: async_nats::ServerAddr = server.parse().map_err(|error| {
-                TransportError::new(
-                    TransportErrorKind::Other,
-                    format!("{server:?} is not a NATS server address: {error}"),
-                )
+                let message = format!("{server:?} is not a NATS server address: {error}");
+                TransportError::caused_by(TransportErrorKind::Other, message, error)
             })?;
             if address.tls_required() {
                 return Err(TransportError::new(
@@ -220,6 +219,11 @@ fn not_connected(message: &str) -> TransportError {
     TransportError::new(TransportErrorKind::NotConnected, message)
 }
 
+/// A client error meaning the connection is gone, kept as the source.
+fn lost(error: impl std::error::Error + Send + Sync + 'static) -> TransportError {
+    TransportError::caused_by(TransportErrorKind::NotConnected, error.to_string(), error)
+}
+
 impl Transport for Nats {
     fn publish(
         &self,
@@ -247,7 +251,7 @@ impl Transport for Nats {
                     }
                     async_nats::client::PublishErrorKind::Send => TransportErrorKind::NotConnected,
                 };
-                TransportError::new(kind, error.to_string())
+                TransportError::caused_by(kind, error.to_string(), error)
             })
         })
     }
@@ -257,22 +261,17 @@ impl Transport for Nats {
             validate_subscribe_subject(&subject)?;
             // The SUB goes out before anything this connection publishes afterwards, so a
             // reply to a request published next is delivered to it.
-            let subscriber = self
-                .client
-                .subscribe(subject.clone())
-                .await
-                .map_err(|error| not_connected(&error.to_string()))?;
+            let subscriber = self.client.subscribe(subject.clone()).await.map_err(lost)?;
             Ok(Subscription::nats(subject, subscriber))
         })
     }
 
     fn flush(&self) -> BoxFuture<'_, Result<(), TransportError>> {
-        Box::pin(async move {
-            self.client
-                .flush()
-                .await
-                .map_err(|error| not_connected(&error.to_string()))
-        })
+        Box::pin(async move { self.client.flush().await.map_err(lost) })
+    }
+
+    fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
     }
 
     fn new_inbox(&self) -> String {

@@ -4,12 +4,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 
 use super::*;
 use crate::agent::NodeInfo;
 use crate::protocol::{
-    decode_reply, encode_request, new_request_id, reply_subject, FactFilter, Filter, Request,
+    decode_reply, encode_request, new_request_id, reply_subject, statuscode, FactFilter, Filter,
+    Request, RpcReplyBody,
 };
 use crate::transport::{BoxFuture, InProcess};
 
@@ -59,20 +59,21 @@ fn settings(dir: &std::path::Path, concurrency: usize) -> DaemonSettings {
 
 struct Running {
     transport: Arc<dyn Transport>,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Stop,
     served: tokio::task::JoinHandle<Result<(), TransportError>>,
 }
 
 async fn start(daemon: Daemon) -> Running {
     let transport: Arc<dyn Transport> = Arc::new(InProcess::new());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let served = tokio::spawn(Arc::new(daemon).serve(transport.clone(), async {
-        let _ = stopped.await;
-    }));
+    let stop = Stop::new();
+    let served = tokio::spawn({
+        let (transport, stop) = (transport.clone(), stop.clone());
+        async move { Arc::new(daemon).serve(transport, &stop).await }
+    });
     // The subscriptions are in place once the daemon answers a ping.
     let running = Running {
         transport,
-        stop: Some(stop),
+        stop,
         served,
     };
     for _ in 0..100 {
@@ -147,8 +148,8 @@ impl Running {
         replies
     }
 
-    async fn stop(mut self) -> Result<(), TransportError> {
-        let _ = self.stop.take().unwrap().send(());
+    async fn stop(self) -> Result<(), TransportError> {
+        self.stop.request();
         self.served.await.unwrap()
     }
 }
@@ -347,7 +348,7 @@ async fn stopping_answers_what_is_in_flight() {
         )
         .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let _ = daemon.stop.take().unwrap().send(());
+    daemon.stop.request();
     tokio::time::sleep(Duration::from_millis(50)).await;
     let mut too_late = daemon
         .send(
@@ -376,7 +377,7 @@ async fn a_closed_transport_ends_serving_with_an_error() {
     let broker = InProcess::new();
     let transport: Arc<dyn Transport> = Arc::new(broker.clone());
     let daemon = Arc::new(Daemon::new(settings(dir.path(), 1)));
-    let served = tokio::spawn(daemon.serve(transport, std::future::pending()));
+    let served = tokio::spawn(async move { daemon.serve(transport, &Stop::new()).await });
     tokio::time::sleep(Duration::from_millis(50)).await;
     broker.close();
     let result = tokio::time::timeout(Duration::from_secs(2), served)
@@ -406,9 +407,16 @@ fn a_daemon_from_a_configuration() {
             "dc1.node.web1.example.net",
         ]
     );
-    assert_eq!(daemon.timeout_for("appmgr"), Duration::from_secs(62));
+    let node = daemon.node();
+    assert_eq!(node.limit("appmgr"), Some(Duration::from_secs(62)));
+    assert_eq!(node.limit("rpcutil"), Some(Duration::from_secs(60)));
     let _ = dir;
     let broken = AgentConfig::parse("puppet: {bin: /nonexistent/puppet}\n").unwrap();
     let error = Daemon::from_config(&broken).err().unwrap();
-    assert!(error.0.contains("the puppet agent"), "{}", error.0);
+    assert_eq!(
+        error.kind(),
+        crate::agent::config::ConfigErrorKind::Puppet,
+        "{error}"
+    );
+    assert!(error.to_string().contains("the puppet agent"), "{error}");
 }

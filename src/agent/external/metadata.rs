@@ -23,6 +23,18 @@ use serde_json::Value;
 
 use crate::protocol::{statuscode, RpcReplyBody};
 
+/// Why a metadata file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MetadataError {
+    /// Not YAML, or not the shape of a metadata file.
+    #[error(transparent)]
+    Yaml(#[from] serde_yaml_ng::Error),
+    #[error("{name:?} is not an action name (a-z, 0-9, _)")]
+    NotAnActionName { name: String },
+    #[error("timeout must be more than 0")]
+    NoTime,
+}
+
 /// The whole metadata file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,14 +112,13 @@ impl InputType {
 }
 
 impl AgentMetadata {
-    pub fn parse(text: &str) -> Result<AgentMetadata, String> {
-        let metadata: AgentMetadata =
-            serde_yaml_ng::from_str(text).map_err(|error| error.to_string())?;
+    pub fn parse(text: &str) -> Result<AgentMetadata, MetadataError> {
+        let metadata: AgentMetadata = serde_yaml_ng::from_str(text)?;
         if let Some(name) = metadata.actions.keys().find(|name| !valid_name(name)) {
-            return Err(format!("{name:?} is not an action name (a-z, 0-9, _)"));
+            return Err(MetadataError::NotAnActionName { name: name.clone() });
         }
         if metadata.timeout.is_some_and(|timeout| timeout.is_zero()) {
-            return Err("timeout must be more than 0".into());
+            return Err(MetadataError::NoTime);
         }
         Ok(metadata)
     }
@@ -294,7 +305,7 @@ mod tests {
             ("actions: {}\ntimeout: 0", "more than 0"),
             ("actoins: {}", "unknown field"),
         ] {
-            let error = AgentMetadata::parse(text).unwrap_err();
+            let error = AgentMetadata::parse(text).unwrap_err().to_string();
             assert!(error.contains(expected), "{text}: {error}");
         }
         assert!(valid_name("appmgr_2"));

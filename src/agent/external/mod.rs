@@ -25,7 +25,7 @@ use super::{Agent, NodeInfo};
 use crate::protocol::{statuscode, Request, RpcReplyBody};
 use crate::transport::BoxFuture;
 
-pub use metadata::AgentMetadata;
+pub use metadata::{AgentMetadata, MetadataError};
 use process::Outcome;
 
 /// The protocol name on every request a program receives.
@@ -214,12 +214,42 @@ impl Agent for ExternalAgent {
     }
 }
 
+/// Why the agents folder, or one agent in it, cannot be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read the agents folder {}: {source}", dir.display())]
+    Folder {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{name:?} is not an agent name (a-z, 0-9, _)")]
+    NotAnAgentName { name: String },
+    #[error("{name} is a built-in agent")]
+    BuiltIn { name: String },
+    #[error("no program {}: {source}", program.display())]
+    NoProgram {
+        program: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} is not executable", program.display())]
+    NotExecutable { program: PathBuf },
+    #[error("{source}")]
+    ReadMetadata {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Metadata(#[from] MetadataError),
+}
+
 /// Every external agent of `dir`: each metadata file `<name>.yaml`, `.yml` or `.json` with an
 /// executable `<name>` beside it. What cannot be used (no program, a bad metadata file, a
 /// built-in agent's name) is logged and left out; the daemon runs without it.
-pub fn load_agents(dir: &Path, default_timeout: Duration) -> Result<Vec<ExternalAgent>, String> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|error| format!("cannot read the agents folder {}: {error}", dir.display()))?;
+pub fn load_agents(dir: &Path, default_timeout: Duration) -> Result<Vec<ExternalAgent>, LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Folder {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .collect();
@@ -253,22 +283,27 @@ fn load_agent(
     name: &str,
     metadata_path: &Path,
     default_timeout: Duration,
-) -> Result<ExternalAgent, String> {
+) -> Result<ExternalAgent, LoadError> {
+    let name_owned = || name.to_string();
     if !metadata::valid_name(name) {
-        return Err(format!("{name:?} is not an agent name (a-z, 0-9, _)"));
+        return Err(LoadError::NotAnAgentName { name: name_owned() });
     }
     if BUILT_IN.contains(&name) {
-        return Err(format!("{name} is a built-in agent"));
+        return Err(LoadError::BuiltIn { name: name_owned() });
     }
     let program = dir.join(name);
-    let mode = std::fs::metadata(&program)
-        .map_err(|error| format!("no program {}: {error}", program.display()))?
-        .permissions()
-        .mode();
+    let mode = match std::fs::metadata(&program) {
+        Ok(found) => found.permissions().mode(),
+        Err(source) => return Err(LoadError::NoProgram { program, source }),
+    };
     if mode & 0o111 == 0 {
-        return Err(format!("{} is not executable", program.display()));
+        return Err(LoadError::NotExecutable { program });
     }
-    let text = std::fs::read_to_string(metadata_path).map_err(|error| error.to_string())?;
+    let text =
+        std::fs::read_to_string(metadata_path).map_err(|source| LoadError::ReadMetadata {
+            path: metadata_path.to_path_buf(),
+            source,
+        })?;
     let metadata = AgentMetadata::parse(&text)?;
     Ok(ExternalAgent::new(name, program, metadata, default_timeout))
 }

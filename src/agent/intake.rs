@@ -1,0 +1,304 @@
+//! The one gate every request passes on the node side, for the daemon's one node and for each
+//! node of the simulated fleet alike: decode → verify → filter → dispatch → encode the reply.
+//!
+//! The stages split where the simulated fleet needs them split: [`Intake::admit`] (decode and
+//! verify) is done once per message however many nodes then consider it; [`Node::accept`]
+//! (the filter) and [`Accepted::answer`] (dispatch, the reply) once per node. [`Node::handle`]
+//! runs them all for one node. Each stage says why a message goes no further with a typed
+//! [`Dropped`]. Signature verification and replay refusal belong in [`Intake::admit`]; policies
+//! in [`Node::accept`]; the audit next to the "answered" log line of [`Accepted::answer`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::acceptance::{check_request, Rejection};
+use super::{Agent, CompiledFilter, Node, Outgoing};
+use crate::protocol::{
+    decode_request, encode_reply, statuscode, unix_now, ProtocolError, Reply, Request, RpcReplyBody,
+};
+
+/// What one collective's nodes admit: the checks done once per message.
+#[derive(Clone, Debug)]
+pub struct Intake {
+    collective: String,
+}
+
+/// A request that decoded and passed verification: what each node then considers.
+#[derive(Debug)]
+pub struct Admitted {
+    request: Request,
+    filter: CompiledFilter,
+}
+
+/// A request one node will answer: it selects the node, and names the agent to run (None: an
+/// agent the node does not run).
+pub struct Accepted<'a> {
+    node: &'a Node,
+    request: &'a Request,
+    agent: Option<(Arc<dyn Agent>, Option<Duration>)>,
+}
+
+/// Why a message goes unanswered. Nothing a sender writes stops a node: every bad message is
+/// one of these, logged and dropped.
+#[derive(Debug, thiserror::Error)]
+pub enum Dropped {
+    #[error("not a request: {0}")]
+    Undecodable(#[source] ProtocolError),
+    #[error(transparent)]
+    Refused(#[from] Rejection),
+    #[error("request {id}: the filter does not select {node}")]
+    NotSelected { id: String, node: String },
+    #[error("request {id}: {node} could not encode its reply: {source}")]
+    Unencodable {
+        id: String,
+        node: String,
+        source: ProtocolError,
+    },
+}
+
+/// What kind of [`Dropped`] it is, to branch on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DroppedKind {
+    Undecodable,
+    /// Another collective's, expired, or from the future ([`Rejection`] says which).
+    Refused,
+    NotSelected,
+    Unencodable,
+}
+
+impl Dropped {
+    pub fn kind(&self) -> DroppedKind {
+        match self {
+            Dropped::Undecodable(_) => DroppedKind::Undecodable,
+            Dropped::Refused(_) => DroppedKind::Refused,
+            Dropped::NotSelected { .. } => DroppedKind::NotSelected,
+            Dropped::Unencodable { .. } => DroppedKind::Unencodable,
+        }
+    }
+
+    /// Logs the drop: a request for other nodes is routine (debug); anything else is worth a
+    /// warning.
+    pub fn log(&self, subject: &str) {
+        match self.kind() {
+            DroppedKind::NotSelected => {
+                tracing::debug!(%subject, reason = %self, "not for this node")
+            }
+            _ => tracing::warn!(%subject, reason = %self, "dropping a message"),
+        }
+    }
+}
+
+impl Intake {
+    /// The intake of a node (or nodes) serving `collective`.
+    pub fn new(collective: impl Into<String>) -> Intake {
+        Intake {
+            collective: collective.into(),
+        }
+    }
+
+    pub fn collective(&self) -> &str {
+        &self.collective
+    }
+
+    /// Decodes a message from the wire and verifies it now.
+    pub fn admit(&self, payload: &[u8]) -> Result<Admitted, Dropped> {
+        self.admit_at(payload, unix_now())
+    }
+
+    /// [`Intake::admit`] at Unix time `now`.
+    pub fn admit_at(&self, payload: &[u8], now: u64) -> Result<Admitted, Dropped> {
+        let request = decode_request(payload).map_err(Dropped::Undecodable)?;
+        check_request(&request, &self.collective, now)?;
+        let filter = CompiledFilter::compile(&request.filter);
+        Ok(Admitted { request, filter })
+    }
+}
+
+impl Admitted {
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+}
+
+impl Node {
+    /// Whether this node answers `admitted`: its filter must select the node. A request for an
+    /// agent the node does not run only arrives directly (a node does not subscribe to other
+    /// agents' broadcasts); it is accepted, to be answered statuscode 2 "Unknown agent", so
+    /// the caller learns at once instead of timing out (Choria drops it silently).
+    pub fn accept<'a>(&'a self, admitted: &'a Admitted) -> Result<Accepted<'a>, Dropped> {
+        if !admitted.filter.matches(self.info()) {
+            return Err(Dropped::NotSelected {
+                id: admitted.request.id.clone(),
+                node: self.identity().to_string(),
+            });
+        }
+        Ok(Accepted {
+            node: self,
+            request: &admitted.request,
+            agent: self.hosted(&admitted.request.agent),
+        })
+    }
+
+    /// Everything this node does with a message from the wire: the whole gate.
+    pub async fn handle(&self, intake: &Intake, payload: &[u8]) -> Result<Outgoing, Dropped> {
+        let admitted = intake.admit(payload)?;
+        self.accept(&admitted)?.answer().await
+    }
+}
+
+impl Accepted<'_> {
+    pub fn request(&self) -> &Request {
+        self.request
+    }
+
+    /// Runs the action (within the agent's time limit, if it has one) and encodes the reply,
+    /// addressed to the request's reply subject.
+    pub async fn answer(&self) -> Result<Outgoing, Dropped> {
+        let body = self.dispatch().await;
+        // Every request answered is in the log: who asked what, and how it went.
+        tracing::info!(
+            node = %self.node.identity(),
+            request = %self.request.id,
+            caller = %self.request.caller,
+            agent = %self.request.agent,
+            action = %self.request.action,
+            statuscode = body.statuscode,
+            statusmsg = %body.statusmsg,
+            "answered"
+        );
+        self.reply(&body)
+    }
+
+    async fn dispatch(&self) -> RpcReplyBody {
+        let request = self.request;
+        let Some((agent, limit)) = &self.agent else {
+            return RpcReplyBody::unknown_agent(&request.agent);
+        };
+        let running = agent.handle(self.node.info(), request);
+        let Some(limit) = limit else {
+            return running.await;
+        };
+        match tokio::time::timeout(*limit, running).await {
+            Ok(body) => body,
+            Err(_) => RpcReplyBody::fail(
+                statuscode::UNKNOWN_ERROR,
+                format!(
+                    "{}#{} did not finish within {} s",
+                    request.agent,
+                    request.action,
+                    limit.as_secs_f64()
+                ),
+            ),
+        }
+    }
+
+    /// The encoded reply carrying `body`.
+    fn reply(&self, body: &RpcReplyBody) -> Result<Outgoing, Dropped> {
+        let request = self.request;
+        let identity = self.node.identity();
+        Reply::rpc(&request.id, identity, &request.agent, unix_now(), body)
+            .and_then(|reply| encode_reply(&reply))
+            .map(|payload| Outgoing {
+                subject: request.reply_to.clone(),
+                payload,
+            })
+            .map_err(|source| Dropped::Unencodable {
+                id: request.id.clone(),
+                node: identity.to_string(),
+                source,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::NodeInfo;
+    use crate::protocol::{decode_reply, encode_request, Filter};
+    use crate::transport::BoxFuture;
+    use serde_json::{json, Map};
+
+    /// An agent whose every action takes an hour.
+    struct Stuck;
+
+    impl Agent for Stuck {
+        fn handle<'a>(&'a self, _: &'a NodeInfo, _: &'a Request) -> BoxFuture<'a, RpcReplyBody> {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    fn node(identity: &str, cluster: &str) -> Node {
+        let facts: Map<String, serde_json::Value> =
+            json!({ "cluster": cluster }).as_object().unwrap().clone();
+        Node::new(identity, "mcollective", facts, Vec::new())
+    }
+
+    fn wire(agent: &str, filter: Filter) -> (Request, bytes::Bytes) {
+        let request = Request::example(agent, "ping", json!({}), filter);
+        let payload = encode_request(&request).unwrap();
+        (request, payload)
+    }
+
+    #[test]
+    fn admission_refuses_what_no_node_may_answer() {
+        let intake = Intake::new("mcollective");
+        let (request, payload) = wire("rpcutil", Filter::default());
+        assert!(intake.admit_at(&payload, request.time).is_ok());
+        let expired = intake.admit_at(&payload, request.time + request.ttl + 1);
+        assert!(matches!(
+            expired,
+            Err(Dropped::Refused(Rejection::Expired { .. }))
+        ));
+        let foreign = Intake::new("other").admit_at(&payload, request.time);
+        assert!(matches!(
+            foreign,
+            Err(Dropped::Refused(Rejection::WrongCollective { .. }))
+        ));
+        let garbage = intake.admit(b"{}").unwrap_err();
+        assert_eq!(garbage.kind(), DroppedKind::Undecodable);
+    }
+
+    /// The simulated fleet's way: one admission, then each node decides for itself.
+    #[tokio::test]
+    async fn one_admission_serves_every_node_it_reaches() {
+        let intake = Intake::new("mcollective");
+        let filter = Filter {
+            fact: vec![crate::protocol::FactFilter::parse("cluster=alfa").unwrap()],
+            ..Filter::default()
+        };
+        let (request, payload) = wire("rpcutil", filter);
+        let admitted = intake.admit(&payload).unwrap();
+        let alfa = node("a1.example.net", "alfa");
+        let bravo = node("b1.example.net", "bravo");
+        let reply = alfa.accept(&admitted).unwrap().answer().await.unwrap();
+        assert_eq!(reply.subject, request.reply_to);
+        let decoded = decode_reply(&reply.payload).unwrap();
+        assert_eq!(decoded.sender, "a1.example.net");
+        assert_eq!(decoded.rpc_body().unwrap().statuscode, statuscode::OK);
+        let refused = bravo.accept(&admitted).err().unwrap();
+        assert_eq!(refused.kind(), DroppedKind::NotSelected);
+        assert!(refused.to_string().contains("b1.example.net"), "{refused}");
+    }
+
+    #[tokio::test]
+    async fn an_action_past_its_limit_is_answered_statuscode_5() {
+        let mut limited = node("a1.example.net", "alfa");
+        limited.add_agent_within("stuck", Arc::new(Stuck), Duration::from_millis(20));
+        let intake = Intake::new("mcollective");
+        let (_, payload) = wire("stuck", Filter::default());
+        let reply = limited.handle(&intake, &payload).await.unwrap();
+        let body = decode_reply(&reply.payload).unwrap().rpc_body().unwrap();
+        assert_eq!(body.statuscode, statuscode::UNKNOWN_ERROR);
+        assert_eq!(body.statusmsg, "stuck#ping did not finish within 0.02 s");
+    }
+
+    #[test]
+    fn a_node_wide_limit_applies_to_agents_without_their_own() {
+        let mut limited = node("a1.example.net", "alfa");
+        assert_eq!(limited.limit("rpcutil"), None);
+        limited.limit_actions(Duration::from_secs(60));
+        limited.add_agent_within("stuck", Arc::new(Stuck), Duration::from_secs(3));
+        assert_eq!(limited.limit("rpcutil"), Some(Duration::from_secs(60)));
+        assert_eq!(limited.limit("stuck"), Some(Duration::from_secs(3)));
+    }
+}
