@@ -42,12 +42,3 @@ pub trait Agent: Send + Sync + 'static {
 pub fn string_input<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
     request.data.get(name).and_then(serde_json::Value::as_str)
 }
-
-/// A boolean input, false when absent.
-pub fn flag_input(request: &Request, name: &str) -> bool {
-    request
-        .data
-        .get(name)
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false)
-}
