@@ -1,6 +1,7 @@
 //! The harness of the other integration tests (tests/support/), tested: that every run gets
 //! the clean environment, that its normaliser replaces what varies and nothing else, and that
-//! its expectations, deadline and kill-on-drop guard fail or stop what they must.
+//! its expectations, deadline and kill-on-drop guard fail or stop what they must, and that a
+//! running process is read line by line and seen running programs of its own.
 
 mod support;
 
@@ -138,4 +139,64 @@ fn a_started_process_is_killed_when_dropped() {
         .status()
         .unwrap();
     assert!(!alive.success(), "process {pid} still runs");
+}
+
+#[test]
+fn waiting_for_a_line_passes_over_the_lines_before_it() {
+    let mut ping = Test::new()
+        .args(["rpc", "rpcutil", "ping", "--identity-file", "/dev/stdin"])
+        .stdin("web1.example.net\nweb2.example.net\n")
+        .status(0)
+        .spawn();
+    let line = ping.wait_for_stdout("web2.example.net");
+    assert!(line.starts_with("web2.example.net  0  OK"), "{line}");
+    ping.finish();
+}
+
+#[test]
+#[should_panic(expected = "stdout ended before \"web3.example.net\"")]
+fn waiting_for_a_line_that_never_comes_fails_the_test() {
+    let mut ping = Test::new()
+        .args(["rpc", "rpcutil", "ping", "--identity-file", "/dev/stdin"])
+        .stdin("web1.example.net\n")
+        .spawn();
+    ping.wait_for_stdout("web3.example.net");
+}
+
+#[test]
+fn stderr_is_read_line_by_line_too() {
+    let mut check = Test::new()
+        .file("hello.pp", "notice('hi')\n")
+        .args(["check", "hello.pp"])
+        .status(0)
+        .spawn();
+    assert_eq!(
+        check.wait_for_stderr("checked"),
+        "checked 1 file(s): 1 ok, 0 with problems"
+    );
+    check.finish();
+}
+
+#[test]
+fn a_process_running_a_program_of_its_own_has_a_child() {
+    let server = NatsServer::start();
+    let state = tempfile::tempdir().unwrap();
+    let config = format!(
+        "identity: web1.example.net\nnats: {{servers: ['{}']}}\nagents_dir: {}\npuppet: {{enabled: false}}\n",
+        server.url(),
+        support::repo_root().join("playbooks/agent/agents").display()
+    );
+    let agent = Test::new()
+        .file("agent.yaml", config)
+        .args(["agent", "--config", "agent.yaml"])
+        .env("APPMGR_STATE_DIR", state.path())
+        .env("APPMGR_UPGRADE_SECONDS", "1.5")
+        .start(" serving ");
+    assert!(!agent.has_a_child(), "a child before any request");
+    let _caller = Test::new()
+        .arg("rpc")
+        .nats(&server)
+        .args(["appmgr", "upgrade", "revision=7", "-I", "web1.example.net"])
+        .spawn();
+    agent.wait_for_a_child();
 }

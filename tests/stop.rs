@@ -1,187 +1,57 @@
-//! The one stop signal, as an operator stopping a node sends it: SIGTERM ends `orchestrate
-//! agent` and `orchestrate fleet` promptly whatever their connection to the broker is doing
-//! (connecting, connected, reconnecting, in the middle of a request), with exit 0. Real
-//! nats-server, real processes.
+//! Stopping the long-running commands with signals. Real nats-server, real processes.
+//!
+//! - The one stop signal, as an operator stopping a node sends it: SIGTERM ends `orchestrate
+//!   agent` and `orchestrate fleet` promptly whatever their connection to the broker is doing
+//!   (connecting, connected, reconnecting, in the middle of a request), with exit 0.
+//! - A second signal forces the stop: `orchestrate run` and `orchestrate site` return at
+//!   once, say what they left where, and exit with 130, as a process ended by SIGINT does in
+//!   a shell.
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::nats::{free_port, NatsServer};
-
-const BIN: &str = env!("CARGO_BIN_EXE_orchestrate");
+use support::{repo_root, Output, Process, Test};
 
 /// How long a stopped process may take to exit when nothing is in hand.
 const PROMPTLY: Duration = Duration::from_secs(5);
 
-/// A running `orchestrate` with its stdout and stderr read line by line; killed if the test
-/// ends without it exiting.
-struct Process {
-    child: Child,
-    stdout: Receiver<String>,
-    stderr: Receiver<String>,
-}
-
-impl Process {
-    fn start(args: &[&str], env: &[(&str, String)]) -> Process {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .env_remove("ORCHESTRATE_CONFIG")
-            .env_remove("NATS_URL")
-            .env_remove("RUST_LOG")
-            .envs(env.iter().map(|(name, value)| (name, value)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = lines(child.stdout.take().unwrap());
-        let stderr = lines(child.stderr.take().unwrap());
-        Process {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// An `orchestrate agent` of identity `web1.example.net` on `url`, with the shipped
-    /// external agents and no Puppet.
-    fn agent(dir: &Path, url: &str, env: &[(&str, String)]) -> Process {
-        let config = agent_config(dir, url);
-        Process::start(&["agent", "--config", config.to_str().unwrap()], env)
-    }
-
-    /// Waits for a line of stdout containing `text`.
-    fn stdout_shows(&self, text: &str) {
-        wait_for_line(&self.stdout, text, "stdout");
-    }
-
-    /// Waits for a line of the log (stderr) containing `text`.
-    fn log_shows(&self, text: &str) {
-        wait_for_line(&self.stderr, text, "the log");
-    }
-
-    fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// The exit code, which must come within `within`.
-    fn exits_within(&mut self, within: Duration) -> Option<i32> {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still running {within:?} after the stop; log: {:?}",
-                self.stderr.try_iter().collect::<Vec<_>>()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Whether the process has a child of its own now (an external agent's program running).
-    fn has_a_child(&self) -> bool {
-        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.child.id()));
-        tasks.into_iter().flatten().flatten().any(|task| {
-            std::fs::read_to_string(task.path().join("children"))
-                .is_ok_and(|children| !children.trim().is_empty())
-        })
-    }
-
-    /// Waits until the process runs a program of its own: a request is in hand.
-    fn wait_for_a_child(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.has_a_child() {
-            assert!(Instant::now() < deadline, "no request in hand");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A channel of the lines `source` writes, read on a thread of its own so the process never
-/// blocks on a full pipe.
-fn lines(source: impl Read + Send + 'static) -> Receiver<String> {
-    let (sender, receiver) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(source).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    receiver
-}
-
-fn wait_for_line(lines: &Receiver<String>, text: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = Vec::new();
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        match lines.recv_timeout(left) {
-            Ok(line) if line.contains(text) => return,
-            Ok(line) => seen.push(line),
-            Err(_) => break,
-        }
-    }
-    panic!("{what} never showed {text:?}: {seen:#?}");
-}
-
-fn agents_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("playbooks/agent/agents")
-}
-
-fn agent_config(dir: &Path, url: &str) -> PathBuf {
-    let config = dir.join("agent.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "identity: web1.example.net\nnats: {{servers: ['{url}']}}\nagents_dir: {}\npuppet: {{enabled: false}}\n",
-            agents_dir().display()
-        ),
+/// The configuration of an `orchestrate agent` of identity `web1.example.net` on `url`, with
+/// the shipped external agents and no Puppet.
+fn agent_config(url: &str) -> String {
+    format!(
+        "identity: web1.example.net\nnats: {{servers: ['{url}']}}\nagents_dir: {}\npuppet: {{enabled: false}}\n",
+        repo_root().join("playbooks/agent/agents").display()
     )
-    .unwrap();
-    config
 }
 
-/// `orchestrate rpc` asking web1 for an appmgr upgrade, running in the background.
-fn upgrade(url: &str) -> Child {
-    Command::new(BIN)
+/// `orchestrate agent` on `url` (see [`agent_config`]) with `env`, which must exit 0 within
+/// `deadline` of [`Process::finish`].
+fn agent(url: &str, env: &[(&str, String)], deadline: Duration) -> Test {
+    Test::new()
+        .file("agent.yaml", agent_config(url))
+        .args(["agent", "--config", "agent.yaml"])
+        .envs(env.iter().cloned())
+        .deadline(deadline)
+        .status(0)
+}
+
+/// The same, started: serving.
+fn serving_agent(url: &str, env: &[(&str, String)], deadline: Duration) -> Process {
+    agent(url, env, deadline).start(" serving ")
+}
+
+/// `orchestrate rpc` asking web1 for an appmgr upgrade, running in the background; it must
+/// finish within 20 s of [`Process::finish`].
+fn upgrade(url: &str) -> Process {
+    Test::new()
         .args(["rpc", "--nats", url, "--json", "appmgr", "upgrade"])
         .args(["revision=7", "-I", "web1.example.net", "--timeout", "20"])
-        .env_remove("ORCHESTRATE_CONFIG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .deadline(Duration::from_secs(20))
         .spawn()
-        .unwrap()
-}
-
-fn output_within(mut child: Child, within: Duration) -> Output {
-    let deadline = Instant::now() + within;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the caller did not finish within {within:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
 }
 
 fn appmgr_env(dir: &Path, seconds: &str) -> [(&'static str, String); 2] {
@@ -191,28 +61,34 @@ fn appmgr_env(dir: &Path, seconds: &str) -> [(&'static str, String); 2] {
     ]
 }
 
+/// Whether a line after the first (the "serving" that [`Test::start`] waited for) says
+/// `Stopped`.
+fn says_stopped_after_serving(out: &Output) -> bool {
+    out.stdout
+        .lines()
+        .skip(1)
+        .any(|line| line.contains("Stopped"))
+}
+
 #[test]
 fn the_daemon_stops_while_connecting_to_a_broker_not_up_yet() {
-    let dir = tempfile::tempdir().unwrap();
     let url = format!("nats://127.0.0.1:{}", free_port());
-    let mut agent = Process::agent(dir.path(), &url, &[]);
+    let mut agent = agent(&url, &[], PROMPTLY).spawn();
     // The second attempt (1 s after the first): the daemon is waiting for its broker, its
     // signal handlers surely in place.
-    agent.log_shows("cannot reach the broker yet");
-    agent.log_shows("cannot reach the broker yet");
+    agent.wait_for_stderr("cannot reach the broker yet");
+    agent.wait_for_stderr("cannot reach the broker yet");
     agent.terminate();
-    assert_eq!(agent.exits_within(PROMPTLY), Some(0));
+    agent.finish();
 }
 
 #[test]
 fn the_daemon_stops_while_connected() {
     let server = NatsServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let mut agent = Process::agent(dir.path(), &server.url(), &[]);
-    agent.stdout_shows(" serving ");
+    let agent = serving_agent(&server.url(), &[], PROMPTLY);
     agent.terminate();
-    assert_eq!(agent.exits_within(PROMPTLY), Some(0));
-    agent.stdout_shows("Stopped");
+    let out = agent.finish();
+    assert!(says_stopped_after_serving(&out), "{}", out.whole());
 }
 
 /// The bug this test is for: the daemon waited for ever for a broker that had gone to take
@@ -220,30 +96,27 @@ fn the_daemon_stops_while_connected() {
 #[test]
 fn the_daemon_stops_while_reconnecting_to_a_broker_gone_away() {
     let mut server = NatsServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let mut agent = Process::agent(dir.path(), &server.url(), &[]);
-    agent.stdout_shows(" serving ");
+    let mut agent = serving_agent(&server.url(), &[], PROMPTLY);
     server.stop();
-    agent.log_shows("disconnected from the broker; reconnecting");
+    agent.wait_for_stderr("disconnected from the broker; reconnecting");
     agent.terminate();
-    assert_eq!(agent.exits_within(PROMPTLY), Some(0));
-    agent.stdout_shows("Stopped");
+    let out = agent.finish();
+    assert!(says_stopped_after_serving(&out), "{}", out.whole());
 }
 
 #[test]
 fn the_daemon_stopped_mid_request_answers_it_first() {
     let server = NatsServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let env = appmgr_env(dir.path(), "1.5");
-    let mut agent = Process::agent(dir.path(), &server.url(), &env);
-    agent.stdout_shows(" serving ");
+    let state = tempfile::tempdir().unwrap();
+    let env = appmgr_env(state.path(), "1.5");
+    let agent = serving_agent(&server.url(), &env, Duration::from_secs(10));
     let caller = upgrade(&server.url());
     agent.wait_for_a_child();
     agent.terminate();
-    assert_eq!(agent.exits_within(Duration::from_secs(10)), Some(0));
-    let answered = output_within(caller, Duration::from_secs(20));
-    let result: Value = serde_json::from_slice(&answered.stdout)
-        .unwrap_or_else(|error| panic!("{error}: {}", String::from_utf8_lossy(&answered.stderr)));
+    agent.finish();
+    let answered = caller.finish();
+    let result: Value = serde_json::from_str(&answered.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}", answered.whole()));
     let reply = &result["replies"][0];
     assert_eq!(reply["statuscode"], 0, "{result}");
     assert_eq!(reply["data"]["revision"], 7, "{result}");
@@ -254,44 +127,117 @@ fn the_daemon_stopped_mid_request_answers_it_first() {
 #[test]
 fn the_daemon_stopped_mid_request_with_the_broker_gone_gives_up_soon() {
     let mut server = NatsServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let env = appmgr_env(dir.path(), "6");
-    let mut agent = Process::agent(dir.path(), &server.url(), &env);
-    agent.stdout_shows(" serving ");
-    let mut caller = upgrade(&server.url());
+    let state = tempfile::tempdir().unwrap();
+    let env = appmgr_env(state.path(), "6");
+    let mut agent = serving_agent(&server.url(), &env, PROMPTLY);
+    // Killed when dropped at the end: nobody answers it.
+    let _caller = upgrade(&server.url());
     agent.wait_for_a_child();
     server.stop();
-    agent.log_shows("disconnected from the broker; reconnecting");
+    agent.wait_for_stderr("disconnected from the broker; reconnecting");
     let stopped = Instant::now();
     agent.terminate();
-    assert_eq!(agent.exits_within(PROMPTLY), Some(0));
+    agent.finish();
     assert!(stopped.elapsed() < Duration::from_millis(4500));
-    let _ = caller.kill();
-    let _ = caller.wait();
 }
 
-fn fleet(url: &str) -> Process {
-    Process::start(&["fleet", "--nats", url, "--nodes", "3"], &[])
+/// `orchestrate fleet` of 3 nodes on `server`, serving; it must exit 0 promptly once stopped.
+fn fleet(server: &NatsServer) -> Process {
+    Test::new()
+        .args(["fleet", "--nodes", "3"])
+        .nats(server)
+        .deadline(PROMPTLY)
+        .status(0)
+        .start("Serving 3 nodes")
 }
 
 #[test]
 fn the_fleet_stops_while_connected() {
     let server = NatsServer::start();
-    let mut fleet = fleet(&server.url());
-    fleet.stdout_shows("Serving 3 nodes");
+    let fleet = fleet(&server);
     fleet.terminate();
-    assert_eq!(fleet.exits_within(PROMPTLY), Some(0));
-    fleet.stdout_shows("Stopped");
+    let out = fleet.finish();
+    assert!(says_stopped_after_serving(&out), "{}", out.whole());
 }
 
 #[test]
 fn the_fleet_stops_while_reconnecting_to_a_broker_gone_away() {
     let mut server = NatsServer::start();
-    let mut fleet = fleet(&server.url());
-    fleet.stdout_shows("Serving 3 nodes");
+    let mut fleet = fleet(&server);
     server.stop();
-    fleet.log_shows("disconnected from the broker; reconnecting");
+    fleet.wait_for_stderr("disconnected from the broker; reconnecting");
     fleet.terminate();
-    assert_eq!(fleet.exits_within(PROMPTLY), Some(0));
-    fleet.stdout_shows("Stopped");
+    let out = fleet.finish();
+    assert!(says_stopped_after_serving(&out), "{}", out.whole());
+}
+
+/// How long a forced stop may take, from the second signal to the exit.
+const AT_ONCE: Duration = Duration::from_secs(10);
+
+/// Runs `test`, signals once `first` is out on stdout, again once `second` is, and returns
+/// the output (which must end with 130 within [`AT_ONCE`]) and how long the process took to
+/// end after the second signal.
+fn stop_twice(test: Test, first: &str, second: &str) -> (Output, Duration) {
+    let mut run = test.deadline(AT_ONCE).status(130).spawn();
+    // A moment after each line, so the signal reaches a process watching for it.
+    run.wait_for_stdout(first);
+    std::thread::sleep(Duration::from_millis(500));
+    run.terminate();
+    run.wait_for_stdout(second);
+    std::thread::sleep(Duration::from_millis(200));
+    run.terminate();
+    let forced = Instant::now();
+    let out = run.finish();
+    (out, forced.elapsed())
+}
+
+#[test]
+fn a_second_signal_stops_a_playbook_run_at_once_with_130() {
+    let fleet = std::fs::read_to_string(repo_root().join("playbooks/fleet.yaml")).unwrap();
+    let code = "mcollective { 'slow': agent => 'rpcutil', action => 'ping', identity_filter => 'ghost.example.net', timeout => 30 }\n\
+                -> notify { 'after': }\n";
+    let test = Test::new()
+        .file("stop.pp", code)
+        .file("fleet.yaml", fleet)
+        .arg("stop");
+    let (out, took) = stop_twice(
+        test,
+        "Running stop",
+        "Interrupted: waiting for the running steps to finish; no new step starts",
+    );
+    let stdout = &out.stdout;
+    assert!(took < AT_ONCE, "{took:?}\n{stdout}");
+    assert!(
+        stdout.ends_with(
+            "Stopped at once: the steps that were running were abandoned part way; check their nodes\n"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Run interrupted"), "{stdout}");
+}
+
+#[test]
+fn a_second_signal_stops_a_site_run_at_once_with_130() {
+    let graph = repo_root().join("tests/fixtures/site/lamp.json");
+    let test = Test::new()
+        .file(
+            "slow.yaml",
+            "nodes:\n- identity: dev[1-4].example.net\n  puppet: {run_duration: 60s}\n",
+        )
+        .args(["site", "--graph"])
+        .arg(graph)
+        .args(["--yes", "--poll-interval", "0.1", "--fleet", "slow.yaml"]);
+    let (out, took) = stop_twice(
+        test,
+        "Running Puppet on 1 node of group 1",
+        "Interrupted: the batch under way finishes, then the run stops with every node disabled (Ctrl-C again to stop at once)",
+    );
+    let stdout = &out.stdout;
+    assert!(took < AT_ONCE, "{took:?}\n{stdout}");
+    assert!(
+        stdout.trim_end().ends_with(
+            "Stopped at once: Puppet is left disabled on the site's nodes, except perhaps those of the batch that was running; check them"
+        ),
+        "{stdout}"
+    );
 }

@@ -10,8 +10,12 @@ use std::time::{Duration, Instant};
 
 use super::normalise::normalise;
 
-/// How long a starting process may take to print its first line.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a starting process may take to print its first line, and how long
+/// [`Process::wait_for_stdout`] and [`Process::wait_for_stderr`] wait for theirs.
+const LINE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long [`Process::wait_for_a_child`] waits for the process to start a program.
+const CHILD_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What a finished run printed, and how it ended.
 #[derive(Debug)]
@@ -74,10 +78,11 @@ fn text_mismatch(name: &str, want: Option<&str>, have: &str) -> Option<String> {
 }
 
 /// A running binary, killed when dropped so no test leaves one behind. Its stdout and stderr
-/// are read all along (it never blocks on a full pipe); stdout also line by line.
+/// are read all along (it never blocks on a full pipe), and also line by line as they come.
 pub struct Process {
     child: Child,
     lines: Receiver<String>,
+    stderr_lines: Receiver<String>,
     stdout: Pipe,
     stderr: Pipe,
     expected: Expected,
@@ -103,10 +108,12 @@ impl Process {
         feed(child.stdin.take().unwrap(), stdin);
         let (line_sender, lines) = mpsc::channel();
         let stdout = Pipe::drain(child.stdout.take().unwrap(), Some(line_sender));
-        let stderr = Pipe::drain(child.stderr.take().unwrap(), None);
+        let (stderr_sender, stderr_lines) = mpsc::channel();
+        let stderr = Pipe::drain(child.stderr.take().unwrap(), Some(stderr_sender));
         Process {
             child,
             lines,
+            stderr_lines,
             stdout,
             stderr,
             expected,
@@ -123,12 +130,53 @@ impl Process {
     /// The next line on stdout, without its newline; fails the test when none comes in time.
     #[track_caller]
     pub fn next_line(&mut self) -> String {
-        match self.lines.recv_timeout(START_TIMEOUT) {
+        match self.lines.recv_timeout(LINE_TIMEOUT) {
             Ok(line) => line,
             Err(error) => panic!(
                 "no line on stdout ({error})\n--- stderr\n{}",
                 self.stderr.so_far()
             ),
+        }
+    }
+
+    /// Reads stdout line by line until one contains `text`, and returns it (the lines before
+    /// it are passed over, and [`Process::next_line`] goes on after it). Fails the test when
+    /// stdout ends first or no such line comes within 30 s, with the lines it passed over.
+    #[track_caller]
+    pub fn wait_for_stdout(&mut self, text: &str) -> String {
+        let found = wait_for_line(&self.lines, text);
+        found.unwrap_or_else(|why| panic!("stdout {why}\n--- stderr\n{}", self.stderr.so_far()))
+    }
+
+    /// [`Process::wait_for_stdout`] on stderr, the log: its own lines, read as they come.
+    #[track_caller]
+    pub fn wait_for_stderr(&mut self, text: &str) -> String {
+        let found = wait_for_line(&self.stderr_lines, text);
+        found.unwrap_or_else(|why| panic!("stderr {why}\n--- stdout\n{}", self.stdout.so_far()))
+    }
+
+    /// Whether the process runs a program of its own right now (one of its threads has a
+    /// child, per Linux's `/proc/<pid>/task/<tid>/children`): for `orchestrate agent`, an
+    /// external agent's program, a request in hand.
+    pub fn has_a_child(&self) -> bool {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.id()));
+        tasks.into_iter().flatten().flatten().any(|task| {
+            std::fs::read_to_string(task.path().join("children"))
+                .is_ok_and(|children| !children.trim().is_empty())
+        })
+    }
+
+    /// Waits until [`Process::has_a_child`]; fails the test when it has none within 10 s.
+    #[track_caller]
+    pub fn wait_for_a_child(&self) {
+        let started = Instant::now();
+        while !self.has_a_child() {
+            assert!(
+                started.elapsed() < CHILD_TIMEOUT,
+                "the process started no program within {CHILD_TIMEOUT:?}\n--- stderr\n{}",
+                self.stderr.so_far()
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -204,6 +252,29 @@ impl Drop for Process {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The first line from `lines` that contains `text`, within [`LINE_TIMEOUT`]; else why not,
+/// with the lines passed over.
+fn wait_for_line(lines: &Receiver<String>, text: &str) -> Result<String, String> {
+    let started = Instant::now();
+    let mut passed = Vec::new();
+    loop {
+        let left = LINE_TIMEOUT.saturating_sub(started.elapsed());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(text) => return Ok(line),
+            Ok(line) => passed.push(line),
+            Err(error) => {
+                let why = match error {
+                    mpsc::RecvTimeoutError::Timeout => {
+                        format!("showed no {text:?} within {LINE_TIMEOUT:?}")
+                    }
+                    mpsc::RecvTimeoutError::Disconnected => format!("ended before {text:?}"),
+                };
+                return Err(format!("{why}; the lines before:\n{}", passed.join("\n")));
+            }
+        }
     }
 }
 

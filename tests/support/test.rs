@@ -43,7 +43,11 @@ pub const DEADLINE: Duration = Duration::from_secs(60);
 ///   [`Process::finish`] ([`Test::deadline`] for another); past it, it is killed and the test
 ///   fails with what it printed so far.
 /// - **Long-running processes:** [`Test::spawn`] and [`Test::start`] (waits for a first line,
-///   like `orchestrate agent`'s "serving") give a [`Process`], killed when dropped.
+///   like `orchestrate agent`'s "serving") give a [`Process`], killed when dropped. It reads
+///   stdout and stderr line by line as they come ([`Process::wait_for_stdout`],
+///   [`Process::wait_for_stderr`], within 30 s), takes signals by name
+///   ([`Process::signal`], [`Process::terminate`]) and tells when it runs a program of its
+///   own ([`Process::wait_for_a_child`]).
 #[must_use]
 pub struct Test {
     args: Vec<OsString>,
