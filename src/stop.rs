@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::watch;
 
 /// How far the stop has gone.
@@ -41,11 +42,15 @@ impl Stop {
     pub fn on_signals() -> Stop {
         let stop = Stop::new();
         let raised = stop.clone();
+        // The handlers are installed here, before this returns, so that a signal sent as soon
+        // as the caller goes on is already ours (installed inside the task, it would meet the
+        // OS default until the task first ran).
+        let mut signals = Signals::install();
         tokio::spawn(async move {
-            signalled().await;
+            signals.next().await;
             tracing::info!("asked to stop");
             raised.request();
-            signalled().await;
+            signals.next().await;
             tracing::info!("asked again: stopping at once");
             raised.force();
         });
@@ -97,20 +102,43 @@ impl Stop {
     }
 }
 
-/// Returns when the process receives SIGINT or SIGTERM.
-async fn signalled() {
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
+/// SIGINT and SIGTERM, watched from the moment they are installed.
+struct Signals {
+    interrupt: Option<Signal>,
+    terminate: Option<Signal>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        let watch = |kind: SignalKind, name: &str| match signal(kind) {
+            Ok(watching) => Some(watching),
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch for {name}");
+                None
             }
+        };
+        Signals {
+            interrupt: watch(SignalKind::interrupt(), "SIGINT"),
+            terminate: watch(SignalKind::terminate(), "SIGTERM"),
         }
-        Err(error) => {
-            tracing::warn!(%error, "cannot watch for SIGTERM; Ctrl-C stops");
-            let _ = tokio::signal::ctrl_c().await;
+    }
+
+    /// Returns when either signal arrives (never, if neither could be watched).
+    async fn next(&mut self) {
+        tokio::select! {
+            _ = received(self.interrupt.as_mut()) => {}
+            _ = received(self.terminate.as_mut()) => {}
         }
+    }
+}
+
+/// Returns when `watching` receives its signal; never, if it is not watched.
+async fn received(watching: Option<&mut Signal>) {
+    match watching {
+        Some(watching) => {
+            watching.recv().await;
+        }
+        None => std::future::pending().await,
     }
 }
 
