@@ -41,7 +41,7 @@ fn main() {
         }
         let s = String::from_utf8_lossy(&b).into_owned();
         std::fs::write("/tmp/fz/current.pp", &s).unwrap();
-        let _ = orchestrate::lang::check(&s);
+        let _ = orchestrate::lang::check(&s, orchestrate::lang::Dialect::Manifest);
         n += 1;
     }
     eprintln!("{n} mutated manifests, no panic");

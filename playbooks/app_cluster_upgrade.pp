@@ -12,7 +12,7 @@
 # top-scope code, reading `name=value` arguments as `$name`, as the original seed did.)
 class app_cluster_upgrade (
   String[1] $cluster,
-  Variant[Integer[0], String[1]] $revision,
+  Variant[Integer[0], Pattern[/\A[0-9]+\z/]] $revision,
   String[1] $backend = 'app',
 ) {
   $load_balancer = discover({ 'class' => 'haproxy' })

@@ -156,3 +156,54 @@ fn the_example_playbooks_are_clean() {
         out.stderr
     );
 }
+
+/// The plans Bolt and Choria users write: unbraced hash arguments, namespaced method calls,
+/// `apply` blocks; catalog code only inside `apply`, as Puppet's `--tasks` reads plans/.
+const PLAN: &str = r#"plan site::deploy(TargetSpec $targets) {
+  $result = run_task('package', $targets, 'action' => 'install', 'name' => 'nginx')
+  $names = $result.ok_set.names.site::sorted()
+  apply($targets, '_catch_errors' => true) {
+    package { 'nginx': ensure => installed }
+    -> service { 'nginx': ensure => running }
+  }
+  return { status => 'done', names => $names }
+}
+"#;
+
+#[test]
+fn plans_parse_as_puppet_tasks_mode_reads_them() {
+    check()
+        .file("site/plans/deploy.pp", PLAN)
+        .file("site/plans/bad.pp", "plan site::bad() {\n  notify { 'x': }\n}\n")
+        .file("site/manifests/init.pp", "class site { notify { 'x': } }\n")
+        .args(["--format", "json", "site"])
+        .stdout(concat!(
+            r#"{"file":"site/plans/bad.pp","line":2,"column":3,"message":"a resource declaration is only available inside `apply` in a plan"}"#,
+            "\n"
+        ))
+        .status(1)
+        .run();
+    // `--tasks` reads every file as plans, as `puppet parser validate --tasks` does.
+    check()
+        .file("init.pp", "class site { }\n")
+        .args(["--tasks", "--format", "json", "init.pp"])
+        .stdout(concat!(
+            r#"{"file":"init.pp","line":1,"column":1,"message":"classes and defines cannot be defined in a file of plans"}"#,
+            "\n"
+        ))
+        .status(1)
+        .run();
+}
+
+#[test]
+fn apply_outside_a_plan_is_refused() {
+    check()
+        .file("site.pp", "apply('localhost') { notify { 'x': } }\n")
+        .args(["--format", "json", "site.pp"])
+        .stdout(concat!(
+            r#"{"file":"site.pp","line":1,"column":1,"message":"`apply` is only available in plans (the files of a `plans/` folder)"}"#,
+            "\n"
+        ))
+        .status(1)
+        .run();
+}

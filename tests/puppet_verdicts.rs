@@ -43,10 +43,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
         "invalid/class_name_unit.pp",
         "names of Puppet's built-in classes are not reserved",
     ),
-    (
-        "invalid/mistake_selector_without_question.pp",
-        "`$x { ... }` is read as two statements",
-    ),
     // The same mistake, reported where it is rather than where Puppet noticed it.
     (
         "invalid/unterminated_double_string.pp",
@@ -85,7 +81,7 @@ fn problem_lines(bytes: &[u8]) -> Vec<usize> {
             std::str::from_utf8(bytes).unwrap_err().valid_up_to(),
         )];
     };
-    match orchestrate::lang::check(text) {
+    match orchestrate::lang::check(text, orchestrate::lang::Dialect::Manifest) {
         Ok(_) => Vec::new(),
         Err(problems) => problems
             .iter()

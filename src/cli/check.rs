@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 
 use crate::lang::ast::Span;
 use crate::lang::diagnostic::FileDiagnostic;
-use crate::lang::SyntaxError;
+use crate::lang::{Dialect, SyntaxError};
 use crate::Error;
 
 #[derive(Debug, Args)]
@@ -23,6 +23,20 @@ pub struct CheckArgs {
     /// Also print the syntax tree of each file that parses, as an S-expression with byte spans.
     #[arg(long, conflicts_with = "format")]
     pub ast: bool,
+    /// Read every file as plans, as `puppet parser validate --tasks` does. Without it, the
+    /// files of a `plans/` folder are read as plans and the others as manifests, as Puppet
+    /// loads them.
+    #[arg(long)]
+    pub tasks: bool,
+}
+
+impl CheckArgs {
+    fn dialect(&self, path: &Path) -> Dialect {
+        match self.tasks {
+            true => Dialect::Tasks,
+            false => Dialect::of(path),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -36,9 +50,9 @@ pub enum Format {
 pub fn run(args: CheckArgs) -> Result<(), Error> {
     let files = manifests(&args.paths)?;
     if args.ast {
-        print_trees(&files)?;
+        print_trees(&args, &files)?;
     }
-    let results = check_all(&files);
+    let results = check_all(&args, &files);
     let mut failed = 0;
     let color = args.format == Format::Human
         && std::io::stderr().is_terminal()
@@ -87,7 +101,7 @@ pub fn run(args: CheckArgs) -> Result<(), Error> {
     }
 }
 
-fn print_trees(files: &[PathBuf]) -> Result<(), Error> {
+fn print_trees(args: &CheckArgs, files: &[PathBuf]) -> Result<(), Error> {
     for file in files {
         let bytes = std::fs::read(file).map_err(|source| Error::Read {
             path: file.clone(),
@@ -99,7 +113,7 @@ fn print_trees(files: &[PathBuf]) -> Result<(), Error> {
             continue;
         };
         let tree = std::panic::catch_unwind(|| {
-            crate::lang::check(&text)
+            crate::lang::check(&text, args.dialect(file))
                 .ok()
                 .map(|p| crate::lang::sexpr::dump(&p))
         });
@@ -150,7 +164,7 @@ type FileResult = Result<Vec<FileDiagnostic>, Error>;
 const MOST_PROBLEMS_SHOWN: usize = 50;
 
 /// Checks the files on every core, returning the results in the files' order.
-fn check_all(files: &[PathBuf]) -> Vec<FileResult> {
+fn check_all(args: &CheckArgs, files: &[PathBuf]) -> Vec<FileResult> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len().max(1));
@@ -167,7 +181,7 @@ fn check_all(files: &[PathBuf]) -> Vec<FileResult> {
                         loop {
                             let i = next.fetch_add(1, Ordering::Relaxed);
                             let Some(file) = files.get(i) else { break };
-                            done.push((i, check_file_safely(file)));
+                            done.push((i, check_file_safely(file, args.dialect(file))));
                         }
                         done
                     })
@@ -185,15 +199,15 @@ fn check_all(files: &[PathBuf]) -> Vec<FileResult> {
 
 /// A bug in the parser must not take the other files' results down with it: a panic becomes
 /// an internal error reported against the file.
-fn check_file_safely(path: &Path) -> FileResult {
-    std::panic::catch_unwind(|| check_file(path)).unwrap_or_else(|_| {
+fn check_file_safely(path: &Path, dialect: Dialect) -> FileResult {
+    std::panic::catch_unwind(|| check_file(path, dialect)).unwrap_or_else(|_| {
         Err(Error::Internal {
             path: path.to_path_buf(),
         })
     })
 }
 
-fn check_file(path: &Path) -> FileResult {
+fn check_file(path: &Path, dialect: Dialect) -> FileResult {
     let bytes = std::fs::read(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
@@ -213,7 +227,7 @@ fn check_file(path: &Path) -> FileResult {
             return Ok(vec![FileDiagnostic::new(&name, Arc::new(text), &error)]);
         }
     };
-    let problems = match crate::lang::check(&text) {
+    let problems = match crate::lang::check(&text, dialect) {
         Ok(_) => return Ok(Vec::new()),
         Err(problems) => problems,
     };

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use clap::{Args, Parser};
 
 use super::setup::{self, at_least_one, Evaluated, PlaybookTarget};
+use crate::eval::Value;
 use crate::report::{self, Reporter};
 use crate::run::{self, RunContext};
 use crate::stop::Stop;
@@ -43,7 +44,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
     let prepared =
         run::prepare(&evaluation).map_err(|e| setup::after_evaluation(e, &evaluation))?;
     let steps = prepared.graph.steps.len();
-    let name = args.target.playbook.name();
+    let name = args.target.playbook.name(&args.target.repo.resolve());
     if args.plan {
         println!(
             "Plan for {name}: {steps} step{} {}; nothing is run",
@@ -76,6 +77,13 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
     })?;
     if summary.failed > 0 || summary.skipped > 0 {
         return Err(Error::RunFailed);
+    }
+    if let Some(value) = evaluation
+        .returned
+        .as_ref()
+        .filter(|v| !matches!(v, Value::Undef))
+    {
+        println!("{name} returned {value}");
     }
     Ok(())
 }

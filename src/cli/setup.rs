@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::broker::{self, Broker, BrokerArgs};
 use crate::duration;
+use crate::eval::playbooks::PlaybookFile;
 use crate::eval::{self, Evaluation, Loader, NoFleet, NodeQuery};
 use crate::fleet::{FleetFile, SimulatedFleet};
 use crate::rpc::{ClientOptions, RpcClient};
@@ -132,35 +133,44 @@ impl PlaybookTarget {
 /// The playbook named on the command line and its `NAME=VALUE` arguments.
 #[derive(Debug, Clone, Args)]
 pub struct PlaybookArgs {
-    /// A playbook of the repository (`app_cluster_upgrade`) or a path to a `.pp` file.
+    /// A playbook of the repository (`app_cluster_upgrade`), a plan (`mod::plan`, from
+    /// modules/mod/plans/plan.pp or a Bolt project's plans/), or a path to a `.pp` file.
     pub playbook: String,
     /// Playbook parameters; a VALUE that parses as JSON is taken as JSON (numbers, arrays...).
     #[arg(value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+    /// Parameters as a JSON object, as Bolt takes them: '{"k": "v"}', @FILE or FILE.
+    #[arg(long = "params", value_name = "JSON|@FILE")]
+    pub params_json: Option<String>,
 }
 
 impl PlaybookArgs {
-    pub fn path(&self, repo: &Path) -> Result<PathBuf, Error> {
-        let path = eval::playbook_path(repo, &self.playbook);
-        if path.is_file() {
-            return Ok(path);
+    pub fn locate(&self, repo: &Path) -> Result<PlaybookFile, Error> {
+        eval::playbooks::find(repo, &self.playbook).map_err(|not_found| {
+            Error::usage(format!(
+                "{not_found}; `orchestrate list` shows the playbooks of the repository"
+            ))
+        })
+    }
+
+    /// The name the playbook runs by: a plan's full name, else the file's stem.
+    pub fn name(&self, repo: &Path) -> String {
+        match eval::playbooks::find(repo, &self.playbook) {
+            Ok(found) => found.name,
+            Err(_) => Path::new(&self.playbook)
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| self.playbook.clone()),
         }
-        Err(Error::usage(format!(
-            "no playbook '{}' (looked for {}); `orchestrate list` shows the playbooks of the repository",
-            self.playbook,
-            path.display()
-        )))
     }
 
-    pub fn name(&self) -> String {
-        Path::new(&self.playbook)
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| self.playbook.clone())
-    }
-
+    /// The `--params` object's entries, then the `NAME=VALUE` ones; a name given twice is
+    /// refused.
     pub fn arguments(&self) -> Result<Vec<(String, eval::Value)>, Error> {
-        let mut arguments: Vec<(String, eval::Value)> = Vec::new();
+        let mut arguments: Vec<(String, eval::Value)> = match &self.params_json {
+            Some(given) => params_object(given)?,
+            None => Vec::new(),
+        };
         for param in &self.params {
             let Some((name, value)) = param.split_once('=').filter(|(n, _)| is_parameter_name(n))
             else {
@@ -168,18 +178,50 @@ impl PlaybookArgs {
                     "'{param}' is not a playbook parameter: write NAME=VALUE, e.g. cluster=bravo"
                 )));
             };
+            arguments.push((name.to_string(), eval::parse_argument(value)));
+        }
+        for (i, (name, _)) in arguments.iter().enumerate() {
             if name == "id" {
                 return Err(Error::usage(
                     "`id` is the caller's identity ($id in the playbook): set it with --user",
                 ));
             }
-            if arguments.iter().any(|(n, _)| n == name) {
+            if arguments[..i].iter().any(|(n, _)| n == name) {
                 return Err(Error::usage(format!("{name} is given twice")));
             }
-            arguments.push((name.to_string(), eval::parse_argument(value)));
         }
         Ok(arguments)
     }
+}
+
+/// `--params`: a JSON object, or `@FILE` / `FILE` holding one.
+fn params_object(given: &str) -> Result<Vec<(String, eval::Value)>, Error> {
+    let text = match given.trim_start().starts_with('{') {
+        true => given.to_string(),
+        false => {
+            let path = given.strip_prefix('@').unwrap_or(given);
+            std::fs::read_to_string(path).map_err(|source| Error::Read {
+                path: path.into(),
+                source,
+            })?
+        }
+    };
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::usage(format!("--params {given}: not valid JSON: {e}")))?;
+    let serde_json::Value::Object(entries) = json else {
+        return Err(Error::usage(format!(
+            "--params {given}: a JSON object of parameters is needed, e.g. '{{\"cluster\": \"bravo\"}}'"
+        )));
+    };
+    entries
+        .into_iter()
+        .map(|(name, value)| match is_parameter_name(&name) {
+            true => Ok((name, eval::Value::from(&value))),
+            false => Err(Error::usage(format!(
+                "--params: '{name}' is not a parameter name"
+            ))),
+        })
+        .collect()
 }
 
 fn is_parameter_name(name: &str) -> bool {
@@ -261,9 +303,8 @@ pub fn evaluate(
     playbook: &PlaybookArgs,
     user: &str,
 ) -> Result<Evaluation, Error> {
-    let path = playbook.path(repo)?;
+    let PlaybookFile { name, path } = playbook.locate(repo)?;
     let args = playbook.arguments()?;
-    let name = playbook.name();
     let query: Box<dyn NodeQuery + Send> = match &fleet.rpc {
         Some(rpc) => Box::new(crate::run::RpcNodeQuery {
             rpc: rpc.clone(),

@@ -7,12 +7,13 @@ use std::rc::Rc;
 use regex::Regex;
 
 use crate::lang::ast::{
-    BinaryOp, Block, Expr, ExprKind, HashEntry, Lambda, Param, StringPart, UnaryOp,
+    BinaryOp, Block, Expr, ExprKind, HashEntry, Lambda, Param, Program, Span, StringPart, UnaryOp,
 };
 
 use super::catalog::{Catalog, ResourceId};
 use super::loader::{Defined, Loader, SourceFile};
 use super::operators;
+use super::playbooks;
 use super::resources::{PendingCollector, PendingDefine, PendingOverride, PendingRelation};
 use super::scope::{AssignError, Frame, Scopes};
 use super::steps::StepTypes;
@@ -109,6 +110,8 @@ pub struct Evaluator<'a> {
     pub(super) site: Option<super::site::SiteState>,
     /// Tags `tag()` gave the main class (at top scope): every resource carries them.
     pub(super) main_tags: Vec<String>,
+    /// The value of the plan the playbook runs.
+    returned: Option<Value>,
 }
 
 /// Evaluates the playbook into a catalog.
@@ -126,11 +129,15 @@ pub fn evaluate(request: EvalRequest<'_>) -> Result<Evaluation, Box<EvalFailure>
     let mut evaluator = Evaluator::new(loader, nodes, steps, log);
     let result = evaluator.run_playbook(&path, &playbook, args, caller);
     let Evaluator {
-        loader, catalog, ..
+        loader,
+        catalog,
+        returned,
+        ..
     } = evaluator;
     match result {
         Ok(()) => Ok(Evaluation {
             catalog,
+            returned,
             sources: loader.sources,
             repo: loader.repo,
         }),
@@ -170,6 +177,7 @@ impl<'a> Evaluator<'a> {
             classes_inheriting: std::collections::HashSet::new(),
             site: None,
             main_tags: Vec::new(),
+            returned: None,
         }
     }
 
@@ -183,25 +191,54 @@ impl<'a> Evaluator<'a> {
         let (file, program) = self.loader.load_file(path)?;
         self.file = file;
         let _ = self.scopes.assign("id", Value::String(caller));
-        let key = name.to_lowercase();
-        let entry = match (self.loader.plans.get(&key), self.loader.classes.get(&key)) {
-            (Some(plan), _) => Some(Entry::from_plan(plan)),
-            (None, Some(class)) if class.file == file => Some(Entry::from_class(class)),
-            _ => None,
-        };
-        match entry {
+        match self.entry_of(&program, name)? {
             Some(entry) => {
                 self.run_statements(&program.statements)?;
                 self.run_entry(&entry, args)?;
             }
             None => {
                 for (name, value) in args {
+                    if !playbooks::reads_variable(&program, &name) {
+                        let warning = format!(
+                            "{name}={value} is given, but the playbook never reads ${name}"
+                        );
+                        self.warn(&warning, Span::new(0, 0));
+                    }
                     self.scopes.top_mut().vars.insert(name, value);
                 }
                 self.run_statements(&program.statements)?;
             }
         }
         self.finish()
+    }
+
+    /// The plan or class the playbook file runs: the one named `name`, else its one plan;
+    /// None for top-scope code. A file with plans, or with nothing but definitions, that
+    /// defines no such entry is an error: running it would do nothing and report success.
+    fn entry_of(&self, program: &Program, name: &str) -> EvalResult<Option<Entry>> {
+        if let Some(found) = playbooks::Entry::in_file(program, name) {
+            let key = found.name.trim_start_matches("::").to_lowercase();
+            let entry = match found.kind {
+                "plan" => self.loader.plans.get(&key).map(Entry::from_plan),
+                _ => self.loader.classes.get(&key).map(Entry::from_class),
+            };
+            return Ok(entry);
+        }
+        let defined = playbooks::definitions(program);
+        let has_plans = defined.iter().any(|d| d.starts_with("plan "));
+        if !has_plans && program.statements.iter().any(|s| !s.kind.is_definition()) {
+            return Ok(None);
+        }
+        let what = match defined.is_empty() {
+            true => "nothing to run".to_string(),
+            false => defined.join(", "),
+        };
+        Err(EvalError::input(
+            format!("the playbook file defines no plan or class named '{name}': it has {what}"),
+            self.origin(Span::new(0, 0)),
+            "in this file",
+        )
+        .with_help("name the plan or class after the file (`plan mod::name` in modules/mod/plans/name.pp), or keep one plan in it"))
     }
 
     fn run_statements(&mut self, statements: &[Expr]) -> EvalResult<()> {
@@ -243,10 +280,20 @@ impl<'a> Evaluator<'a> {
                 at,
                 true,
             )
-            .and_then(|()| self.eval_block(&entry.body).map(|_| ()));
+            .and_then(|()| self.eval_block(&entry.body));
         self.scopes.pop(previous);
         self.file = saved_file;
-        result
+        // A plan's value is what it returns, else its last expression's.
+        let value = match result {
+            Err(e) if e.kind == EvalErrorKind::Return && entry.class_name.is_none() => {
+                std::mem::replace(&mut self.control_value, Value::Undef)
+            }
+            other => other?,
+        };
+        if entry.class_name.is_none() {
+            self.returned = Some(value);
+        }
+        Ok(())
     }
 
     /// Binds parameters in the current frame: given values (type-checked), else defaults
@@ -416,6 +463,11 @@ impl<'a> Evaluator<'a> {
             ExprKind::Call(call) => {
                 let args = self.eval_list(&call.args)?;
                 self.call_function(expr, &call.name.name, args, call.lambda.as_ref())?
+            }
+            ExprKind::Apply(_) => {
+                return Err(self
+                    .error(expr, "`apply` blocks cannot run yet: orchestrate does not compile a catalog per target")
+                    .with_help("run Puppet on the targets instead: a `puppet_run` step, or `orchestrate site`"))
             }
             ExprKind::MethodCall { receiver, call } => {
                 let mut args = vec![self.eval(receiver)?];

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::lang::ast::{
     CapabilityMapping, ClassDef, Definition, Expr, ExprKind, FunctionDef, Program,
 };
-use crate::lang::SyntaxError;
+use crate::lang::{Dialect, SyntaxError};
 
 use super::{EvalError, EvalErrorKind, FileId};
 
@@ -39,14 +39,6 @@ pub struct SourceFile {
 pub struct Defined<T> {
     pub file: FileId,
     pub def: T,
-}
-
-/// The playbook's name, parameters and leading comment, for `orchestrate list`.
-#[derive(Debug, Clone)]
-pub struct PlaybookInfo {
-    pub name: String,
-    pub params: Vec<String>,
-    pub doc: String,
 }
 
 pub struct Loader {
@@ -113,11 +105,12 @@ impl Loader {
             display: display.to_string(),
             text: text.clone(),
         });
-        let program = crate::lang::check(&text).map_err(|mut problems| EvalError {
-            kind: EvalErrorKind::Input,
-            problem: problems.remove(0),
-            file,
-        })?;
+        let program =
+            crate::lang::check(&text, Dialect::of(path)).map_err(|mut problems| EvalError {
+                kind: EvalErrorKind::Input,
+                problem: problems.remove(0),
+                file,
+            })?;
         self.register(file, &program);
         Ok((file, program))
     }
@@ -280,54 +273,4 @@ fn display_path(path: &Path) -> String {
         .to_string()
         .trim_start_matches("./")
         .to_string()
-}
-
-/// The playbooks of a repository: each `*.pp` at its top, with its parameters (a `plan`'s, or
-/// the free variables it reads) and its leading comment.
-pub fn list_playbooks(repo: &Path) -> std::io::Result<Vec<PlaybookInfo>> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(repo)? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "pp") && path.is_file() {
-            let text = std::fs::read_to_string(&path)?;
-            let name = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_default();
-            found.push(describe_playbook(name, &text));
-        }
-    }
-    found.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(found)
-}
-
-fn describe_playbook(name: String, text: &str) -> PlaybookInfo {
-    let doc = text
-        .lines()
-        .take_while(|l| l.starts_with('#'))
-        .map(|l| l.trim_start_matches('#').trim())
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim()
-        .to_string();
-    let params = match crate::lang::parse(text) {
-        Ok(program) => plan_params(&program, &name, text),
-        Err(_) => vec!["(does not parse: run `orchestrate check`)".to_string()],
-    };
-    PlaybookInfo { name, params, doc }
-}
-
-fn plan_params(program: &Program, name: &str, text: &str) -> Vec<String> {
-    for statement in &program.statements {
-        let params = match &statement.kind {
-            ExprKind::Plan(plan) if plan.name.name.eq_ignore_ascii_case(name) => &plan.params,
-            ExprKind::Class(class) if class.name.name.eq_ignore_ascii_case(name) => &class.params,
-            _ => continue,
-        };
-        return params
-            .iter()
-            .map(|p| text[p.span.start..p.span.end].to_string())
-            .collect();
-    }
-    Vec::new()
 }

@@ -6,6 +6,7 @@ mod evaluator;
 mod functions;
 mod loader;
 mod operators;
+pub mod playbooks;
 mod resources;
 #[cfg(test)]
 mod robustness;
@@ -30,7 +31,7 @@ use crate::protocol::Filter;
 pub use catalog::Catalog;
 pub use evaluator::{evaluate, AccessError, AccessErrorKind, EvalFailure};
 pub use functions::{builtin_functions, Function, FunctionError, FunctionErrorKind};
-pub use loader::{list_playbooks, Loader, PlaybookInfo, SourceFile};
+pub use loader::{Loader, SourceFile};
 pub use operators::{OperatorError, OperatorErrorKind};
 pub use value::Value;
 
@@ -185,6 +186,8 @@ pub struct EvalRequest<'a> {
 #[derive(Debug)]
 pub struct Evaluation {
     pub catalog: Catalog,
+    /// The value of the plan the playbook ran (None for a class or top-scope code).
+    pub returned: Option<Value>,
     pub sources: Vec<SourceFile>,
     /// The playbook repository (relative paths in steps, such as a `site_run`'s environments,
     /// are taken from it).
@@ -251,14 +254,5 @@ pub fn parse_argument(text: &str) -> Value {
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(json) => Value::from(&json),
         Err(_) => Value::String(text.to_string()),
-    }
-}
-
-/// The repository layout: playbooks at the top, modules under `modules/`.
-pub fn playbook_path(repo: &std::path::Path, name: &str) -> PathBuf {
-    if name.ends_with(".pp") || name.contains('/') {
-        PathBuf::from(name)
-    } else {
-        repo.join(format!("{name}.pp"))
     }
 }

@@ -90,6 +90,24 @@ impl Expr {
     }
 }
 
+impl ExprKind {
+    /// A definition (a class, define, plan, function, node, type alias, application or
+    /// capability mapping): it declares something, and does nothing where it is written.
+    pub fn is_definition(&self) -> bool {
+        matches!(
+            self,
+            ExprKind::Class(_)
+                | ExprKind::Define(_)
+                | ExprKind::Application(_)
+                | ExprKind::Plan(_)
+                | ExprKind::Function(_)
+                | ExprKind::Node(_)
+                | ExprKind::TypeAlias { .. }
+                | ExprKind::CapabilityMapping(_)
+        )
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExprKind {
     Undef,
@@ -135,6 +153,9 @@ pub enum ExprKind {
         rhs: Box<Expr>,
     },
     Call(Box<Call>),
+    /// Bolt's `apply($targets, $options) { ... }` in a plan: catalog code compiled and
+    /// applied on each target.
+    Apply(Box<Apply>),
     MethodCall {
         receiver: Box<Expr>,
         call: Box<Call>,
@@ -269,6 +290,14 @@ pub struct Call {
     pub args: Vec<Expr>,
     pub lambda: Option<Lambda>,
     pub style: CallStyle,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Apply {
+    /// The targets and, optionally, a hash of options.
+    pub args: Vec<Expr>,
+    /// The catalog code; `node` definitions may be in it.
+    pub body: Block,
 }
 
 #[derive(Clone, Debug, PartialEq)]

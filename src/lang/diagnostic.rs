@@ -114,7 +114,8 @@ mod tests {
 
     /// Every problem of `source`, rendered as `check` prints it (without colour).
     fn rendered(source: &str) -> String {
-        let problems = crate::lang::check(source).expect_err("the manifest has a problem");
+        let problems = crate::lang::check(source, crate::lang::Dialect::Manifest)
+            .expect_err("the manifest has a problem");
         let source = Arc::new(source.to_string());
         problems
             .iter()
@@ -164,7 +165,7 @@ mod tests {
     fn a_line_too_long_to_show_is_named_not_printed() {
         // miette cannot lay out columns past 65,535; minified code gets there.
         let source = format!("$x = '{}' }}\n", "a".repeat(70_000));
-        let problems = crate::lang::check(&source).unwrap_err();
+        let problems = crate::lang::check(&source, crate::lang::Dialect::Manifest).unwrap_err();
         let d = FileDiagnostic::new("min.pp", Arc::new(source), &problems[0]);
         assert_eq!(
             d.render(false),

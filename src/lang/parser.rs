@@ -74,6 +74,19 @@ fn parse_scanned(source: &str, scan: Prescan) -> Result<(Program, usize)> {
 
 type Result<T> = std::result::Result<T, SyntaxError>;
 
+/// The functions Puppet lets a statement call without parentheses (its `STATEMENT_CALLS`).
+const STATEMENT_FUNCTIONS: &[&str] = &[
+    "require", "realize", "include", "contain", "tag", "debug", "info", "notice", "warning", "err",
+    "fail", "import", "break", "next", "return", "alert", "crit", "emerg",
+];
+
+/// The entries read so far as one hash without braces, spanning them; none when there are none.
+fn unbraced_hash(entries: &mut Vec<HashEntry>) -> Option<Expr> {
+    let first = entries.first()?;
+    let span = first.key.span.to(entries.last()?.value.span);
+    Some(Expr::new(ExprKind::Hash(std::mem::take(entries)), span))
+}
+
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
     use Assoc::{Left, Right};
     use Rule::*;
@@ -539,7 +552,7 @@ impl Builder<'_> {
 
     fn access(&self, target: Expr, pair: Pair<Rule>) -> Result<Expr> {
         let span = target.span.to(self.span(&pair));
-        let keys = self.expressions(pair.into_inner())?;
+        let keys = self.arguments(pair.into_inner())?;
         Ok(Expr::new(
             ExprKind::Access {
                 target: Box::new(target),
@@ -562,7 +575,7 @@ impl Builder<'_> {
         for p in inner {
             match p.as_rule() {
                 Rule::call_args => {
-                    call.args = self.expressions(p.into_inner())?;
+                    call.args = self.arguments(p.into_inner())?;
                     call.style = CallStyle::Parens;
                 }
                 _ => call.lambda = Some(self.lambda(p)?),
@@ -594,19 +607,43 @@ impl Builder<'_> {
 
     fn entry(&self, pair: Pair<Rule>) -> Result<HashEntry> {
         let mut inner = pair.into_inner();
-        let key = inner.next().expect("key");
-        let key = match key.as_rule() {
-            Rule::keyword_key => Expr::new(ExprKind::Name(key.as_str().into()), self.span(&key)),
-            _ => self.expression(key)?,
-        };
+        let key = self.key_or_expression(inner.next().expect("key"))?;
         Ok(HashEntry {
             key,
             value: self.expression(inner.next().expect("value"))?,
         })
     }
 
-    fn expressions(&self, pairs: Pairs<Rule>) -> Result<Vec<Expr>> {
-        pairs.map(|p| self.expression(p)).collect()
+    /// A hash key may be a keyword read as a word (`{ function => 1 }`).
+    fn key_or_expression(&self, pair: Pair<Rule>) -> Result<Expr> {
+        match pair.as_rule() {
+            Rule::keyword_key => Ok(Expr::new(
+                ExprKind::Name(pair.as_str().into()),
+                self.span(&pair),
+            )),
+            _ => self.expression(pair),
+        }
+    }
+
+    /// The arguments of a call, the elements of an array or the keys of an access. Each run of
+    /// `key => value` entries written without braces is one hash, as Puppet reads it:
+    /// `f(1, a => 2, b => 3)` has two arguments, `[a => 1, 2, b => 3]` three elements.
+    fn arguments(&self, pairs: Pairs<Rule>) -> Result<Vec<Expr>> {
+        let mut arguments = Vec::new();
+        let mut entries: Vec<HashEntry> = Vec::new();
+        let mut pairs = pairs.peekable();
+        while let Some(pair) = pairs.next() {
+            let expr = self.key_or_expression(pair)?;
+            if pairs.next_if(|p| p.as_rule() == Rule::hash_arrow).is_some() {
+                let value = self.expression(pairs.next().expect("an entry has a value"))?;
+                entries.push(HashEntry { key: expr, value });
+                continue;
+            }
+            arguments.extend(unbraced_hash(&mut entries));
+            arguments.push(expr);
+        }
+        arguments.extend(unbraced_hash(&mut entries));
+        Ok(arguments)
     }
 
     fn lambda(&self, pair: Pair<Rule>) -> Result<Lambda> {
@@ -647,7 +684,7 @@ impl Builder<'_> {
             Rule::kw_default => ExprKind::Default,
             Rule::type_primary | Rule::cond_type_primary => return self.type_primary(pair),
             Rule::word_expr | Rule::cond_word_expr => return self.word_expr(pair),
-            Rule::array => ExprKind::Array(self.expressions(pair.into_inner())?),
+            Rule::array => ExprKind::Array(self.arguments(pair.into_inner())?),
             Rule::hash => ExprKind::Hash(
                 pair.into_inner()
                     .map(|e| self.entry(e))
@@ -828,7 +865,7 @@ impl Builder<'_> {
                     Expr::new(
                         ExprKind::Call(Box::new(Call {
                             name: name.clone(),
-                            args: self.expressions(args.into_inner())?,
+                            args: self.arguments(args.into_inner())?,
                             lambda: None,
                             style: CallStyle::Parens,
                         })),
@@ -919,6 +956,7 @@ impl Builder<'_> {
                 type_name: self.resource_type(&word)?,
                 bodies: self.resource_bodies(tail)?,
             })),
+            Rule::untitled_block => self.untitled(&word, tail)?,
             Rule::type_access => {
                 let name = self.not_reserved(&word)?;
                 let mut target = Expr::new(ExprKind::Name(name.name), name.span);
@@ -935,17 +973,91 @@ impl Builder<'_> {
             }
             _ => {
                 let name = self.valid_name(&word, "function name")?;
-                let args = self.expressions(tail.into_inner())?;
-                let lambda = inner.next().map(|l| self.lambda(l)).transpose()?;
-                ExprKind::Call(Box::new(Call {
-                    name,
-                    args,
-                    lambda,
-                    style: CallStyle::Parens,
-                }))
+                let args = self.arguments(tail.into_inner())?;
+                match inner.next() {
+                    Some(block) if block.as_rule() == Rule::apply_block => {
+                        self.apply(name, args, block)?
+                    }
+                    lambda => ExprKind::Call(Box::new(Call {
+                        name,
+                        args,
+                        lambda: lambda.map(|l| self.lambda(l)).transpose()?,
+                        style: CallStyle::Parens,
+                    })),
+                }
             }
         };
         Ok(Expr::new(kind, span))
+    }
+
+    /// `name { key => value, ... }`: for a function callable without parentheses, a call with
+    /// that hash (`return { status => $s }`), as Puppet reads it; for any other word, a
+    /// resource without a title, which Puppet refuses.
+    fn untitled(&self, word: &Pair<Rule>, block: Pair<Rule>) -> Result<ExprKind> {
+        let name = self.ident(word);
+        let block = block
+            .into_inner()
+            .next()
+            .expect("an untitled block is an attribute block");
+        let span = self.span(&block);
+        if !STATEMENT_FUNCTIONS.contains(&name.name.as_str()) {
+            return Err(SyntaxError::new(
+                format!(
+                    "`{} {{ ... }}` declares a resource without a title",
+                    name.name
+                ),
+                name.span,
+                "no title",
+            )
+            .with_help(format!(
+                "give it a title: `{} {{ 'title': ... }}`",
+                name.name
+            )));
+        }
+        let mut entries = Vec::new();
+        for attribute in self.attributes(block.into_inner())? {
+            if attribute.append {
+                return Err(SyntaxError::new(
+                    "`+>` cannot be used in a hash",
+                    attribute.span,
+                    "`+>`",
+                )
+                .with_help("use `=>`"));
+            }
+            let key = Expr::new(ExprKind::Name(attribute.name.name), attribute.name.span);
+            entries.push(HashEntry {
+                key,
+                value: attribute.value,
+            });
+        }
+        Ok(ExprKind::Call(Box::new(Call {
+            name,
+            args: vec![Expr::new(ExprKind::Hash(entries), span)],
+            lambda: None,
+            style: CallStyle::Bare,
+        })))
+    }
+
+    /// `apply(...) { ... }`. Only `apply` takes a block: after any other call, `{` cannot
+    /// follow.
+    fn apply(&self, name: Ident, args: Vec<Expr>, block: Pair<Rule>) -> Result<ExprKind> {
+        let block = block
+            .into_inner()
+            .next()
+            .expect("an apply block holds a block");
+        if name.name != "apply" {
+            let at = self.span(&block);
+            return Err(SyntaxError::new(
+                format!("a call of `{}` cannot be followed by a block", name.name),
+                Span::new(at.start, at.start + 1),
+                "only `apply(...)` takes a block",
+            )
+            .with_help("a lambda starts with its parameters: `|$x| { ... }`"));
+        }
+        Ok(ExprKind::Apply(Box::new(Apply {
+            args,
+            body: self.block(block)?,
+        })))
     }
 
     /// The type of a resource declaration: `class`, a name, or (as Puppet allows) a

@@ -199,7 +199,7 @@ impl<'a> Scanner<'a> {
                         return;
                     }
                     if self.open.len() > base {
-                        self.open.pop();
+                        self.close_bracket(b);
                     }
                     self.last_significant = Some(b);
                     self.pos += 1;
@@ -269,6 +269,34 @@ impl<'a> Scanner<'a> {
             }
             self.pos = self.pos.max(body.end);
             self.next_blank += 1;
+        }
+    }
+
+    /// A bracket closed by another kind is a syntax error found here, before pest: pest would
+    /// try every way to read the text between, which is exponential in its nesting.
+    fn close_bracket(&mut self, close: u8) {
+        let Some((at, open)) = self.open.pop() else {
+            return;
+        };
+        let expected = match open {
+            b'(' => b')',
+            b'[' => b']',
+            _ => b'}',
+        };
+        if close != expected && self.problems.is_empty() {
+            let line = self.src[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+            self.problems.push(ScanProblem {
+                message: format!(
+                    "`{}` cannot close the `{}` of line {line}",
+                    close as char, open as char
+                ),
+                span: Span::new(self.pos, self.pos + 1),
+                label: format!("expected `{}`", expected as char),
+                help: Some(format!(
+                    "close the `{}` first, or remove this `{}`",
+                    open as char, close as char
+                )),
+            });
         }
     }
 

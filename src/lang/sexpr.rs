@@ -124,6 +124,12 @@ impl Printer {
             ExprKind::Relationship { arrow, lhs, rhs } => {
                 self.pair("relationship", &format!("{arrow:?}"), lhs, rhs, span)
             }
+            ExprKind::Apply(apply) => {
+                self.open("apply", "", span);
+                self.exprs(&apply.args);
+                self.block("body", &apply.body);
+                self.close();
+            }
             ExprKind::Call(call) => {
                 self.open(
                     "call",

@@ -4,15 +4,48 @@
 //! heredocs whose text is not valid in their declared syntax.
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use super::ast::*;
 use super::parser::{reserved, RESERVED};
 use super::syntax_error::SyntaxError;
 use super::visit::{self, BlockOwner, Visitor};
 
+/// Which Puppet a file is written for. Puppet reads the files of a module's `plans/` folder
+/// (and `puppet parser validate --tasks`) as plans: there a catalog exists only inside
+/// `apply`, so resources, classes and defines are refused elsewhere; `apply` is refused in
+/// every other file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dialect {
+    /// A manifest: classes, defines, resources (and orchestrate's playbooks).
+    #[default]
+    Manifest,
+    /// A file of Bolt or Choria plans.
+    Tasks,
+}
+
+impl Dialect {
+    /// How Puppet reads the file at `path`: as plans when it is below a module's `plans/`
+    /// folder. The innermost of a module's code folders decides, so the manifests of a
+    /// module named `plans` are manifests.
+    pub fn of(path: &Path) -> Dialect {
+        let folders = path.parent().into_iter().flat_map(Path::components);
+        let innermost = folders
+            .filter_map(|c| c.as_os_str().to_str())
+            .rfind(|name| matches!(*name, "plans" | "manifests" | "functions" | "types"));
+        match innermost {
+            Some("plans") => Dialect::Tasks,
+            _ => Dialect::Manifest,
+        }
+    }
+}
+
 /// Every problem in the program, in source order.
-pub fn validate(program: &Program) -> Vec<SyntaxError> {
-    let mut v = Validator::default();
+pub fn validate(program: &Program, dialect: Dialect) -> Vec<SyntaxError> {
+    let mut v = Validator {
+        dialect,
+        ..Validator::default()
+    };
     v.statements(&program.statements, true);
     visit::walk_program(&mut v, program);
     v.problems.sort_by_key(|p| p.span.start);
@@ -21,6 +54,7 @@ pub fn validate(program: &Program) -> Vec<SyntaxError> {
 
 #[derive(Default)]
 struct Validator {
+    dialect: Dialect,
     problems: Vec<SyntaxError>,
     /// The blocks the walk is inside, outermost first; empty at top level.
     inside: Vec<BlockOwner>,
@@ -63,6 +97,8 @@ impl Validator {
         let allowed = match self.inside.last() {
             None => true,
             Some(BlockOwner::Class) => in_class_ok,
+            // Bolt matches the targets of an `apply` against its node definitions.
+            Some(BlockOwner::Apply) => what == "node",
             Some(_) => false,
         };
         if !allowed {
@@ -158,6 +194,32 @@ impl Validator {
         }
     }
 
+    /// In a file of plans, catalog code is valid only inside `apply`; classes and defines not
+    /// at all (they belong in `manifests/`). Elsewhere `apply` is not valid.
+    fn catalog_code(&mut self, e: &Expr) {
+        let in_apply = self.inside.contains(&BlockOwner::Apply);
+        let problem = match (self.dialect, &e.kind) {
+            (Dialect::Manifest, ExprKind::Apply(_)) => Some((
+                "`apply` is only available in plans (the files of a `plans/` folder)",
+                "wrap it in a plan: `plan mod::name(TargetSpec $targets) { apply($targets) { ... } }`",
+            )),
+            (Dialect::Manifest, _) => None,
+            (Dialect::Tasks, ExprKind::Class(_) | ExprKind::Define(_)) => Some((
+                "classes and defines cannot be defined in a file of plans",
+                "move the definition to the module's `manifests/` folder",
+            )),
+            (Dialect::Tasks, ExprKind::Apply(_)) if in_apply => Some((
+                "`apply` cannot be used inside an `apply` block",
+                "apply the code to the targets in the one block",
+            )),
+            (Dialect::Tasks, _) if in_apply => None,
+            (Dialect::Tasks, kind) => catalog_only(kind).map(|what| (what, CATALOG_HELP)),
+        };
+        if let Some((message, help)) = problem {
+            self.problem(message.into(), e.span, "not allowed here", Some(help));
+        }
+    }
+
     fn heredoc_syntax(&mut self, heredoc: &Heredoc) {
         let (Some(syntax), [StringPart::Text(text)]) = (&heredoc.syntax, heredoc.parts.as_slice())
         else {
@@ -180,6 +242,7 @@ impl Visitor for Validator {
     fn expr(&mut self, e: &Expr) {
         self.placement(e);
         self.duplicate_definition(e);
+        self.catalog_code(e);
         match &e.kind {
             ExprKind::Resource(r) => self.resource(r),
             ExprKind::ResourceDefaults(d) => {
@@ -261,6 +324,30 @@ impl Visitor for Validator {
         }
         visit::walk_params(self, params);
     }
+}
+
+const CATALOG_HELP: &str =
+    "a plan runs tasks and functions; catalog code goes in `apply($targets) { ... }`";
+
+/// What a plan may only write inside `apply`, described for the message; None for the rest.
+fn catalog_only(kind: &ExprKind) -> Option<&'static str> {
+    Some(match kind {
+        ExprKind::Resource(_) => {
+            "a resource declaration is only available inside `apply` in a plan"
+        }
+        ExprKind::ResourceDefaults(_) => {
+            "resource defaults are only available inside `apply` in a plan"
+        }
+        ExprKind::ResourceOverride { .. } => {
+            "a resource override is only available inside `apply` in a plan"
+        }
+        ExprKind::Collector(_) => "a collector is only available inside `apply` in a plan",
+        ExprKind::Relationship { .. } => {
+            "a relationship (`->`, `~>`) is only available inside `apply` in a plan"
+        }
+        ExprKind::Node(_) => "a node definition is only available inside `apply` in a plan",
+        _ => return None,
+    })
 }
 
 /// Puppet's own data types, which a type alias may not redefine.
@@ -436,7 +523,7 @@ mod tests {
     use crate::lang::parse;
 
     fn problems(src: &str) -> Vec<String> {
-        validate(&parse(src).unwrap())
+        validate(&parse(src).unwrap(), Dialect::Manifest)
             .into_iter()
             .map(|p| p.message)
             .collect()
@@ -497,6 +584,66 @@ mod tests {
     fn definitions_are_unique() {
         assert_eq!(problems("class a { }\nclass a { }").len(), 1);
         assert_eq!(problems("type Integer = String").len(), 1);
+    }
+
+    fn plan_problems(src: &str) -> Vec<(usize, String)> {
+        validate(&parse(src).unwrap(), Dialect::Tasks)
+            .into_iter()
+            .map(|p| (src[..p.span.start].matches('\n').count() + 1, p.message))
+            .collect()
+    }
+
+    #[test]
+    fn a_file_of_plans_has_catalog_code_only_inside_apply() {
+        let plan = "plan a(TargetSpec $t) {
+  apply($t) {
+    notify { 'x': } -> file { '/y': }
+    node default { }
+  }
+}
+";
+        assert_eq!(plan_problems(plan), []);
+        let lines: Vec<usize> = plan_problems(
+            "plan a() {
+  notify { 'x': }
+  File { mode => '0644' }
+  $x -> $y
+}
+class b { }
+node default { }
+plan c() { apply($t) { define d() { } apply($t) { } } }
+",
+        )
+        .into_iter()
+        .map(|(line, _)| line)
+        .collect();
+        assert_eq!(lines, [2, 3, 4, 6, 7, 8, 8, 8]);
+    }
+
+    #[test]
+    fn apply_is_only_for_plans() {
+        assert_eq!(
+            problems(
+                "$r = apply('x') { notify { 'y': } }
+notice($r)"
+            ),
+            ["`apply` is only available in plans (the files of a `plans/` folder)"]
+        );
+    }
+
+    #[test]
+    fn the_dialect_follows_the_folder() {
+        use std::path::Path;
+        assert_eq!(
+            Dialect::of(Path::new("modules/m/plans/a/b.pp")),
+            Dialect::Tasks
+        );
+        assert_eq!(Dialect::of(Path::new("plans/init.pp")), Dialect::Tasks);
+        assert_eq!(
+            Dialect::of(Path::new("modules/plans/manifests/init.pp")),
+            Dialect::Manifest
+        );
+        assert_eq!(Dialect::of(Path::new("plans.pp")), Dialect::Manifest);
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub enum BlockOwner {
     Application,
     Site,
     Plan,
+    /// The catalog code of a plan's `apply`.
+    Apply,
     Function,
     Lambda,
     /// The branch of an `if`, `unless` or `case`: its value is the expression's value.
@@ -85,6 +87,10 @@ pub fn walk_expr<V: Visitor + ?Sized>(v: &mut V, expr: &Expr) {
             v.expr(rhs);
         }
         ExprKind::Call(call) => walk_call(v, call),
+        ExprKind::Apply(apply) => {
+            apply.args.iter().for_each(|e| v.expr(e));
+            v.block(&apply.body, BlockOwner::Apply);
+        }
         ExprKind::MethodCall { receiver, call } => {
             v.expr(receiver);
             walk_call(v, call);

@@ -3,7 +3,11 @@
 use proptest::prelude::*;
 
 use crate::lang::prescan::MAX_NESTING;
-use crate::lang::{check, parse};
+use crate::lang::{parse, Dialect, SyntaxError};
+
+fn check(source: &str) -> Result<crate::lang::ast::Program, Vec<SyntaxError>> {
+    crate::lang::check(source, Dialect::Manifest)
+}
 
 /// Runs `f` on a thread with the default stack of a spawned thread (2 MiB), the smallest any
 /// caller of the parser gets.
@@ -76,6 +80,18 @@ fn failing_nested_control_flow_is_not_exponential() {
     }
     let classes: String = (0..60).map(|i| format!("class c{i} {{\n")).collect();
     assert!(parse(&format!("{classes}broken ) {}", "}\n".repeat(60))).is_err());
+    // A block after a call, and a hash after a statement call, are read after the arguments
+    // once: a failing one is not read again as something else.
+    for open in [
+        "apply($t) {\n",
+        "f(1) {\n",
+        "return { a => ",
+        "$x.each |$v| { f() {\n",
+        "$x.each |$v| { f(\n",
+    ] {
+        let source = format!("{}1 +{}", open.repeat(60), "}\n".repeat(60));
+        assert!(parse(&source).is_err());
+    }
 }
 
 #[test]
