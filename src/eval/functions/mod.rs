@@ -1793,7 +1793,7 @@ mod tests {
     /// function Puppet lets a statement call without parentheses is a row.
     #[test]
     fn every_statement_call_of_the_grammar_is_a_function() {
-        let grammar = include_str!("../../grammar/puppet.pest");
+        let grammar = include_str!("../../../grammar/puppet.pest");
         let rule = grammar
             .split("statement_fn   = @{")
             .nth(1)
