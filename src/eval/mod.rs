@@ -4,7 +4,10 @@
 pub mod catalog;
 mod evaluator;
 mod functions;
+mod hiera;
+mod host_facts;
 mod loader;
+mod lookup;
 mod operators;
 pub mod playbooks;
 mod resources;

@@ -359,6 +359,28 @@ impl From<&serde_json::Value> for Value {
     }
 }
 
+/// YAML to values: how Hiera's `yaml_data` and `parseyaml` read data. A tagged value is its
+/// content; a number too large for an Integer is a Float, as Ruby's YAML reads it.
+impl From<&serde_yaml_ng::Value> for Value {
+    fn from(yaml: &serde_yaml_ng::Value) -> Value {
+        use serde_yaml_ng::Value as Yaml;
+        match yaml {
+            Yaml::Null => Value::Undef,
+            Yaml::Bool(b) => Value::Bool(*b),
+            Yaml::Number(n) => n
+                .as_i64()
+                .map(Value::Integer)
+                .unwrap_or_else(|| Value::Float(n.as_f64().unwrap_or(f64::NAN))),
+            Yaml::String(s) => Value::String(s.clone()),
+            Yaml::Sequence(items) => Value::Array(items.iter().map(Into::into).collect()),
+            Yaml::Mapping(map) => {
+                Value::Hash(map.iter().map(|(k, v)| (k.into(), v.into())).collect())
+            }
+            Yaml::Tagged(tagged) => (&tagged.value).into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -750,8 +750,6 @@ pub enum FunctionErrorKind {
     Arguments,
     /// The result would be larger than the evaluator allows (`range`, `sprintf` widths).
     TooLarge,
-    /// The function needs what playbooks do not have (`lookup` needs Hiera).
-    Unavailable,
     /// A pattern given as a string is not a regular expression.
     Regex,
 }
@@ -1327,16 +1325,30 @@ static FUNCTIONS: &[Function] = &[
             }
         },
     ),
-    Function::values(
+    Function::evaluator(
         "lookup",
-        "lookup(String $name, Any *$rest)",
-        |_, _| {
-            Err(FunctionError {
-            kind: FunctionErrorKind::Unavailable,
-            message: "lookup() needs Hiera, which playbooks do not have: pass the value as a playbook parameter".into(),
-            source: None,
-            })
-        },
+        "lookup(Variant[String, Array[String], Hash] $name, Any *$rest, Optional[Callable] &$block)",
+        |ev, call, args| ev.lookup(call, args),
+    ),
+    Function::evaluator(
+        "hiera",
+        "hiera(String $key, Optional[Any] $default, Optional[String] $override, Optional[Callable] &$block)",
+        |ev, call, args| ev.hiera_call(call, args),
+    ),
+    Function::evaluator(
+        "hiera_array",
+        "hiera_array(String $key, Optional[Any] $default, Optional[String] $override, Optional[Callable] &$block)",
+        |ev, call, args| ev.hiera_call(call, args),
+    ),
+    Function::evaluator(
+        "hiera_hash",
+        "hiera_hash(String $key, Optional[Any] $default, Optional[String] $override, Optional[Callable] &$block)",
+        |ev, call, args| ev.hiera_call(call, args),
+    ),
+    Function::evaluator(
+        "hiera_include",
+        "hiera_include(String $key, Optional[Any] $default, Optional[String] $override, Optional[Callable] &$block)",
+        |ev, call, args| ev.hiera_call(call, args),
     ),
     Function::values(
         "defined",
@@ -1842,7 +1854,5 @@ mod tests {
         let wrong = call("keys", &[Value::Integer(1)]).unwrap_err();
         assert_eq!(wrong.kind(), FunctionErrorKind::Arguments);
         assert_eq!(wrong.to_string(), "keys() takes a Hash, got an Integer");
-        let hiera = call("lookup", &["x".into()]).unwrap_err();
-        assert_eq!(hiera.kind(), FunctionErrorKind::Unavailable);
     }
 }
