@@ -11,6 +11,10 @@ use super::types::Type;
 use super::value::{HashMap as ValueMap, Value};
 use super::{EvalError, EvalErrorKind, Level};
 
+mod collections;
+mod numbers;
+mod strings;
+
 impl Evaluator<'_> {
     pub(super) fn call_function(
         &mut self,
@@ -1230,29 +1234,7 @@ static FUNCTIONS: &[Function] = &[
             }
         },
     ),
-    Function::values(
-        "dig",
-        "dig(Any $value, Any *$keys)",
-        |_, args| {
-            let first = first_of(args);
-            {
-                let mut current = first;
-                for key in &args[1.min(args.len())..] {
-                    current = match (&current, key) {
-                        (Value::Hash(map), k) => map.get(k).cloned().unwrap_or(Value::Undef),
-                        (Value::Array(items), Value::Integer(i)) => {
-                            items.get(*i as usize).cloned().unwrap_or(Value::Undef)
-                        }
-                        (Value::Undef, _) => Value::Undef,
-                        (other, _) => {
-                            return Err(bad(format!("dig() cannot look into {}", describe_value_type(other))))
-                        }
-                    };
-                }
-                Ok(current)
-            }
-        },
-    ),
+    Function::values("dig", "dig(Any $value, Any *$keys)", collections::dig_function),
     Function::values(
         "abs",
         "abs(Numeric $value) >> Numeric",
@@ -1345,6 +1327,58 @@ static FUNCTIONS: &[Function] = &[
             let first = first_of(args);
             Ok(Value::Bool(!matches!(first, Value::Undef)))
         },
+    ),
+    // Puppet 7 core and stdlib: strings, numbers, collections (src/eval/functions/{strings,numbers,collections}.rs)
+    Function::values(
+        "regsubst",
+        "regsubst(Variant[Array[String], String] $target, Variant[String, Regexp, Type[Regexp]] $pattern, Variant[String, Hash[String, String]] $replacement, Optional[Pattern[/^[GEIM]*$/]] $flags, Optional[Enum['N', 'E', 'S', 'U']] $encoding)",
+        strings::regsubst,
+    ),
+    Function::values(
+        "match",
+        "match(Variant[String, Array[String]] $string, Variant[Any, Type] $pattern)",
+        strings::match_function,
+    ),
+    Function::values(
+        "versioncmp",
+        "versioncmp(String $a, String $b, Optional[Boolean] $ignore_trailing_zeroes) >> Integer",
+        strings::versioncmp,
+    ),
+    Function::values("round", "round(Numeric $val) >> Integer", numbers::round),
+    Function::values(
+        "floor",
+        "floor(Variant[Numeric, String] $val) >> Integer",
+        numbers::floor_or_ceiling,
+    ),
+    Function::values(
+        "ceiling",
+        "ceiling(Variant[Numeric, String] $val) >> Integer",
+        numbers::floor_or_ceiling,
+    ),
+    Function::evaluator(
+        "partition",
+        "partition(Collection $collection, Callable[1, 2] &$block) >> Tuple[Array, Array]",
+        collections::partition,
+    ),
+    Function::evaluator(
+        "group_by",
+        "group_by(Collection $collection, Callable[1, 2] &$block) >> Hash",
+        collections::group_by,
+    ),
+    Function::evaluator(
+        "get",
+        "get(Any $value, String $dotted_string, Optional[Any] $default_value, Optional[Callable[1, 1]] &$block)",
+        collections::get,
+    ),
+    Function::evaluator(
+        "getvar",
+        "getvar(String $get_string, Optional[Any] $default_value, Optional[Callable[1, 1]] &$block)",
+        collections::getvar,
+    ),
+    Function::evaluator(
+        "tree_each",
+        "tree_each(Variant[Array, Hash] $tree, Optional[Hash] $options, Optional[Callable[1, 2]] &$block)",
+        collections::tree_each,
     ),
 ];
 
