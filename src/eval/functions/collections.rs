@@ -535,3 +535,473 @@ pub(super) fn tree_each(ev: &mut Evaluator<'_>, call: &Call<'_>, args: Vec<Value
     }
     Ok(tree)
 }
+
+/// The arguments as stdlib's functions of the old (3.x) API receive them: an `undef`
+/// argument arrives as `''` (inside arrays and hashes it stays undef).
+pub(super) fn as_3x(args: &[Value]) -> Vec<Value> {
+    args.iter()
+        .map(|v| match v {
+            Value::Undef => Value::string(""),
+            other => other.clone(),
+        })
+        .collect()
+}
+
+/// Ruby's `==`, which stdlib's functions compare with: numbers by value (`1 == 1.0`),
+/// strings case-sensitively, arrays and hashes element by element.
+pub(super) fn ruby_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (x, y) if x.is_number() && y.is_number() => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| ruby_eq(p, q))
+        }
+        (Value::Hash(x), Value::Hash(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| ruby_eq(v, w)))
+        }
+        (x, y) => x == y,
+    }
+}
+
+/// A Ruby class name, as stdlib's messages name an argument's type.
+fn ruby_class(value: &Value) -> &'static str {
+    match value {
+        Value::Undef => "NilClass",
+        Value::Bool(true) => "TrueClass",
+        Value::Bool(false) => "FalseClass",
+        Value::Regex(_) => "Regexp",
+        Value::Default => "Symbol",
+        Value::Type(_) => "Puppet::Pops::Types::PAnyType",
+        other => other.type_name(),
+    }
+}
+
+/// stdlib's `merge(hashes...)`, or with a block, the hash built from what the block returns
+/// for each element of one collection.
+pub(super) fn merge(ev: &mut Evaluator<'_>, call: &Call<'_>, args: Vec<Value>) -> EvalResult {
+    let Some(lambda) = call.lambda else {
+        let mut merged = ValueMap::new();
+        for arg in &args {
+            match arg {
+                Value::Hash(map) => merged.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
+                Value::Undef => {}
+                Value::String(s) if s.is_empty() => {}
+                _ => return Err(ev.error(call.expr, "The function 'merge' was called with arguments it does not accept. It expects one of:\n  (Variant[Hash[Scalar, Any], Undef, String[0, 0]] *args)\n  (Iterable *args, Callable[3, 3] &block)\n  (Iterable *args, Callable[2, 2] &block)")),
+            }
+        }
+        return Ok(Value::Hash(merged));
+    };
+    let arity = lambda.params.len();
+    let subject = match args.as_slice() {
+        [one] if matches!(arity, 2 | 3) => one.clone(),
+        _ => {
+            return Err(ev.error(
+                call.expr,
+                format!(
+                    "merge() with a block takes one collection and a block of 2 or 3 parameters, got {} argument(s) and {arity} parameter(s)",
+                    args.len()
+                ),
+            ))
+        }
+    };
+    let mut merged = ValueMap::new();
+    for item in ev.iteration_items(call.expr, &subject, arity - 1)? {
+        let mut block_args = vec![Value::Hash(merged.clone())];
+        match item {
+            Value::Array(pair) if arity == 3 => block_args.extend(pair),
+            other => block_args.push(unpack_single(other)),
+        }
+        if let Value::Hash(more) = ev.call_lambda(call.expr, lambda, block_args)? {
+            merged.extend(more);
+        }
+    }
+    Ok(Value::Hash(merged))
+}
+
+/// stdlib's `deep_merge(hashes...)`: hashes under the same key merge, anything else is
+/// replaced by the later value.
+pub(super) fn deep_merge(_: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    if args.len() < 2 {
+        return Err(bad(format!(
+            "deep_merge(): wrong number of arguments ({}; must be at least 2)",
+            args.len()
+        )));
+    }
+    let mut merged = ValueMap::new();
+    for arg in as_3x(args) {
+        match arg {
+            Value::String(s) if s.is_empty() => {}
+            Value::Hash(map) => merge_deeply(&mut merged, map),
+            other => {
+                return Err(bad(format!(
+                    "deep_merge: unexpected argument type {}, only expects hash arguments",
+                    ruby_class(&other)
+                )))
+            }
+        }
+    }
+    Ok(Value::Hash(merged))
+}
+
+fn merge_deeply(into: &mut ValueMap, from: ValueMap) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(Value::Hash(old)), Value::Hash(new)) => merge_deeply(old, new),
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
+}
+
+/// stdlib's `delete(collection, items)`: equal elements of an array, keys of a hash, or
+/// every occurrence of a substring.
+pub(super) fn delete(_: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    let [collection, items] = as_3x(args).try_into().map_err(|args: Vec<Value>| {
+        bad(format!(
+            "delete(): Wrong number of arguments given {} for 2",
+            args.len()
+        ))
+    })?;
+    let items = match items {
+        Value::Array(items) => items,
+        one => vec![one],
+    };
+    match collection {
+        Value::Array(elements) => Ok(Value::Array(
+            elements
+                .into_iter()
+                .filter(|e| !items.iter().any(|item| ruby_eq(e, item)))
+                .collect(),
+        )),
+        Value::Hash(mut map) => {
+            for item in &items {
+                map.shift_remove(item);
+            }
+            Ok(Value::Hash(map))
+        }
+        Value::String(mut text) => {
+            for item in &items {
+                let Value::String(needle) = item else {
+                    return Err(bad(format!(
+                        "delete(): cannot delete {} from a String",
+                        describe_value_type(item)
+                    )));
+                };
+                if !needle.is_empty() {
+                    text = text.replace(needle.as_str(), "");
+                }
+            }
+            Ok(Value::String(text))
+        }
+        other => Err(bad(format!(
+            "delete(): First argument must be an Array, String, or Hash. Given an argument of class {}.",
+            ruby_class(&other)
+        ))),
+    }
+}
+
+/// stdlib's `delete_undef_values(collection)`.
+pub(super) fn delete_undef_values(_: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    match as_3x(args).first() {
+        Some(Value::Array(items)) => Ok(Value::Array(
+            items
+                .iter()
+                .filter(|v| !matches!(v, Value::Undef))
+                .cloned()
+                .collect(),
+        )),
+        Some(Value::Hash(map)) => Ok(Value::Hash(
+            map.iter()
+                .filter(|(_, v)| !matches!(v, Value::Undef))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )),
+        Some(other) => Err(bad(format!(
+            "delete_undef_values(): expected an array or hash, got {} type  {} ",
+            other.to_display_string(),
+            ruby_class(other)
+        ))),
+        None => Err(bad(
+            "delete_undef_values(): Wrong number of arguments given (0)",
+        )),
+    }
+}
+
+/// stdlib's `delete_values(hash, value)`: the entries whose value is not equal to it.
+pub(super) fn delete_values(_: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    match as_3x(args).as_slice() {
+        [Value::Hash(map), item] => Ok(Value::Hash(
+            map.iter()
+                .filter(|(_, v)| !ruby_eq(item, v))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )),
+        [other, _] => Err(bad(format!(
+            "delete_values(): First argument must be a Hash. Given an argument of class {}.",
+            ruby_class(other)
+        ))),
+        _ => Err(bad(format!(
+            "delete_values(): Wrong number of arguments given ({} of 2)",
+            args.len()
+        ))),
+    }
+}
+
+/// stdlib's `dig44(data, path, default)`: the default as soon as a step finds nothing.
+pub(super) fn dig44(_: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    if args.len() < 2 {
+        return Err(bad(format!(
+            "dig44(): Wrong number of arguments given ({} for at least 2)",
+            args.len()
+        )));
+    }
+    let args = as_3x(args);
+    let (data, path) = (&args[0], &args[1]);
+    let default = args.get(2).cloned().unwrap_or(Value::Undef);
+    if !matches!(data, Value::Array(_) | Value::Hash(_)) {
+        return Err(bad(format!(
+            "dig44(): first argument must be a hash or an array, given {}",
+            ruby_class(data)
+        )));
+    }
+    let Value::Array(path) = path else {
+        return Err(bad(format!(
+            "dig44(): second argument must be an array, given {}",
+            ruby_class(path)
+        )));
+    };
+    let mut current = data.clone();
+    for key in path {
+        let next = match (&current, key) {
+            (Value::Hash(map), key) => map.get(key).cloned(),
+            (Value::Array(items), key) => array_index(key).and_then(|i| {
+                let at = if i < 0 {
+                    items.len().checked_sub(i.unsigned_abs() as usize)?
+                } else {
+                    i as usize
+                };
+                items.get(at).cloned()
+            }),
+            _ => None,
+        };
+        match next {
+            Some(Value::Undef) | None => return Ok(default),
+            Some(value) => current = value,
+        }
+    }
+    Ok(current)
+}
+
+/// Ruby's `Integer(key)` for an array index: an integer, or a string holding one.
+fn array_index(key: &Value) -> Option<i64> {
+    match key {
+        Value::Integer(i) => Some(*i),
+        Value::Float(f) => Some(f.trunc() as i64),
+        Value::String(s) => match crate::eval::operators::parse_number(s) {
+            Some(Value::Integer(i)) => Some(i),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// stdlib's `prefix` and `suffix`: on each element of an array, or each key of a hash, as a
+/// string.
+pub(super) fn prefix_or_suffix(name: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    let args = as_3x(args);
+    let Some(collection) = args.first() else {
+        return Err(bad(format!(
+            "{name}(): Wrong number of arguments given (0 for 1)"
+        )));
+    };
+    let affix = match args.get(1) {
+        None => "",
+        Some(Value::String(s)) => s.as_str(),
+        Some(Value::Bool(false)) => "",
+        Some(other) => {
+            return Err(bad(format!(
+                "{name}(): expected second argument to be a String, got {}",
+                super::ruby_inspect(other)
+            )))
+        }
+    };
+    let apply = |v: &Value| {
+        let text = v.to_display_string();
+        Value::String(if name == "prefix" {
+            format!("{affix}{text}")
+        } else {
+            format!("{text}{affix}")
+        })
+    };
+    match collection {
+        Value::Array(items) => Ok(Value::Array(items.iter().map(apply).collect())),
+        Value::Hash(map) => Ok(Value::Hash(
+            map.iter().map(|(k, v)| (apply(k), v.clone())).collect(),
+        )),
+        other => Err(bad(format!(
+            "{name}(): expected first argument to be an Array or a Hash, got {}",
+            super::ruby_inspect(other)
+        ))),
+    }
+}
+
+/// The arrays `union`, `intersection` and `difference` take.
+fn arrays<'a>(name: &str, args: &'a [Value]) -> Result<Vec<&'a Vec<Value>>, FunctionError> {
+    args.iter()
+        .map(|arg| match arg {
+            Value::Array(items) => Ok(items),
+            _ if name == "union" => Err(bad("union(): Every parameter must be an array")),
+            _ if name == "intersection" => Err(bad(format!(
+                "intersection(): Requires 2 arrays, got {}",
+                args.iter()
+                    .map(ruby_class)
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ))),
+            _ => Err(bad("difference(): Requires 2 arrays")),
+        })
+        .collect()
+}
+
+/// stdlib's `union`, `intersection` and `difference` of arrays, with Ruby's set rules: the
+/// order of first appearance, and `1` and `1.0` are different elements.
+pub(super) fn set_operation(name: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    let args = as_3x(args);
+    let count_fits = if name == "union" {
+        args.len() >= 2
+    } else {
+        args.len() == 2
+    };
+    if !count_fits {
+        return Err(bad(format!(
+            "{name}(): Wrong number of arguments given ({} for {})",
+            args.len(),
+            if name == "union" { "< 2" } else { "2" }
+        )));
+    }
+    let arrays = arrays(name, &args)?;
+    let unique = |items: Vec<&Value>| {
+        let mut seen = std::collections::HashSet::new();
+        items
+            .into_iter()
+            .filter(|v| seen.insert(*v))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let (first, second) = (arrays[0], arrays.get(1).copied().unwrap_or(arrays[0]));
+    Ok(Value::Array(match name {
+        "union" => unique(arrays.iter().flat_map(|a| a.iter()).collect()),
+        "intersection" => unique(first.iter().filter(|v| second.contains(v)).collect()),
+        _ => first
+            .iter()
+            .filter(|v| !second.contains(v))
+            .cloned()
+            .collect(),
+    }))
+}
+
+/// stdlib's `values_at(array, indexes)`: elements at indexes and at ranges written
+/// `'1-3'`, `'1..3'` or `'1...3'` (the last without its end).
+pub(super) fn values_at(_: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    let args = as_3x(args);
+    let (Some(Value::Array(items)), Some(wanted)) = (args.first(), args.get(1)) else {
+        return Err(if args.len() < 2 {
+            bad(format!(
+                "values_at(): Wrong number of arguments given ({} for 2)",
+                args.len()
+            ))
+        } else {
+            bad("values_at(): Requires array to work with")
+        });
+    };
+    let wanted = super::flatten(vec![wanted.clone()]);
+    if wanted.is_empty() {
+        return Err(bad(
+            "values_at(): You must provide at least one positive index to collect",
+        ));
+    }
+    let range =
+        regex::Regex::new(r"^(\d+)(\.\.\.?|-)(\d+)$").unwrap_or_else(|e| unreachable!("{e}"));
+    let last = items.len() as i64 - 1;
+    let mut indexes = Vec::new();
+    for index in &wanted {
+        let text = index.to_display_string();
+        if let Some(found) = range.captures(&text) {
+            let number = |i: usize| found[i].parse::<i64>().unwrap_or(i64::MAX);
+            let (start, stop) = (number(1), number(3));
+            if start > stop {
+                return Err(bad("values_at(): Stop index in given indices range is smaller than the start index"));
+            }
+            if stop > last {
+                return Err(bad(
+                    "values_at(): Stop index in given indices range exceeds array size",
+                ));
+            }
+            let end = if &found[2] == "..." { stop } else { stop + 1 };
+            indexes.extend(start..end);
+        } else if !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
+            let i = text.parse::<i64>().unwrap_or(i64::MAX);
+            if i > last {
+                return Err(bad("values_at(): Given index exceeds array size"));
+            }
+            indexes.push(i);
+        } else {
+            return Err(bad("values_at(): Unknown format of given index"));
+        }
+    }
+    Ok(Value::Array(
+        indexes
+            .into_iter()
+            .filter_map(|i| items.get(i as usize))
+            .filter(|v| !matches!(v, Value::Undef))
+            .cloned()
+            .collect(),
+    ))
+}
+
+/// stdlib's `zip(a, b, flatten)`: `[a[i], b[i]]` for each element of `a`.
+pub(super) fn zip(_: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    let args = as_3x(args);
+    if args.len() < 2 {
+        return Err(bad(format!(
+            "zip(): Wrong number of arguments given ({} for 2)",
+            args.len()
+        )));
+    }
+    let (Value::Array(a), Value::Array(b)) = (&args[0], &args[1]) else {
+        return Err(bad("zip(): Requires array to work with"));
+    };
+    let flat = match args.get(2) {
+        None => false,
+        Some(Value::String(s)) if s.is_empty() => false,
+        Some(flag) => super::strings::str2bool_value(flag)?,
+    };
+    let pairs: Vec<Value> = a
+        .iter()
+        .enumerate()
+        .map(|(i, x)| Value::Array(vec![x.clone(), b.get(i).cloned().unwrap_or(Value::Undef)]))
+        .collect();
+    Ok(Value::Array(if flat {
+        super::flatten(pairs)
+    } else {
+        pairs
+    }))
+}
+
+/// stdlib's `any2array(values...)`: an array stays, a hash becomes its keys and values in
+/// turn, `''` (or undef) is empty, anything else is wrapped.
+pub(super) fn any2array(_: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    let args = as_3x(args);
+    Ok(match args.as_slice() {
+        [Value::Array(items)] => Value::Array(items.clone()),
+        [Value::String(s)] if s.is_empty() => Value::Array(Vec::new()),
+        [Value::Hash(map)] => Value::Array(
+            map.iter()
+                .flat_map(|(k, v)| [k.clone(), v.clone()])
+                .collect(),
+        ),
+        _ => Value::Array(args),
+    })
+}

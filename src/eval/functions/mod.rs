@@ -1169,6 +1169,9 @@ static FUNCTIONS: &[Function] = &[
         "pick_default",
         "pick_default(Any *$values)",
         |_, args| {
+            if args.is_empty() {
+                return Err(bad("Must receive at least one argument."));
+            }
             Ok(args
                 .iter()
                 .find(|v| !matches!(v, Value::Undef) && !matches!(v, Value::String(s) if s.is_empty()))
@@ -1180,6 +1183,9 @@ static FUNCTIONS: &[Function] = &[
         "concat",
         "concat(Any *$values) >> Array",
         |_, args| {
+            if !matches!(args.first(), Some(Value::Array(_))) {
+                return Err(bad("concat(): Requires array to work with"));
+            }
             {
                 let mut all = Vec::new();
                 for arg in args {
@@ -1217,22 +1223,10 @@ static FUNCTIONS: &[Function] = &[
             }
         },
     ),
-    Function::values(
+    Function::evaluator(
         "merge",
-        "merge(Variant[Hash, Undef] *$hashes) >> Hash",
-        |_, args| {
-            {
-                let mut merged = ValueMap::new();
-                for arg in args {
-                    match arg {
-                        Value::Hash(map) => merged.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
-                        Value::Undef => {}
-                        other => return Err(bad(format!("merge() takes hashes, got {}", describe_value_type(other)))),
-                    }
-                }
-                Ok(Value::Hash(merged))
-            }
-        },
+        "merge(Variant[Hash, Undef, String[0, 0], Iterable] *$args, Optional[Callable[2, 3]] &$block) >> Hash",
+        collections::merge,
     ),
     Function::values("dig", "dig(Any $value, Any *$keys)", collections::dig_function),
     Function::values(
@@ -1379,6 +1373,44 @@ static FUNCTIONS: &[Function] = &[
         "tree_each",
         "tree_each(Variant[Array, Hash] $tree, Optional[Hash] $options, Optional[Callable[1, 2]] &$block)",
         collections::tree_each,
+    ),
+    Function::values(
+        "deep_merge",
+        "deep_merge(Variant[Hash, String[0, 0], Undef] *$hashes) >> Hash",
+        collections::deep_merge,
+    ),
+    Function::values("delete", "delete(Variant[Array, Hash, String] $collection, Any $items)", collections::delete),
+    Function::values(
+        "delete_undef_values",
+        "delete_undef_values(Variant[Array, Hash] $collection)",
+        collections::delete_undef_values,
+    ),
+    Function::values("delete_values", "delete_values(Hash $hash, Any $value) >> Hash", collections::delete_values),
+    Function::values("dig44", "dig44(Collection $data, Array $path, Optional[Any] $default)", collections::dig44),
+    Function::values("prefix", "prefix(Variant[Array, Hash] $values, Optional[String] $prefix)", collections::prefix_or_suffix),
+    Function::values("suffix", "suffix(Variant[Array, Hash] $values, Optional[String] $suffix)", collections::prefix_or_suffix),
+    Function::values("union", "union(Array *$arrays) >> Array", collections::set_operation),
+    Function::values("intersection", "intersection(Array $a, Array $b) >> Array", collections::set_operation),
+    Function::values("difference", "difference(Array $a, Array $b) >> Array", collections::set_operation),
+    Function::values("values_at", "values_at(Array $values, Variant[Integer, String, Array] $indexes) >> Array", collections::values_at),
+    Function::values("zip", "zip(Array $a, Array $b, Optional[Variant[Boolean, String]] $flatten) >> Array", collections::zip),
+    Function::values("any2array", "any2array(Any *$values) >> Array", collections::any2array),
+    Function::values("str2bool", "str2bool(Variant[String, Boolean] $text) >> Boolean", strings::str2bool),
+    Function::values(
+        "bool2str",
+        "bool2str(Boolean $value, Optional[String] $true_text, Optional[String] $false_text) >> String",
+        strings::bool2str,
+    ),
+    Function::values("squeeze", "squeeze(Variant[String, Array[String]] $text, Optional[String] $characters)", strings::squeeze),
+    Function::values(
+        "stdlib::start_with",
+        "stdlib::start_with(String $test_string, Variant[String[1], Array[String[1], 1]] $prefixes) >> Boolean",
+        strings::starts_or_ends_with,
+    ),
+    Function::values(
+        "stdlib::end_with",
+        "stdlib::end_with(String $test_string, Variant[String[1], Array[String[1], 1]] $suffixes) >> Boolean",
+        strings::starts_or_ends_with,
     ),
 ];
 

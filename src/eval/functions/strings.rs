@@ -371,3 +371,164 @@ fn without_trailing_zeroes(version: &str) -> String {
     }
     parts.join("-")
 }
+
+/// stdlib's reading of a boolean word: `1 t y true yes` and `0 f n false no` in any case,
+/// `''`, `undef` and `undefined` as false; a boolean is itself.
+pub(super) fn str2bool_value(value: &Value) -> Result<bool, FunctionError> {
+    let text = match value {
+        Value::Bool(b) => return Ok(*b),
+        Value::String(s) => s,
+        _ => return Err(bad("str2bool(): Requires string to work with")),
+    };
+    match text.to_lowercase().as_str() {
+        "1" | "t" | "y" | "true" | "yes" => Ok(true),
+        "" | "0" | "f" | "n" | "false" | "no" => Ok(false),
+        _ if matches!(text.as_str(), "undef" | "undefined") => Ok(false),
+        _ => Err(bad("str2bool(): Unknown type of boolean given")),
+    }
+}
+
+/// stdlib's `str2bool(text)`.
+pub(super) fn str2bool(_: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    match super::collections::as_3x(args).first() {
+        Some(value) => str2bool_value(value).map(Value::Bool),
+        None => Err(bad("str2bool(): Wrong number of arguments given (0 for 1)")),
+    }
+}
+
+/// stdlib's `bool2str(boolean, true_text, false_text)`.
+pub(super) fn bool2str(_: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    if !matches!(args.len(), 1 | 3) {
+        return Err(bad(format!(
+            "bool2str(): Wrong number of arguments given ({} for 3)",
+            args.len()
+        )));
+    }
+    let args = super::collections::as_3x(args);
+    let Value::Bool(value) = args[0] else {
+        return Err(bad("bool2str(): Requires a boolean to work with"));
+    };
+    let word = |i: usize, default: &str| match args.get(i) {
+        None => Ok(default.to_string()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(bad("bool2str(): Requires strings to convert to")),
+    };
+    let (yes, no) = (word(1, "true")?, word(2, "false")?);
+    Ok(Value::String(if value { yes } else { no }))
+}
+
+/// stdlib's `squeeze(text or texts, characters)`: runs of one character (of those given,
+/// in Ruby's set syntax: `a-c` ranges, a leading `^` negates) become one.
+pub(super) fn squeeze(_: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    if !matches!(args.len(), 1 | 2) {
+        return Err(bad(format!(
+            "squeeze(): Wrong number of arguments given {} for 2 or 1",
+            args.len()
+        )));
+    }
+    let set = match args.get(1) {
+        None | Some(Value::Undef) => None,
+        Some(Value::String(s)) => Some(CharacterSet::parse(s)),
+        Some(other) => {
+            return Err(bad(format!(
+                "squeeze(): the characters must be a String, got {}",
+                describe_value_type(other)
+            )))
+        }
+    };
+    let squeeze_one = |value: &Value| match value {
+        Value::String(text) => Ok(Value::String(squeezed(text, set.as_ref()))),
+        other => Err(bad(format!(
+            "squeeze(): cannot squeeze {}",
+            describe_value_type(other)
+        ))),
+    };
+    match &args[0] {
+        Value::Array(items) => items
+            .iter()
+            .map(squeeze_one)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        other => squeeze_one(other),
+    }
+}
+
+fn squeezed(text: &str, set: Option<&CharacterSet>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut previous = None;
+    for c in text.chars() {
+        if previous == Some(c) && set.is_none_or(|s| s.contains(c)) {
+            continue;
+        }
+        out.push(c);
+        previous = Some(c);
+    }
+    out
+}
+
+/// A set of characters as Ruby's `String#squeeze` and `#count` write it.
+struct CharacterSet {
+    negated: bool,
+    ranges: Vec<(char, char)>,
+}
+
+impl CharacterSet {
+    fn parse(spec: &str) -> CharacterSet {
+        let chars: Vec<char> = spec.chars().collect();
+        let negated = chars.len() > 1 && chars[0] == '^';
+        let mut ranges = Vec::new();
+        let mut i = usize::from(negated);
+        while i < chars.len() {
+            if i + 2 < chars.len() && chars[i + 1] == '-' {
+                ranges.push((chars[i], chars[i + 2]));
+                i += 3;
+            } else {
+                ranges.push((chars[i], chars[i]));
+                i += 1;
+            }
+        }
+        CharacterSet { negated, ranges }
+    }
+
+    fn contains(&self, c: char) -> bool {
+        self.ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != self.negated
+    }
+}
+
+/// `stdlib::start_with(text, prefixes)` and `stdlib::end_with(text, suffixes)`.
+pub(super) fn starts_or_ends_with(name: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    let parameter = if name.ends_with("start_with") {
+        ("test_string", "prefixes")
+    } else {
+        ("test_string", "suffixes")
+    };
+    let [Value::String(text), affixes] = args else {
+        return Err(bad(format!(
+            "'{name}' expects a String and a String or an Array of Strings ({}, {})",
+            parameter.0, parameter.1
+        )));
+    };
+    let affixes: Vec<&str> = match affixes {
+        Value::String(s) if !s.is_empty() => vec![s],
+        Value::Array(items)
+            if !items.is_empty()
+                && items.iter().all(|v| v.as_str().is_some_and(|s| !s.is_empty())) =>
+        {
+            items.iter().filter_map(Value::as_str).collect()
+        }
+        other => {
+            return Err(bad(format!(
+                "'{name}' parameter '{}' expects a value of type String[1] or Array[String[1], 1], got {}",
+                parameter.1,
+                other.type_name()
+            )))
+        }
+    };
+    Ok(Value::Bool(affixes.iter().any(|a| {
+        if name.ends_with("start_with") {
+            text.starts_with(a)
+        } else {
+            text.ends_with(a)
+        }
+    })))
+}
