@@ -1181,7 +1181,7 @@ pub fn describe_value_type(v: &Value) -> String {
 
 /// Puppet regexes are Ruby's; the few spellings Rust's regex reads differently are rewritten
 /// (`\A`, `\z` and `\Z` anchors, `\h` hex digits).
-fn ruby_to_rust_regex(pattern: &str) -> String {
+pub(super) fn ruby_to_rust_regex(pattern: &str) -> String {
     pattern
         .replace("\\Z", "\\z")
         .replace("\\h", "[0-9a-fA-F]")

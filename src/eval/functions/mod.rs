@@ -11,6 +11,10 @@ use super::types::Type;
 use super::value::{HashMap as ValueMap, Value};
 use super::{EvalError, EvalErrorKind, Level};
 
+mod collections;
+mod numbers;
+mod strings;
+
 impl Evaluator<'_> {
     pub(super) fn call_function(
         &mut self,
@@ -1163,6 +1167,9 @@ static FUNCTIONS: &[Function] = &[
         "pick_default",
         "pick_default(Any *$values)",
         |_, args| {
+            if args.is_empty() {
+                return Err(bad("Must receive at least one argument."));
+            }
             Ok(args
                 .iter()
                 .find(|v| !matches!(v, Value::Undef) && !matches!(v, Value::String(s) if s.is_empty()))
@@ -1174,6 +1181,9 @@ static FUNCTIONS: &[Function] = &[
         "concat",
         "concat(Any *$values) >> Array",
         |_, args| {
+            if !matches!(args.first(), Some(Value::Array(_))) {
+                return Err(bad("concat(): Requires array to work with"));
+            }
             {
                 let mut all = Vec::new();
                 for arg in args {
@@ -1211,46 +1221,12 @@ static FUNCTIONS: &[Function] = &[
             }
         },
     ),
-    Function::values(
+    Function::evaluator(
         "merge",
-        "merge(Variant[Hash, Undef] *$hashes) >> Hash",
-        |_, args| {
-            {
-                let mut merged = ValueMap::new();
-                for arg in args {
-                    match arg {
-                        Value::Hash(map) => merged.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
-                        Value::Undef => {}
-                        other => return Err(bad(format!("merge() takes hashes, got {}", describe_value_type(other)))),
-                    }
-                }
-                Ok(Value::Hash(merged))
-            }
-        },
+        "merge(Variant[Hash, Undef, String[0, 0], Iterable] *$args, Optional[Callable[2, 3]] &$block) >> Hash",
+        collections::merge,
     ),
-    Function::values(
-        "dig",
-        "dig(Any $value, Any *$keys)",
-        |_, args| {
-            let first = first_of(args);
-            {
-                let mut current = first;
-                for key in &args[1.min(args.len())..] {
-                    current = match (&current, key) {
-                        (Value::Hash(map), k) => map.get(k).cloned().unwrap_or(Value::Undef),
-                        (Value::Array(items), Value::Integer(i)) => {
-                            items.get(*i as usize).cloned().unwrap_or(Value::Undef)
-                        }
-                        (Value::Undef, _) => Value::Undef,
-                        (other, _) => {
-                            return Err(bad(format!("dig() cannot look into {}", describe_value_type(other))))
-                        }
-                    };
-                }
-                Ok(current)
-            }
-        },
-    ),
+    Function::values("dig", "dig(Any $value, Any *$keys)", collections::dig_function),
     Function::values(
         "abs",
         "abs(Numeric $value) >> Numeric",
@@ -1357,6 +1333,96 @@ static FUNCTIONS: &[Function] = &[
             let first = first_of(args);
             Ok(Value::Bool(!matches!(first, Value::Undef)))
         },
+    ),
+    // Puppet 7 core and stdlib: strings, numbers, collections (src/eval/functions/{strings,numbers,collections}.rs)
+    Function::values(
+        "regsubst",
+        "regsubst(Variant[Array[String], String] $target, Variant[String, Regexp, Type[Regexp]] $pattern, Variant[String, Hash[String, String]] $replacement, Optional[Pattern[/^[GEIM]*$/]] $flags, Optional[Enum['N', 'E', 'S', 'U']] $encoding)",
+        strings::regsubst,
+    ),
+    Function::values(
+        "match",
+        "match(Variant[String, Array[String]] $string, Variant[Any, Type] $pattern)",
+        strings::match_function,
+    ),
+    Function::values(
+        "versioncmp",
+        "versioncmp(String $a, String $b, Optional[Boolean] $ignore_trailing_zeroes) >> Integer",
+        strings::versioncmp,
+    ),
+    Function::values("round", "round(Numeric $val) >> Integer", numbers::round),
+    Function::values(
+        "floor",
+        "floor(Variant[Numeric, String] $val) >> Integer",
+        numbers::floor_or_ceiling,
+    ),
+    Function::values(
+        "ceiling",
+        "ceiling(Variant[Numeric, String] $val) >> Integer",
+        numbers::floor_or_ceiling,
+    ),
+    Function::evaluator(
+        "partition",
+        "partition(Collection $collection, Callable[1, 2] &$block) >> Tuple[Array, Array]",
+        collections::partition,
+    ),
+    Function::evaluator(
+        "group_by",
+        "group_by(Collection $collection, Callable[1, 2] &$block) >> Hash",
+        collections::group_by,
+    ),
+    Function::evaluator(
+        "get",
+        "get(Any $value, String $dotted_string, Optional[Any] $default_value, Optional[Callable[1, 1]] &$block)",
+        collections::get,
+    ),
+    Function::evaluator(
+        "getvar",
+        "getvar(String $get_string, Optional[Any] $default_value, Optional[Callable[1, 1]] &$block)",
+        collections::getvar,
+    ),
+    Function::evaluator(
+        "tree_each",
+        "tree_each(Variant[Array, Hash] $tree, Optional[Hash] $options, Optional[Callable[1, 2]] &$block)",
+        collections::tree_each,
+    ),
+    Function::values(
+        "deep_merge",
+        "deep_merge(Variant[Hash, String[0, 0], Undef] *$hashes) >> Hash",
+        collections::deep_merge,
+    ),
+    Function::values("delete", "delete(Variant[Array, Hash, String] $collection, Any $items)", collections::delete),
+    Function::values(
+        "delete_undef_values",
+        "delete_undef_values(Variant[Array, Hash] $collection)",
+        collections::delete_undef_values,
+    ),
+    Function::values("delete_values", "delete_values(Hash $hash, Any $value) >> Hash", collections::delete_values),
+    Function::values("dig44", "dig44(Collection $data, Array $path, Optional[Any] $default)", collections::dig44),
+    Function::values("prefix", "prefix(Variant[Array, Hash] $values, Optional[String] $prefix)", collections::prefix_or_suffix),
+    Function::values("suffix", "suffix(Variant[Array, Hash] $values, Optional[String] $suffix)", collections::prefix_or_suffix),
+    Function::values("union", "union(Array *$arrays) >> Array", collections::set_operation),
+    Function::values("intersection", "intersection(Array $a, Array $b) >> Array", collections::set_operation),
+    Function::values("difference", "difference(Array $a, Array $b) >> Array", collections::set_operation),
+    Function::values("values_at", "values_at(Array $values, Variant[Integer, String, Array] $indexes) >> Array", collections::values_at),
+    Function::values("zip", "zip(Array $a, Array $b, Optional[Variant[Boolean, String]] $flatten) >> Array", collections::zip),
+    Function::values("any2array", "any2array(Any *$values) >> Array", collections::any2array),
+    Function::values("str2bool", "str2bool(Variant[String, Boolean] $text) >> Boolean", strings::str2bool),
+    Function::values(
+        "bool2str",
+        "bool2str(Boolean $value, Optional[String] $true_text, Optional[String] $false_text) >> String",
+        strings::bool2str,
+    ),
+    Function::values("squeeze", "squeeze(Variant[String, Array[String]] $text, Optional[String] $characters)", strings::squeeze),
+    Function::values(
+        "stdlib::start_with",
+        "stdlib::start_with(String $test_string, Variant[String[1], Array[String[1], 1]] $prefixes) >> Boolean",
+        strings::starts_or_ends_with,
+    ),
+    Function::values(
+        "stdlib::end_with",
+        "stdlib::end_with(String $test_string, Variant[String[1], Array[String[1], 1]] $suffixes) >> Boolean",
+        strings::starts_or_ends_with,
     ),
 ];
 
