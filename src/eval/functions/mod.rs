@@ -11,6 +11,7 @@ use super::types::Type;
 use super::value::{HashMap as ValueMap, Value};
 use super::{EvalError, EvalErrorKind, Level};
 
+mod catalog;
 mod collections;
 mod numbers;
 mod strings;
@@ -1423,6 +1424,19 @@ static FUNCTIONS: &[Function] = &[
         "stdlib::end_with",
         "stdlib::end_with(String $test_string, Variant[String[1], Array[String[1], 1]] $suffixes) >> Boolean",
         strings::starts_or_ends_with,
+    ),
+    Function::values(
+        "camelcase",
+        "camelcase(Variant[Numeric, String, Iterable[Variant[String, Numeric]]] $arg)",
+        strings::camelcase,
+    ),
+    Function::values("shellquote", "shellquote(Any *$words) >> String", strings::shellquote),
+    Function::evaluator("call", "call(String $function_name, Any *$arguments, Optional[Callable] &$block)", catalog::call),
+    Function::evaluator("tagged", "tagged(Any *$tags) >> Boolean", catalog::tagged),
+    Function::evaluator(
+        "create_resources",
+        "create_resources(String $type, Hash $instances, Optional[Hash] $defaults)",
+        catalog::create_resources,
     ),
 ];
 

@@ -532,3 +532,80 @@ pub(super) fn starts_or_ends_with(name: &str, args: &[Value]) -> Result<Value, F
         }
     })))
 }
+
+/// `camelcase`: each `_`-separated part of a string capitalized and joined; numbers as they
+/// are; an array of strings or of numbers element by element (Puppet refuses a mix).
+pub(super) fn camelcase(_: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    let refused = || {
+        bad("The function 'camelcase' was called with arguments it does not accept. It expects one of:\n  (Numeric arg)\n  (String arg)\n  (Iterable[Variant[String, Numeric]] arg)")
+    };
+    match args {
+        [Value::String(text)] => Ok(Value::String(camelcased(text))),
+        [number] if number.is_number() => Ok(number.clone()),
+        [Value::Array(items)]
+            if items.iter().all(|v| v.as_str().is_some())
+                || items.iter().all(Value::is_number) =>
+        {
+            Ok(Value::Array(
+                items
+                    .iter()
+                    .map(|v| match v {
+                        Value::String(text) => Value::String(camelcased(text)),
+                        other => other.clone(),
+                    })
+                    .collect(),
+            ))
+        }
+        [Value::Hash(_)] => Err(bad("'camelcase' parameter 'arg' expects a value of type Numeric, String, or Iterable[Variant[String, Numeric]], got Struct")),
+        _ => Err(refused()),
+    }
+}
+
+fn camelcased(text: &str) -> String {
+    text.split('_').map(capitalized).collect()
+}
+
+/// Ruby's `capitalize`: the first character upper case, the rest lower case.
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(first) => first
+            .to_uppercase()
+            .chain(chars.flat_map(char::to_lowercase))
+            .collect(),
+        None => String::new(),
+    }
+}
+
+/// `shellquote(words...)`: each word (arrays flattened) quoted for a Bourne shell, joined
+/// with spaces: safe words as they are, others in double quotes, or single quotes when they
+/// hold what double quotes would expand, or double quotes with backslashes when they hold both.
+pub(super) fn shellquote(_: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    let is_safe = |c: char| c.is_ascii_alphanumeric() || "@%_+=:,./-".contains(c);
+    let is_dangerous = |c: char| "!\"`$\\".contains(c);
+    let words = super::flatten(super::collections::as_3x(args));
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|word| {
+            let word = word.to_display_string();
+            if !word.is_empty() && word.chars().all(is_safe) {
+                word
+            } else if !word.chars().any(is_dangerous) {
+                format!("\"{word}\"")
+            } else if !word.contains('\'') {
+                format!("'{word}'")
+            } else {
+                let mut escaped = String::from('"');
+                for c in word.chars() {
+                    if is_dangerous(c) {
+                        escaped.push('\\');
+                    }
+                    escaped.push(c);
+                }
+                escaped.push('"');
+                escaped
+            }
+        })
+        .collect();
+    Ok(Value::String(quoted.join(" ")))
+}
