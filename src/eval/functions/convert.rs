@@ -88,12 +88,19 @@ fn expect_count(
     )))
 }
 
-/// "Value of type Array cannot be converted to Integer": a value's generalized type.
+/// "'new' The string 'x' cannot be converted to Integer", "'new_float' Value of type Array
+/// cannot be converted to Float": Puppet names the `new` function of the type first.
 fn cannot_convert(value: &Value, to: &str) -> FunctionError {
+    let function = match to {
+        "Integer" => "new".to_string(),
+        other => format!("new_{}", other.to_lowercase()),
+    };
     match value {
-        Value::String(s) => bad(format!("The string '{s}' cannot be converted to {to}")),
+        Value::String(s) => bad(format!(
+            "'{function}' The string '{s}' cannot be converted to {to}"
+        )),
         other => bad(format!(
-            "Value of type {} cannot be converted to {to}",
+            "'{function}' Value of type {} cannot be converted to {to}",
             Type::infer(other).generalize()
         )),
     }
@@ -215,16 +222,11 @@ pub(super) fn parse_integer(text: &str, radix: Option<u32>) -> Option<i64> {
         Some(8) => (8, strip_prefix_ci(rest, "0o")),
         Some(r) => (r, rest),
     };
-    // Ruby's Integer() allows single underscores between digits.
-    if digits.is_empty()
-        || digits.starts_with('_')
-        || digits.ends_with('_')
-        || digits.contains("__")
-    {
+    // from_str_radix would take a sign of its own.
+    if !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
-    let digits: String = digits.chars().filter(|c| *c != '_').collect();
-    let magnitude = u64::from_str_radix(&digits, radix).ok()?;
+    let magnitude = u64::from_str_radix(digits, radix).ok()?;
     if negative {
         0i64.checked_sub_unsigned(magnitude)
     } else {
@@ -348,9 +350,12 @@ fn to_array(args: &[Value]) -> Result<Value, FunctionError> {
             other => Value::Array(vec![other.clone()]),
         });
     }
-    iterable_elements(from)
-        .map(Value::Array)
-        .ok_or_else(|| cannot_convert_generalized(from, "Array"))
+    iterable_elements(from).map(Value::Array).ok_or_else(|| {
+        let generalized = Type::infer(from).generalize();
+        bad(format!(
+            "'new_array' Value of type {generalized} cannot be converted to Array"
+        ))
+    })
 }
 
 fn cannot_convert_generalized(value: &Value, to: &str) -> FunctionError {
