@@ -1369,6 +1369,7 @@ pub(super) fn parameterize(base: Type, keys: Vec<Value>) -> Result<Parameterized
         Type::Optional(_) => One(Type::Optional(Box::new(single_type(keys)?))),
         Type::NotUndef(_) => One(Type::NotUndef(Box::new(single_type(keys)?))),
         Type::Type(_) => One(Type::Type(Box::new(single_type(keys)?))),
+        Type::Sensitive(_) => One(Type::Sensitive(Box::new(single_type(keys)?))),
         Type::Struct(_) => One(struct_type(keys)?),
         other => {
             return Err(AccessError::type_parameters(format!(

@@ -20,6 +20,7 @@ pub mod site;
 pub mod steps;
 #[cfg(test)]
 pub mod testing;
+pub mod time;
 pub mod types;
 pub mod value;
 

@@ -4,7 +4,7 @@
 use crate::lang::ast::Lambda;
 
 use super::{
-    bad, describe_value_type, ruby_inspect, unpack_single, Call, EvalResult, Evaluator,
+    bad, describe_value_type, format::ruby_inspect, unpack_single, Call, EvalResult, Evaluator,
     FunctionError, Type, Value, ValueMap,
 };
 
@@ -823,7 +823,7 @@ pub(super) fn prefix_or_suffix(name: &str, args: &[Value]) -> Result<Value, Func
         Some(other) => {
             return Err(bad(format!(
                 "{name}(): expected second argument to be a String, got {}",
-                super::ruby_inspect(other)
+                ruby_inspect(other)
             )))
         }
     };
@@ -842,7 +842,7 @@ pub(super) fn prefix_or_suffix(name: &str, args: &[Value]) -> Result<Value, Func
         )),
         other => Err(bad(format!(
             "{name}(): expected first argument to be an Array or a Hash, got {}",
-            super::ruby_inspect(other)
+            ruby_inspect(other)
         ))),
     }
 }

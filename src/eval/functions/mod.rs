@@ -2,6 +2,10 @@
 //! playbooks use, type conversion, `discover()` and `get_fact()` that ask the fleet, and
 //! functions written in Puppet.
 
+mod convert;
+mod format;
+mod time;
+
 use crate::lang::ast::{Expr, Lambda};
 use crate::protocol::{FactFilter, Filter};
 
@@ -478,115 +482,10 @@ impl Evaluator<'_> {
         Ok(filter)
     }
 
-    /// `Integer('12')`, `String(5)`, `Array($x)`: Puppet's `new` for the common types.
+    /// `Integer('12')`, `String(5)`, `Array($x)`: a type called as a function is its `new`.
     fn convert(&self, expr: &Expr, t: Type, args: Vec<Value>) -> EvalResult {
-        let mut args = args.into_iter();
-        let value = args.next().unwrap_or(Value::Undef);
-        let format = args.next();
-        let converted = match (&t, value) {
-            (Type::String(..), v) => match format {
-                Some(Value::String(format)) if !matches!(v, Value::Array(_) | Value::Hash(_)) => {
-                    sprintf(&[Value::String(format), v])
-                }
-                Some(Value::String(format)) if matches!(v, Value::Array(_)) => {
-                    Ok(Value::String(array_with_delimiters(&v, &format)))
-                }
-                _ => Ok(Value::String(match v {
-                    Value::Float(f) => format!("{f:.6}"),
-                    v => quoted_string(&v, true),
-                })),
-            },
-            (Type::Integer(..), Value::String(s)) => match super::operators::parse_number(&s) {
-                Some(Value::Integer(i)) => Ok(Value::Integer(i)),
-                Some(Value::Float(f)) => Ok(Value::Integer(f as i64)),
-                _ => Err(bad(format!(
-                    "The string '{s}' cannot be converted to Integer"
-                ))),
-            },
-            (Type::Integer(..), Value::Float(f)) => Ok(Value::Integer(f.trunc() as i64)),
-            (Type::Integer(..), Value::Integer(i)) => Ok(Value::Integer(i)),
-            (Type::Integer(..), Value::Bool(b)) => Ok(Value::Integer(b as i64)),
-            (Type::Float(..), v) | (Type::Numeric, v) => match v {
-                Value::String(s) => match super::operators::parse_number(&s) {
-                    Some(Value::Integer(i)) if matches!(t, Type::Numeric) => Ok(Value::Integer(i)),
-                    Some(n) => Ok(Value::Float(n.as_f64().unwrap_or(0.0))),
-                    None => Err(bad(format!("The string '{s}' cannot be converted to {t}"))),
-                },
-                Value::Integer(i) if matches!(t, Type::Float(..)) => Ok(Value::Float(i as f64)),
-                n if n.is_number() => Ok(n),
-                other => Err(bad(format!(
-                    "{} cannot be converted to {t}",
-                    describe_value_type(&other)
-                ))),
-            },
-            (Type::Boolean, Value::String(s)) => match s.to_lowercase().as_str() {
-                "true" | "yes" | "y" => Ok(Value::Bool(true)),
-                "false" | "no" | "n" | "" => Ok(Value::Bool(false)),
-                _ => Err(bad(format!(
-                    "The string '{s}' cannot be converted to Boolean"
-                ))),
-            },
-            (Type::Boolean, Value::Integer(i)) => Ok(Value::Bool(i != 0)),
-            (Type::Boolean, Value::Bool(b)) => Ok(Value::Bool(b)),
-            (Type::Array(..), Value::Array(items)) => Ok(Value::Array(items)),
-            (Type::Array(..), Value::Hash(map)) => Ok(Value::Array(
-                map.into_iter()
-                    .map(|(k, v)| Value::Array(vec![k, v]))
-                    .collect(),
-            )),
-            (Type::Array(..), Value::String(s)) => Ok(Value::Array(
-                s.chars().map(|c| Value::String(c.to_string())).collect(),
-            )),
-            (Type::Array(..), Value::Undef) => {
-                Err(bad("Undef cannot be converted to Array".to_string()))
-            }
-            (Type::Array(..), other) => Ok(Value::Array(vec![other])),
-            (Type::Hash(..), Value::Hash(map)) => Ok(Value::Hash(map)),
-            (Type::Hash(..), Value::Array(items)) => {
-                let mut map = ValueMap::new();
-                let flat = items.iter().all(|i| !matches!(i, Value::Array(_)));
-                if flat {
-                    for pair in items.chunks(2) {
-                        map.insert(
-                            pair[0].clone(),
-                            pair.get(1).cloned().unwrap_or(Value::Undef),
-                        );
-                    }
-                } else {
-                    for item in items {
-                        if let Value::Array(kv) = item {
-                            map.insert(
-                                kv.first().cloned().unwrap_or(Value::Undef),
-                                kv.get(1).cloned().unwrap_or(Value::Undef),
-                            );
-                        }
-                    }
-                }
-                Ok(Value::Hash(map))
-            }
-            (t, v) => Err(bad(format!(
-                "{} cannot be converted to {t}",
-                describe_value_type(&v)
-            ))),
-        };
-        converted.map_err(|error| self.error(expr, error.to_string()))
+        convert::new_value(&t, &args).map_err(|error| self.error(expr, error.to_string()))
     }
-}
-
-/// `String([1, 2], '%(a')`: the elements between the delimiters the format names.
-fn array_with_delimiters(value: &Value, format: &str) -> String {
-    let (open, close) = match format.trim_start_matches('%').chars().next() {
-        Some('(') => ("(", ")"),
-        Some('{') => ("{", "}"),
-        Some('<') => ("<", ">"),
-        Some('|') => ("|", "|"),
-        _ => ("[", "]"),
-    };
-    let Value::Array(items) = value else {
-        return value.to_string();
-    };
-    let inner: Vec<String> = items.iter().map(|v| quoted_string(v, false)).collect();
-    format!("{open}{}{close}", inner.join(", "))
 }
 
 /// The elements of a sequence as iteration yields them: `[index, element]` for a block of two
@@ -617,32 +516,6 @@ fn empty_filter_key(filter: &Value) -> Option<String> {
     map.iter()
         .find(|(_, v)| matches!(v, Value::Array(_)) && v.words().is_empty())
         .map(|(k, _)| k.to_display_string())
-}
-
-/// `String($x)`: strings inside collections quoted, `undef` spelled out.
-pub fn quoted_string(value: &Value, top: bool) -> String {
-    match value {
-        Value::String(s) if top => s.clone(),
-        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
-        Value::Undef if top => String::new(),
-        Value::Undef => "undef".into(),
-        Value::Array(items) => format!(
-            "[{}]",
-            items
-                .iter()
-                .map(|v| quoted_string(v, false))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Value::Hash(map) => format!(
-            "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("{} => {}", quoted_string(k, false), quoted_string(v, false)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        other => other.to_string(),
-    }
 }
 
 /// "did you mean": the built-in whose name begins as the unknown one does, the closest
@@ -1281,7 +1154,7 @@ static FUNCTIONS: &[Function] = &[
         "sprintf",
         "sprintf(String $format, Any *$values) >> String",
         |_, args| {
-            sprintf(args)
+            format::sprintf(args)
         },
     ),
     Function::values(
@@ -1437,6 +1310,20 @@ static FUNCTIONS: &[Function] = &[
         "create_resources",
         "create_resources(String $type, Hash $instances, Optional[Hash] $defaults)",
         catalog::create_resources,
+    ),
+    // Conversions, formats, Sensitive, Timestamp, Timespan and Binary (convert.rs, format.rs,
+    // time.rs).
+    Function::evaluator("new", "new(Type $type, Any *$args, Callable &$block)", convert::new),
+    Function::evaluator(
+        "convert_to",
+        "convert_to(Any $value, Type $type, Any *$args, Callable[1, 1] &$block)",
+        convert::convert_to,
+    ),
+    Function::evaluator("unwrap", "unwrap(Any $arg, Callable &$block)", convert::unwrap),
+    Function::values(
+        "strftime",
+        "strftime(Variant[Timestamp, Timespan, String] $time_object, Optional[String] $format, Optional[String] $timezone) >> String",
+        time::strftime,
     ),
 ];
 
@@ -1683,176 +1570,6 @@ fn split(text: &Value, pattern: Option<&Value>) -> Result<Value, FunctionError> 
         parts.pop();
     }
     Ok(Value::Array(parts.into_iter().map(Value::String).collect()))
-}
-
-/// `sprintf` with the conversions playbooks use: `%s %d %i %f %e %x %o %b %c %%`, flags,
-/// widths, precision, and `%1$s` positional arguments.
-fn sprintf(args: &[Value]) -> Result<Value, FunctionError> {
-    const MAX_WIDTH: usize = 10_000;
-    let Some(Value::String(format)) = args.first() else {
-        return Err(bad("sprintf() takes a format string"));
-    };
-    let values = &args[1..];
-    let mut next_value = 0;
-    let mut out = String::new();
-    let mut chars = format.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let mut spec = String::new();
-        while let Some(&n) = chars.peek() {
-            if n.is_ascii_digit() || "-+ .#0$".contains(n) {
-                spec.push(n);
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        let Some(conversion) = chars.next() else {
-            return Err(bad(
-                "sprintf(): the format ends in the middle of a conversion",
-            ));
-        };
-        if conversion == '%' {
-            out.push('%');
-            continue;
-        }
-        let value = match spec.split_once('$') {
-            Some((position, rest)) => {
-                let position: usize = position
-                    .parse()
-                    .map_err(|_| bad(format!("sprintf(): bad argument position in '%{spec}'")))?;
-                spec = rest.to_string();
-                values.get(position.wrapping_sub(1)).cloned()
-            }
-            None => {
-                next_value += 1;
-                values.get(next_value - 1).cloned()
-            }
-        }
-        .ok_or_else(|| bad("sprintf(): too few arguments"))?;
-        let left = spec.starts_with('-');
-        let zero = spec.starts_with('0');
-        let spec = spec.trim_start_matches(['-', '0', '+', ' ', '#']);
-        let (width, precision) = match spec.split_once('.') {
-            Some((w, p)) => (w.parse::<usize>().unwrap_or(0), p.parse::<usize>().ok()),
-            None => (spec.parse::<usize>().unwrap_or(0), None),
-        };
-        if width > MAX_WIDTH || precision.is_some_and(|p| p > MAX_WIDTH) {
-            return Err(too_large("sprintf(): width too big"));
-        }
-        let text = match conversion {
-            's' | 'p' => {
-                let s = match &value {
-                    Value::Hash(_) | Value::Array(_) => ruby_inspect(&value),
-                    other => other.to_display_string(),
-                };
-                match precision {
-                    Some(p) => s.chars().take(p).collect(),
-                    None => s,
-                }
-            }
-            'c' => match &value {
-                Value::Integer(i) => u32::try_from(*i)
-                    .ok()
-                    .and_then(char::from_u32)
-                    .map(String::from)
-                    .ok_or_else(|| bad(format!("sprintf(): {i} is not a character")))?,
-                other => other.to_display_string().chars().take(1).collect(),
-            },
-            'd' | 'i' => match number(&value)? {
-                Value::Integer(i) => i.to_string(),
-                other => (other.as_f64().unwrap_or(0.0).floor() as i64).to_string(),
-            },
-            'f' => format!(
-                "{:.*}",
-                precision.unwrap_or(6),
-                number(&value)?.as_f64().unwrap_or(0.0)
-            ),
-            'e' | 'E' => ruby_exponent(
-                number(&value)?.as_f64().unwrap_or(0.0),
-                precision.unwrap_or(6),
-                conversion == 'E',
-            ),
-            'x' => format!("{:x}", integer(&value)?),
-            'X' => format!("{:X}", integer(&value)?),
-            'o' => format!("{:o}", integer(&value)?),
-            'b' => format!("{:b}", integer(&value)?),
-            other => return Err(bad(format!("sprintf(): unsupported conversion '%{other}'"))),
-        };
-        let pad = width.saturating_sub(text.chars().count());
-        if left {
-            out.push_str(&text);
-            out.push_str(&" ".repeat(pad));
-        } else if zero && !matches!(conversion, 's' | 'c' | 'p') {
-            let (sign, digits) = match text.strip_prefix('-') {
-                Some(d) => ("-", d.to_string()),
-                None => ("", text.clone()),
-            };
-            out.push_str(sign);
-            out.push_str(&"0".repeat(pad));
-            out.push_str(&digits);
-        } else {
-            out.push_str(&" ".repeat(pad));
-            out.push_str(&text);
-        }
-    }
-    Ok(Value::String(out))
-}
-
-fn integer(value: &Value) -> Result<i64, FunctionError> {
-    match number(value)? {
-        Value::Integer(i) => Ok(i),
-        other => Ok(other.as_f64().unwrap_or(0.0) as i64),
-    }
-}
-
-/// Ruby's `%e`: `1.234568e+04`.
-fn ruby_exponent(x: f64, precision: usize, upper: bool) -> String {
-    let text = format!("{x:.precision$e}");
-    let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let sign = if exponent < 0 { '-' } else { '+' };
-    let e = if upper { 'E' } else { 'e' };
-    format!("{mantissa}{e}{sign}{:02}", exponent.abs())
-}
-
-/// Ruby's `inspect`, which `sprintf('%s')` shows for arrays and hashes: `{"a"=>1}`.
-fn ruby_inspect(value: &Value) -> String {
-    match value {
-        Value::String(s) => format!("{s:?}"),
-        Value::Undef => "nil".into(),
-        Value::Array(items) => format!(
-            "[{}]",
-            items
-                .iter()
-                .map(ruby_inspect)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Value::Hash(map) => format!(
-            "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("{}=>{}", ruby_inspect(k), ruby_inspect(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        other => other.to_string(),
-    }
-}
-
-fn number(value: &Value) -> Result<Value, FunctionError> {
-    match value {
-        n if n.is_number() => Ok(n.clone()),
-        Value::String(s) => super::operators::parse_number(s)
-            .ok_or_else(|| bad(format!("sprintf(): '{s}' is not a number"))),
-        other => Err(bad(format!(
-            "sprintf(): {} is not a number",
-            describe_value_type(other)
-        ))),
-    }
 }
 
 #[cfg(test)]

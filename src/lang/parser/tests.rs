@@ -90,7 +90,10 @@ golden! {
 fn an_untitled_hash_takes_no_method_call() {
     for source in ["return {a => 1}.keys\n", "notice {a => 1}.keys\n"] {
         let error = parse(source).expect_err(source);
-        assert!(source[..error.span.start].lines().count() <= 1, "{source}: {error:?}");
+        assert!(
+            source[..error.span.start].lines().count() <= 1,
+            "{source}: {error:?}"
+        );
     }
     assert!(parse("notice {a => 1}['a']\n").is_ok());
 }
