@@ -2,6 +2,8 @@
 //! playbooks use, type conversion, `discover()` and `get_fact()` that ask the fleet, and
 //! functions written in Puppet.
 
+mod data;
+
 use crate::lang::ast::{Expr, Lambda};
 use crate::protocol::{FactFilter, Filter};
 
@@ -1345,6 +1347,43 @@ static FUNCTIONS: &[Function] = &[
             let first = first_of(args);
             Ok(Value::Bool(!matches!(first, Value::Undef)))
         },
+    ),
+    // Data formats, digests, files and templates (functions/data.rs, digest.rs, files.rs, epp).
+    Function::values("to_json", "to_json(Any $data) >> String", data::to_json),
+    Function::values(
+        "to_json_pretty",
+        "to_json_pretty(Variant[Hash, Array] $data, Optional[Boolean] $skip_undef, Optional[Hash] $opts) >> String",
+        data::to_json_pretty,
+    ),
+    Function::values(
+        "to_yaml",
+        "to_yaml(Any $data, Optional[Hash] $options) >> String",
+        data::to_yaml,
+    ),
+    Function::values(
+        "parsejson",
+        "parsejson(String $json, Optional[Any] $default)",
+        data::parsejson,
+    ),
+    Function::values(
+        "parseyaml",
+        "parseyaml(String $yaml, Optional[Any] $default)",
+        data::parseyaml,
+    ),
+    Function::evaluator(
+        "loadjson",
+        "loadjson(String $path, Optional[Any] $default)",
+        data::load_data,
+    ),
+    Function::evaluator(
+        "loadyaml",
+        "loadyaml(String $path, Optional[Any] $default)",
+        data::load_data,
+    ),
+    Function::values(
+        "base64",
+        "base64(Enum['encode', 'decode'] $action, String $text, Optional[Enum['default', 'strict', 'urlsafe']] $method) >> String",
+        data::base64,
     ),
 ];
 
