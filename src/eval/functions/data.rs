@@ -206,10 +206,12 @@ pub(super) fn to_json_pretty(_: &str, args: &[Value]) -> Result<Value, FunctionE
     let skip_undef = match args.get(1) {
         None | Some(Value::Undef) => false,
         Some(Value::Bool(b)) => *b,
-        Some(other) => return Err(bad(format!(
+        Some(other) => {
+            return Err(bad(format!(
             "'to_json_pretty' parameter 'skip_undef' expects an Optional[Boolean] value, got {}",
             other.type_name()
-        ))),
+        )))
+        }
     };
     let layout = match args.get(2) {
         None | Some(Value::Undef) => JsonLayout::pretty(),

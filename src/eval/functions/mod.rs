@@ -3,6 +3,8 @@
 //! functions written in Puppet.
 
 mod data;
+mod digest;
+mod shell;
 
 use crate::lang::ast::{Expr, Lambda};
 use crate::protocol::{FactFilter, Filter};
@@ -1385,6 +1387,12 @@ static FUNCTIONS: &[Function] = &[
         "base64(Enum['encode', 'decode'] $action, String $text, Optional[Enum['default', 'strict', 'urlsafe']] $method) >> String",
         data::base64,
     ),
+    Function::values("md5", "md5(String $text) >> String", digest::hexdigest),
+    Function::values("sha1", "sha1(String $text) >> String", digest::hexdigest),
+    Function::values("sha256", "sha256(String $text) >> String", digest::hexdigest),
+    Function::values("digest", "digest(String $text) >> String", digest::hexdigest),
+    Function::values("fqdn_uuid", "fqdn_uuid(String $fqdn) >> String", digest::fqdn_uuid),
+    Function::values("shellquote", "shellquote(Any *$words) >> String", shell::shellquote),
 ];
 
 /// `size`, `length`, and `count` of one argument.
