@@ -4,6 +4,7 @@
 
 mod data;
 mod digest;
+mod files;
 mod shell;
 
 use crate::lang::ast::{Expr, Lambda};
@@ -1393,6 +1394,14 @@ static FUNCTIONS: &[Function] = &[
     Function::values("digest", "digest(String $text) >> String", digest::hexdigest),
     Function::values("fqdn_uuid", "fqdn_uuid(String $fqdn) >> String", digest::fqdn_uuid),
     Function::values("shellquote", "shellquote(Any *$words) >> String", shell::shellquote),
+    Function::evaluator("file", "file(String *$names) >> String", files::file),
+    Function::evaluator("find_file", "find_file(String *$names)", files::find_file),
+    Function::evaluator(
+        "module_directory",
+        "module_directory(String *$names)",
+        files::module_directory,
+    ),
+    Function::evaluator("generate", "generate(String $command, String *$arguments) >> String", shell::generate),
 ];
 
 /// `size`, `length`, and `count` of one argument.
