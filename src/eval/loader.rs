@@ -223,6 +223,21 @@ impl Loader {
         Ok(())
     }
 
+    /// The folder of module `name` on the module path, as Puppet's `environment.module`
+    /// finds it: the first folder of that name, for a valid module name only.
+    pub fn module_directory(&self, name: &str) -> Option<PathBuf> {
+        let mut chars = name.chars();
+        let valid = chars.next().is_some_and(|c| c.is_ascii_lowercase())
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid {
+            return None;
+        }
+        self.modules
+            .iter()
+            .map(|folder| folder.join(name))
+            .find(|path| path.is_dir())
+    }
+
     pub fn define(&mut self, name: &str) -> Result<Option<Rc<Defined<Definition>>>, EvalError> {
         let key = name.trim_start_matches("::").to_lowercase();
         if !self.defines.contains_key(&key) {

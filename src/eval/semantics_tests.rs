@@ -15,7 +15,15 @@ struct Outcome {
 
 fn run(path: &Path) -> Outcome {
     let mut log = BufferLog::default();
-    let loader = Loader::new(path.parent().unwrap_or(Path::new(".")));
+    // A fixture that reads files has a folder of its name beside it, with modules/ in it
+    // (scripts/record-eval-fixtures puts the same first on Puppet's module path).
+    let own = path.with_extension("");
+    let repo = if own.join("modules").is_dir() {
+        own.as_path()
+    } else {
+        path.parent().unwrap_or(Path::new("."))
+    };
+    let loader = Loader::new(repo);
     let result = evaluate(EvalRequest {
         loader,
         path: path.to_path_buf(),

@@ -3,7 +3,11 @@
 //! functions written in Puppet.
 
 mod convert;
+mod data;
+mod digest;
+mod files;
 mod format;
+mod shell;
 mod time;
 
 use crate::lang::ast::{Expr, Lambda};
@@ -1303,7 +1307,6 @@ static FUNCTIONS: &[Function] = &[
         "camelcase(Variant[Numeric, String, Iterable[Variant[String, Numeric]]] $arg)",
         strings::camelcase,
     ),
-    Function::values("shellquote", "shellquote(Any *$words) >> String", strings::shellquote),
     Function::evaluator("call", "call(String $function_name, Any *$arguments, Optional[Callable] &$block)", catalog::call),
     Function::evaluator("tagged", "tagged(Any *$tags) >> Boolean", catalog::tagged),
     Function::evaluator(
@@ -1325,6 +1328,57 @@ static FUNCTIONS: &[Function] = &[
         "strftime(Variant[Timestamp, Timespan, String] $time_object, Optional[String] $format, Optional[String] $timezone) >> String",
         time::strftime,
     ),
+    // Data formats, digests, files and templates (functions/data.rs, digest.rs, files.rs, epp).
+    Function::values("to_json", "to_json(Any $data) >> String", data::to_json),
+    Function::values(
+        "to_json_pretty",
+        "to_json_pretty(Variant[Hash, Array] $data, Optional[Boolean] $skip_undef, Optional[Hash] $opts) >> String",
+        data::to_json_pretty,
+    ),
+    Function::values(
+        "to_yaml",
+        "to_yaml(Any $data, Optional[Hash] $options) >> String",
+        data::to_yaml,
+    ),
+    Function::values(
+        "parsejson",
+        "parsejson(String $json, Optional[Any] $default)",
+        data::parsejson,
+    ),
+    Function::values(
+        "parseyaml",
+        "parseyaml(String $yaml, Optional[Any] $default)",
+        data::parseyaml,
+    ),
+    Function::evaluator(
+        "loadjson",
+        "loadjson(String $path, Optional[Any] $default)",
+        data::load_data,
+    ),
+    Function::evaluator(
+        "loadyaml",
+        "loadyaml(String $path, Optional[Any] $default)",
+        data::load_data,
+    ),
+    Function::values(
+        "base64",
+        "base64(Enum['encode', 'decode'] $action, String $text, Optional[Enum['default', 'strict', 'urlsafe']] $method) >> String",
+        data::base64,
+    ),
+    Function::values("md5", "md5(String $text) >> String", digest::hexdigest),
+    Function::values("sha1", "sha1(String $text) >> String", digest::hexdigest),
+    Function::values("sha256", "sha256(String $text) >> String", digest::hexdigest),
+    Function::values("digest", "digest(String $text) >> String", digest::hexdigest),
+    Function::values("fqdn_uuid", "fqdn_uuid(String $fqdn) >> String", digest::fqdn_uuid),
+    Function::evaluator("file", "file(String *$names) >> String", files::file),
+    Function::evaluator("find_file", "find_file(String *$names)", files::find_file),
+    Function::evaluator(
+        "module_directory",
+        "module_directory(String *$names)",
+        files::module_directory,
+    ),
+    Function::values("shellquote", "shellquote(Any *$words) >> String", shell::shellquote),
+    Function::evaluator("generate", "generate(String $command, String *$arguments) >> String", shell::generate),
 ];
 
 /// `size`, `length`, and `count` of one argument.

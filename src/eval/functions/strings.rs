@@ -576,36 +576,3 @@ fn capitalized(word: &str) -> String {
         None => String::new(),
     }
 }
-
-/// `shellquote(words...)`: each word (arrays flattened) quoted for a Bourne shell, joined
-/// with spaces: safe words as they are, others in double quotes, or single quotes when they
-/// hold what double quotes would expand, or double quotes with backslashes when they hold both.
-pub(super) fn shellquote(_: &str, args: &[Value]) -> Result<Value, FunctionError> {
-    let is_safe = |c: char| c.is_ascii_alphanumeric() || "@%_+=:,./-".contains(c);
-    let is_dangerous = |c: char| "!\"`$\\".contains(c);
-    let words = super::flatten(super::collections::as_3x(args));
-    let quoted: Vec<String> = words
-        .iter()
-        .map(|word| {
-            let word = word.to_display_string();
-            if !word.is_empty() && word.chars().all(is_safe) {
-                word
-            } else if !word.chars().any(is_dangerous) {
-                format!("\"{word}\"")
-            } else if !word.contains('\'') {
-                format!("'{word}'")
-            } else {
-                let mut escaped = String::from('"');
-                for c in word.chars() {
-                    if is_dangerous(c) {
-                        escaped.push('\\');
-                    }
-                    escaped.push(c);
-                }
-                escaped.push('"');
-                escaped
-            }
-        })
-        .collect();
-    Ok(Value::String(quoted.join(" ")))
-}
