@@ -1426,6 +1426,11 @@ static FUNCTIONS: &[Function] = &[
         "create_resources(String $type, Hash $instances, Optional[Hash] $defaults)",
         catalog::create_resources,
     ),
+    Function::values(
+        "fqdn_rand",
+        "fqdn_rand(Variant[Integer, String] $max, Optional[Any] $seed, Optional[Any] $downcase) >> Integer",
+        numbers::fqdn_rand,
+    ),
 ];
 
 /// `size`, `length`, and `count` of one argument.
