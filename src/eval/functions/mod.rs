@@ -1323,7 +1323,8 @@ static FUNCTIONS: &[Function] = &[
             Ok(Value::Bool(!matches!(first, Value::Undef)))
         },
     ),
-    // Puppet 7 core and stdlib: strings, numbers, collections (src/eval/functions/{strings,numbers,collections}.rs)
+    // Puppet 7 core and stdlib: strings, numbers, collections, the catalog
+    // (src/eval/functions/{strings,numbers,collections,catalog}.rs)
     Function::values(
         "regsubst",
         "regsubst(Variant[Array[String], String] $target, Variant[String, Regexp, Type[Regexp]] $pattern, Variant[String, Hash[String, String]] $replacement, Optional[Pattern[/^[GEIM]*$/]] $flags, Optional[Enum['N', 'E', 'S', 'U']] $encoding)",
