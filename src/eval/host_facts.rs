@@ -35,6 +35,11 @@ pub fn host_facts(playbook: &str) -> Value {
     Value::Hash(facts)
 }
 
+/// This host's `networking.fqdn`, which `fqdn_rand()` is seeded by as Puppet's is.
+pub fn fqdn() -> String {
+    Host::read().fqdn()
+}
+
 /// What the facts are made of, read once.
 struct Host {
     os_release: Vec<(String, String)>,

@@ -1212,7 +1212,8 @@ static FUNCTIONS: &[Function] = &[
             Ok(Value::Bool(!matches!(first, Value::Undef)))
         },
     ),
-    // Puppet 7 core and stdlib: strings, numbers, collections (src/eval/functions/{strings,numbers,collections}.rs)
+    // Puppet 7 core and stdlib: strings, numbers, collections, the catalog
+    // (src/eval/functions/{strings,numbers,collections,catalog}.rs)
     Function::values(
         "regsubst",
         "regsubst(Variant[Array[String], String] $target, Variant[String, Regexp, Type[Regexp]] $pattern, Variant[String, Hash[String, String]] $replacement, Optional[Pattern[/^[GEIM]*$/]] $flags, Optional[Enum['N', 'E', 'S', 'U']] $encoding)",
@@ -1379,6 +1380,11 @@ static FUNCTIONS: &[Function] = &[
     ),
     Function::values("shellquote", "shellquote(Any *$words) >> String", shell::shellquote),
     Function::evaluator("generate", "generate(String $command, String *$arguments) >> String", shell::generate),
+    Function::values(
+        "fqdn_rand",
+        "fqdn_rand(Variant[Integer, String] $max, Optional[Any] $seed, Optional[Any] $downcase) >> Integer",
+        numbers::fqdn_rand,
+    ),
 ];
 
 /// `size`, `length`, and `count` of one argument.

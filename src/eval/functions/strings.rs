@@ -82,16 +82,15 @@ pub(super) fn regsubst(_: &str, args: &[Value]) -> Result<Value, FunctionError> 
     }
     let regex = ruby_regex(&pattern, regex_flags)?;
     let global = flags.contains('G');
-    let substitute = |text: &str| substitute(&regex, text, &replacement, global);
-    Ok(match &args[0] {
-        Value::Array(items) => Value::Array(
-            items
-                .iter()
-                .map(|v| Value::String(substitute(v.as_str().unwrap_or_default())))
-                .collect(),
-        ),
-        other => Value::String(substitute(other.as_str().unwrap_or_default())),
-    })
+    let substitute = |text: &str| substitute(&regex, text, &replacement, global).map(Value::String);
+    match &args[0] {
+        Value::Array(items) => items
+            .iter()
+            .map(|v| substitute(v.as_str().unwrap_or_default()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        other => substitute(other.as_str().unwrap_or_default()),
+    }
 }
 
 /// What a match is replaced with: a text with Ruby's back-references, or the match's entry in
@@ -103,7 +102,12 @@ enum Replacement<'a> {
 
 /// Ruby's `sub` (the first match) or `gsub` (every match). Unlike Rust's iterator, Ruby
 /// lets an empty match follow a non-empty one (`'aaa'` with `a*` is replaced twice).
-fn substitute(regex: &Regex, text: &str, replacement: &Replacement<'_>, global: bool) -> String {
+fn substitute(
+    regex: &Regex,
+    text: &str,
+    replacement: &Replacement<'_>,
+    global: bool,
+) -> Result<String, FunctionError> {
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
     let mut from = 0;
@@ -111,7 +115,7 @@ fn substitute(regex: &Regex, text: &str, replacement: &Replacement<'_>, global: 
         let whole = captures.get(0).map_or(0..0, |m| m.range());
         out.push_str(&text[copied..whole.start]);
         match replacement {
-            Replacement::Text(template) => expand(template, &captures, text, &mut out),
+            Replacement::Text(template) => expand(template, regex, &captures, text, &mut out)?,
             Replacement::Lookup(map) => {
                 let key = Value::string(&text[whole.clone()]);
                 out.push_str(
@@ -135,12 +139,19 @@ fn substitute(regex: &Regex, text: &str, replacement: &Replacement<'_>, global: 
         }
     }
     out.push_str(&text[copied..]);
-    out
+    Ok(out)
 }
 
 /// Ruby's replacement text: `\0`-`\9` and `\&` (groups, the whole match), `` \` `` and `\'`
 /// (the text before and after), `\k<name>`, `\\` (a backslash); any other backslash is kept.
-fn expand(template: &str, captures: &Captures<'_>, text: &str, out: &mut String) {
+/// A name the pattern has no group of is an error, as in Ruby.
+fn expand(
+    template: &str,
+    regex: &Regex,
+    captures: &Captures<'_>,
+    text: &str,
+    out: &mut String,
+) -> Result<(), FunctionError> {
     let group = |n: usize| captures.get(n).map_or("", |m| m.as_str());
     let whole = captures.get(0).map_or(0..0, |m| m.range());
     let mut chars = template.char_indices().peekable();
@@ -175,6 +186,9 @@ fn expand(template: &str, captures: &Captures<'_>, text: &str, out: &mut String)
                 true
             }
             'k' => match named_reference(&template[at + 1..]) {
+                Some(name) if !regex.capture_names().any(|n| n == Some(name)) => {
+                    return Err(bad(format!("undefined group name reference: {name}")))
+                }
                 Some(name) => {
                     out.push_str(captures.name(name).map_or("", |m| m.as_str()));
                     // `k`, `<`, the name and `>`.
@@ -193,6 +207,7 @@ fn expand(template: &str, captures: &Captures<'_>, text: &str, out: &mut String)
             out.push('\\');
         }
     }
+    Ok(())
 }
 
 /// The name of `<name>` at the start of a text.
