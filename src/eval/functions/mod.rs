@@ -4,6 +4,7 @@
 
 mod data;
 mod digest;
+mod epp;
 mod files;
 mod shell;
 
@@ -1402,6 +1403,18 @@ static FUNCTIONS: &[Function] = &[
         files::module_directory,
     ),
     Function::evaluator("generate", "generate(String $command, String *$arguments) >> String", shell::generate),
+    Function::evaluator(
+        "epp",
+        "epp(String $path, Optional[Hash[Pattern[/^\\w+$/], Any]] $parameters) >> String",
+        epp::epp,
+    ),
+    Function::evaluator(
+        "inline_epp",
+        "inline_epp(String $template, Optional[Hash[Pattern[/^\\w+$/], Any]] $parameters) >> String",
+        epp::inline_epp,
+    ),
+    // What an epp template's text and `<%= %>` tags become; nothing else calls it.
+    Function::values("epp_render", "epp_render(Any $value)", epp::render),
 ];
 
 /// `size`, `length`, and `count` of one argument.
