@@ -170,3 +170,48 @@ fn a_top_scope_playbook_warns_of_an_argument_it_never_reads() {
         .stderr
         .contains("clustr=b is given, but the playbook never reads $clustr"));
 }
+
+/// A Bolt plan reads the project's Hiera data (`plan_hierarchy`, interpolating a plan
+/// variable) and the orchestrating host's facts, as Choria plans read `choria.playbook`.
+#[test]
+fn a_plan_reads_hiera_data_and_the_hosts_facts() {
+    let plan = r#"plan site::release(String $tier = 'prod') {
+  $servers = lookup('servers', Array[String], 'unique')
+  $limits = lookup('limits', Hash, 'deep')
+  notice("${facts['choria']['playbook']} by ${facts['identity']['user']}: ${servers} ${limits}")
+  notice(lookup('missing', {default_value => 'fallback'}))
+}
+"#;
+    let hiera = "version: 5\nplan_hierarchy:\n  - name: Tier\n    path: \"%{tier}.yaml\"\n  - name: Common\n    path: common.yaml\n";
+    let out = repository()
+        .file("plans/release.pp", plan)
+        .file("hiera.yaml", hiera)
+        .file("data/prod.yaml", "servers: [web2]\nlimits: {cpu: 4}\n")
+        .file(
+            "data/common.yaml",
+            "servers: [web1, web2]\nlimits: {cpu: 1, mem: 2}\n",
+        )
+        .args(["site::release"])
+        .run();
+    assert_eq!(out.status, 0, "{}", out.whole());
+    let user = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
+    let user = String::from_utf8_lossy(&user.stdout).trim().to_string();
+    let line = format!("Notice: site::release by {user}: [web2, web1] {{cpu => 4, mem => 2}}");
+    assert!(out.stdout.contains(&line), "{}", out.whole());
+    assert!(out.stdout.contains("Notice: fallback"), "{}", out.whole());
+
+    let broken = repository()
+        .file("plans/release.pp", plan)
+        .file("hiera.yaml", "version: 4\n")
+        .args(["site::release"])
+        .run();
+    assert_eq!(broken.status, 2, "{}", broken.whole());
+    assert!(
+        broken.stderr.contains("only version 5"),
+        "{}",
+        broken.whole()
+    );
+}

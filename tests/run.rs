@@ -295,3 +295,50 @@ fn sigterm_lets_the_running_step_finish_and_starts_nothing_new() {
         "{stdout}"
     );
 }
+
+const SECRET_PLAYBOOK: &str = r#"# A secret given to a node, shown nowhere.
+$token = Sensitive('hunter2-very-secret')
+notice("the token is ${token}")
+notice([$token, { 'token' => $token }])
+notify { 'show': message => $token }
+mcollective { 'check':
+  agent           => 'nrpe',
+  action          => 'runcommand',
+  identity_filter => ['web1.example.net'],
+  arguments       => { 'command' => $token },
+}
+"#;
+
+/// A Sensitive value reaches the node's request unwrapped but appears in no output: not in
+/// notices, step messages, the plan, the step graph's JSON, errors or the report.
+#[test]
+fn a_sensitive_value_appears_in_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.json");
+    let repo = || {
+        Test::new()
+            .file("secret.pp", SECRET_PLAYBOOK)
+            .file("fleet.yaml", demo_fleet())
+    };
+    let runs = [
+        repo()
+            .args(["secret", "--report", report.to_str().unwrap()])
+            .status(0)
+            .run(),
+        repo().args(["secret", "--plan"]).status(0).run(),
+        repo()
+            .args(["graph", "secret", "--format", "json"])
+            .status(0)
+            .run(),
+        repo().args(["graph", "secret"]).status(0).run(),
+    ];
+    let report = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        runs[0].stdout.contains("Sensitive [value redacted]"),
+        "{}",
+        runs[0].whole()
+    );
+    for text in runs.iter().map(|r| r.whole()).chain([report]) {
+        assert!(!text.contains("hunter2"), "the secret leaked:\n{text}");
+    }
+}

@@ -112,6 +112,8 @@ pub struct Evaluator<'a> {
     pub(super) main_tags: Vec<String>,
     /// The value of the plan the playbook runs.
     returned: Option<Value>,
+    /// The repository's Hiera data, read at the first `lookup()`.
+    pub(super) hiera: Option<std::rc::Rc<super::hiera::Hiera>>,
 }
 
 /// Evaluates the playbook into a catalog.
@@ -178,6 +180,7 @@ impl<'a> Evaluator<'a> {
             site: None,
             main_tags: Vec::new(),
             returned: None,
+            hiera: None,
         }
     }
 
@@ -191,6 +194,9 @@ impl<'a> Evaluator<'a> {
         let (file, program) = self.loader.load_file(path)?;
         self.file = file;
         let _ = self.scopes.assign("id", Value::String(caller));
+        let _ = self
+            .scopes
+            .assign("facts", super::host_facts::host_facts(name));
         match self.entry_of(&program, name)? {
             Some(entry) => {
                 self.run_statements(&program.statements)?;
@@ -1142,6 +1148,23 @@ pub fn describe_type(t: &Type) -> String {
 }
 
 /// "a String", "an Integer": the type of a value in an error message.
+/// A value's type as Puppet's type mismatch texts name it ("got Integer", "got Struct"): the
+/// type Puppet infers for it as a set (a Tuple, a Struct of string keys), without parameters.
+pub fn mismatch_type_name(v: &Value) -> String {
+    match v {
+        Value::Array(items) if !items.is_empty() => return "Tuple".into(),
+        Value::Hash(map) if !map.is_empty() && map.keys().all(|k| k.as_str().is_some()) => {
+            return "Struct".into()
+        }
+        _ => {}
+    }
+    let generalized = Type::infer(v).generalize().to_string();
+    match generalized.split_once('[') {
+        Some((name, _)) => name.to_string(),
+        None => generalized,
+    }
+}
+
 pub fn describe_value_type(v: &Value) -> String {
     let name = match v {
         Value::Undef => return "Undef".into(),
@@ -1158,7 +1181,7 @@ pub fn describe_value_type(v: &Value) -> String {
 
 /// Puppet regexes are Ruby's; the few spellings Rust's regex reads differently are rewritten
 /// (`\A`, `\z` and `\Z` anchors, `\h` hex digits).
-fn ruby_to_rust_regex(pattern: &str) -> String {
+pub(super) fn ruby_to_rust_regex(pattern: &str) -> String {
     pattern
         .replace("\\Z", "\\z")
         .replace("\\h", "[0-9a-fA-F]")
@@ -1346,6 +1369,7 @@ pub(super) fn parameterize(base: Type, keys: Vec<Value>) -> Result<Parameterized
         Type::Optional(_) => One(Type::Optional(Box::new(single_type(keys)?))),
         Type::NotUndef(_) => One(Type::NotUndef(Box::new(single_type(keys)?))),
         Type::Type(_) => One(Type::Type(Box::new(single_type(keys)?))),
+        Type::Sensitive(_) => One(Type::Sensitive(Box::new(single_type(keys)?))),
         Type::Struct(_) => One(struct_type(keys)?),
         other => {
             return Err(AccessError::type_parameters(format!(

@@ -79,6 +79,11 @@ impl Loader {
 
     /// Reads, parses and validates a file; its definitions become known, and the program is
     /// returned so the caller can run its top-level code.
+    /// The folders modules are autoloaded from.
+    pub fn module_roots(&self) -> &[PathBuf] {
+        &self.modules
+    }
+
     pub fn load_file(&mut self, path: &Path) -> Result<(FileId, Program), EvalError> {
         let text = std::fs::read_to_string(path).map_err(|err| EvalError {
             kind: EvalErrorKind::Input,

@@ -4,7 +4,10 @@
 pub mod catalog;
 mod evaluator;
 mod functions;
+mod hiera;
+mod host_facts;
 mod loader;
+mod lookup;
 mod operators;
 pub mod playbooks;
 mod resources;
@@ -17,6 +20,7 @@ pub mod site;
 pub mod steps;
 #[cfg(test)]
 pub mod testing;
+pub mod time;
 pub mod types;
 pub mod value;
 

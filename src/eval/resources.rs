@@ -145,24 +145,8 @@ impl Evaluator<'_> {
             let titles = self.titles(&body.title)?;
             let attrs = self.eval_attributes(&body.attributes)?;
             for title in titles {
-                let mut merged: Vec<Attr> = self
-                    .scopes
-                    .defaults_for(&type_name)
-                    .into_iter()
-                    .map(|(name, value)| Attr {
-                        name,
-                        value,
-                        origin: self.origin(body.span),
-                    })
-                    .collect();
-                for attr in body_defaults.iter().chain(&attrs) {
-                    merged.retain(|a| a.name != attr.name);
-                    merged.push(Attr {
-                        name: attr.name.clone(),
-                        value: attr.value.clone(),
-                        origin: attr.origin,
-                    });
-                }
+                let given = body_defaults.iter().chain(&attrs);
+                let merged = self.over_type_defaults(&type_name, given, self.origin(body.span));
                 let at = self.origin(body.title.span.to(body.span));
                 let declared = Declaration {
                     type_name: &type_name,
@@ -180,6 +164,117 @@ impl Evaluator<'_> {
         } else {
             Value::Array(refs)
         })
+    }
+
+    /// The attributes given over the resource defaults in scope for the type (`Type { }`).
+    fn over_type_defaults<'a>(
+        &self,
+        type_name: &str,
+        given: impl Iterator<Item = &'a Attr>,
+        origin: Origin,
+    ) -> Vec<Attr> {
+        let mut merged: Vec<Attr> = self
+            .scopes
+            .defaults_for(type_name)
+            .into_iter()
+            .map(|(name, value)| Attr {
+                name,
+                value,
+                origin,
+            })
+            .collect();
+        for attr in given {
+            merged.retain(|a| a.name != attr.name);
+            merged.push(Attr {
+                name: attr.name.clone(),
+                value: attr.value.clone(),
+                origin: attr.origin,
+            });
+        }
+        merged
+    }
+
+    /// Declares resources from values, as `create_resources(type, {title => attributes},
+    /// defaults)` does: `@` or `@@` before the type makes them virtual or exported; each
+    /// resource's attributes go over the defaults given, and those that are `undef` are left
+    /// out, so that the type's defaults and the parameters' defaults apply.
+    pub(super) fn declare_from_values(
+        &mut self,
+        expr: &Expr,
+        type_spec: &str,
+        instances: &IndexMap<Value, Value>,
+        defaults: &IndexMap<Value, Value>,
+    ) -> EvalResult {
+        let name = type_spec
+            .strip_prefix("@@")
+            .or_else(|| type_spec.strip_prefix('@'))
+            .unwrap_or(type_spec);
+        let virtuality = match type_spec.len() - name.len() {
+            0 => Virtuality::Real,
+            1 => Virtuality::Virtual,
+            _ => Virtuality::Exported,
+        };
+        let type_name = self.canonical_type(&name.to_lowercase());
+        if type_name == "class" && virtuality != Virtuality::Real {
+            return Err(self.error(expr, "Classes are not virtualizable"));
+        }
+        let at = self.origin(expr.span);
+        let mut refs = Vec::new();
+        for (title, params) in instances {
+            let Value::Hash(params) = params else {
+                return Err(self.error(
+                    expr,
+                    format!(
+                        "create_resources(): the attributes of '{}' must be a hash",
+                        title.to_display_string()
+                    ),
+                ));
+            };
+            let mut attrs: Vec<Attr> = Vec::new();
+            for (name, value) in defaults.iter().chain(params) {
+                let name = name.to_display_string();
+                attrs.retain(|a| a.name != name);
+                attrs.push(Attr {
+                    name,
+                    value: value.clone(),
+                    origin: at,
+                });
+            }
+            attrs.retain(|a| !matches!(a.value, Value::Undef));
+            if let Some(bad) = illegal_title(title) {
+                return Err(self.error(
+                    expr,
+                    format!("Illegal title type: expected a String, got {bad}"),
+                ));
+            }
+            let mut titles = Vec::new();
+            collect_titles(title.clone(), &mut titles);
+            if titles.iter().any(|t| t.is_empty()) {
+                return Err(self.error(expr, "a resource title cannot be empty or undef"));
+            }
+            if type_name == "class" {
+                for title in titles {
+                    let name = title.trim_start_matches("::").to_lowercase();
+                    let params = attrs.iter().map(|a| (a.name.clone(), a.value.clone()));
+                    self.declare_class_once(expr, &name, params.collect(), at)?;
+                    refs.push(Value::Type(Box::new(Type::Class(Some(name)))));
+                }
+                continue;
+            }
+            let kind = self.resource_kind(&type_name, expr.span)?;
+            for title in titles {
+                let declared = Declaration {
+                    type_name: &type_name,
+                    kind: &kind,
+                    title,
+                    attrs: self.over_type_defaults(&type_name, attrs.iter(), at),
+                    at,
+                    virtuality,
+                };
+                refs.push(self.declare_one(expr, declared)?);
+            }
+        }
+        Ok(Value::Array(refs))
     }
 
     fn resource_kind(
@@ -606,23 +701,35 @@ impl Evaluator<'_> {
                 let name = title.trim_start_matches("::").to_lowercase();
                 let attrs = self.eval_attributes(&body.attributes)?;
                 let at = self.origin(body.span);
-                if let Some(existing) = self.classes.get(&name) {
-                    let first = self.describe_origin(self.catalog.get(*existing).origin);
-                    return Err(EvalError::input(
-                        format!(
-                            "Duplicate declaration: Class[{}] is already declared at {first}",
-                            capitalize_type_name(&name)
-                        ),
-                        at,
-                        "declared again here",
-                    ));
-                }
                 let params = attrs.into_iter().map(|a| (a.name, a.value)).collect();
-                self.declare_class(&body.title, &name, Some(params), at)?;
+                self.declare_class_once(&body.title, &name, params, at)?;
                 refs.push(Value::Type(Box::new(Type::Class(Some(name)))));
             }
         }
         Ok(Value::Array(refs))
+    }
+
+    /// A resource-like class declaration (`class { 'x': }`): declaring it twice is an error.
+    fn declare_class_once(
+        &mut self,
+        at_expr: &Expr,
+        name: &str,
+        params: HashMap<String, Value>,
+        at: Origin,
+    ) -> EvalResult<()> {
+        if let Some(existing) = self.classes.get(name) {
+            let first = self.describe_origin(self.catalog.get(*existing).origin);
+            return Err(EvalError::input(
+                format!(
+                    "Duplicate declaration: Class[{}] is already declared at {first}",
+                    capitalize_type_name(name)
+                ),
+                at,
+                "declared again here",
+            ));
+        }
+        self.declare_class(at_expr, name, Some(params), at)?;
+        Ok(())
     }
 
     /// Declares and evaluates a class at once, as Puppet does; a second `include` does nothing.
@@ -1074,7 +1181,7 @@ impl Evaluator<'_> {
 
     /// A resource's tags as a collector matches them (`<| tag == 'web' |>`): its own, its
     /// type's name, and those of what contains it, up to the main class, as in Puppet.
-    fn tags_of(&self, resource: &Resource) -> Vec<String> {
+    pub(super) fn tags_of(&self, resource: &Resource) -> Vec<String> {
         let mut tags = self.main_tags.clone();
         let mut current = Some(resource);
         // A `contain` loop must not loop here: no chain is longer than the catalog.

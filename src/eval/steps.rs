@@ -148,9 +148,8 @@ fn read(data_type: ParamType, value: &Value) -> Result<Typed, Mismatch> {
             .filter(|d| zero || !d.is_zero())
             .map(Typed::Duration)
             .ok_or_else(Mismatch::plain),
-        (ParamType::Hash, value @ Value::Hash(_)) => {
-            Ok(Typed::Hash(serde_json::Value::from(value)))
-        }
+        // What a node receives: the secrets of sensitive values too, which it needs.
+        (ParamType::Hash, value @ Value::Hash(_)) => Ok(Typed::Hash(value.reveal_json())),
         (ParamType::Words, value) => Ok(Typed::Words(value.words())),
         (ParamType::FactFilters, value) => fact_filters(value).map(Typed::FactFilters),
         (ParamType::Any, value) => Ok(Typed::Text(value.to_display_string())),

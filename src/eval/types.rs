@@ -5,6 +5,7 @@ use std::fmt;
 
 use regex::Regex;
 
+use super::time::{Timespan, Timestamp};
 use super::value::Value;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -43,7 +44,13 @@ pub enum Type {
     Class(Option<String>),
     Callable,
     Iterable,
-    Sensitive,
+    /// `Sensitive[String]`: a sensitive value whose wrapped value is of the type.
+    Sensitive(Box<Type>),
+    /// `Timestamp['2021-01-01T00:00:00.000000000 UTC']`: the times from one to the other
+    /// (either end open).
+    Timestamp(Option<Timestamp>, Option<Timestamp>),
+    Timespan(Option<Timespan>, Option<Timespan>),
+    Binary,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -89,7 +96,10 @@ impl Type {
             "Class" => Type::Class(None),
             "Callable" => Type::Callable,
             "Iterable" => Type::Iterable,
-            "Sensitive" => Type::Sensitive,
+            "Sensitive" => Type::Sensitive(Box::new(Type::Any)),
+            "Timestamp" => Type::Timestamp(None, None),
+            "Timespan" => Type::Timespan(None, None),
+            "Binary" => Type::Binary,
             _ => return None,
         })
     }
@@ -137,6 +147,10 @@ impl Type {
             (Type::NotUndef(t), v) => !matches!(v, Value::Undef) && t.is_instance(v),
             (Type::Variant(types), v) => types.iter().any(|t| t.is_instance(v)),
             (Type::Type(t), Value::Type(v)) => t.is_assignable(v),
+            (Type::Sensitive(t), Value::Sensitive(secret)) => t.is_instance(secret.reveal()),
+            (Type::Timestamp(from, to), Value::Timestamp(t)) => within(t, from, to),
+            (Type::Timespan(from, to), Value::Timespan(t)) => within(t, from, to),
+            (Type::Binary, Value::Binary(_)) => true,
             (Type::Iterable, v) => {
                 matches!(v, Value::Array(_) | Value::Hash(_) | Value::String(_))
                     || matches!(v, Value::Integer(i) if *i >= 0)
@@ -174,6 +188,9 @@ impl Type {
             (Type::Class(None), Type::Class(_)) => true,
             (Type::Type(a), Type::Type(b)) => a.is_assignable(b),
             (Type::Array(a, ..), Type::Array(b, ..)) => a.is_assignable(b),
+            (Type::Sensitive(a), Type::Sensitive(b)) => a.is_assignable(b),
+            (Type::Timestamp(None, None), Type::Timestamp(..))
+            | (Type::Timespan(None, None), Type::Timespan(..)) => true,
             (Type::Collection(..), Type::Array(..) | Type::Hash(..)) => true,
             (Type::Data, t) | (Type::RichData, t) => !matches!(t, Type::Callable),
             _ => false,
@@ -215,6 +232,13 @@ impl Type {
                 )
             }
             Value::Type(t) => Type::Type(t.clone()),
+            // Puppet generalizes what a Sensitive holds: `Sensitive('x')` is a Sensitive[String].
+            Value::Sensitive(secret) => {
+                Type::Sensitive(Box::new(Type::infer(secret.reveal()).generalize()))
+            }
+            Value::Timestamp(t) => Type::Timestamp(Some(*t), Some(*t)),
+            Value::Timespan(t) => Type::Timespan(Some(*t), Some(*t)),
+            Value::Binary(_) => Type::Binary,
         }
     }
 
@@ -286,6 +310,9 @@ impl Type {
             ),
             Type::Optional(t) => Type::Optional(Box::new(t.generalize())),
             Type::Variant(ts) => Type::Variant(ts.into_iter().map(Type::generalize).collect()),
+            Type::Sensitive(t) => Type::Sensitive(Box::new(t.generalize())),
+            Type::Timestamp(..) => Type::Timestamp(None, None),
+            Type::Timespan(..) => Type::Timespan(None, None),
             other => other,
         }
     }
@@ -313,6 +340,10 @@ fn is_scalar_data_type(t: &Type) -> bool {
     )
 }
 
+fn within<T: PartialOrd>(value: &T, from: &Option<T>, to: &Option<T>) -> bool {
+    from.as_ref().is_none_or(|f| f <= value) && to.as_ref().is_none_or(|t| value <= t)
+}
+
 fn in_range(len: usize, lo: i64, hi: i64) -> bool {
     let len = len as i64;
     lo <= len && len <= hi
@@ -321,7 +352,13 @@ fn in_range(len: usize, lo: i64, hi: i64) -> bool {
 fn is_scalar(v: &Value) -> bool {
     matches!(
         v,
-        Value::Bool(_) | Value::Integer(_) | Value::Float(_) | Value::String(_) | Value::Regex(_)
+        Value::Bool(_)
+            | Value::Integer(_)
+            | Value::Float(_)
+            | Value::String(_)
+            | Value::Regex(_)
+            | Value::Timestamp(_)
+            | Value::Timespan(_)
     )
 }
 
@@ -488,6 +525,9 @@ impl fmt::Display for Type {
             Type::Optional(t) => write_wrapped(f, "Optional", t),
             Type::NotUndef(t) => write_wrapped(f, "NotUndef", t),
             Type::Type(t) => write_wrapped(f, "Type", t),
+            Type::Sensitive(t) => write_wrapped(f, "Sensitive", t),
+            Type::Timestamp(from, to) => write_time_range(f, "Timestamp", from, to),
+            Type::Timespan(from, to) => write_time_range(f, "Timespan", from, to),
             Type::Variant(ts) => write_list(f, "Variant", ts.iter().map(|t| t.to_string())),
             Type::Resource(None, _) => f.write_str("Resource"),
             Type::Resource(Some(name), None) => f.write_str(&capitalize_type_name(name)),
@@ -516,7 +556,7 @@ fn simple_name(t: &Type) -> &'static str {
         Type::RichData => "RichData",
         Type::Callable => "Callable",
         Type::Iterable => "Iterable",
-        Type::Sensitive => "Sensitive",
+        Type::Binary => "Binary",
         _ => "Any",
     }
 }
@@ -571,6 +611,27 @@ fn write_list(
         return f.write_str(name);
     }
     write!(f, "{name}[{}]", items.join(", "))
+}
+
+/// `Timestamp`, `Timestamp['from']`, `Timestamp[default, 'to']`, `Timestamp['from', 'to']`.
+fn write_time_range<T: fmt::Display + PartialEq>(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    from: &Option<T>,
+    to: &Option<T>,
+) -> fmt::Result {
+    if from.is_none() && to.is_none() {
+        return f.write_str(name);
+    }
+    write!(f, "{name}[")?;
+    match from {
+        Some(from) => f.write_str(&quote(&from.to_string()))?,
+        None => f.write_str("default")?,
+    }
+    if let Some(to) = to.as_ref().filter(|to| Some(*to) != from.as_ref()) {
+        write!(f, ", {}", quote(&to.to_string()))?;
+    }
+    f.write_str("]")
 }
 
 fn write_wrapped(f: &mut fmt::Formatter<'_>, name: &str, inner: &Type) -> fmt::Result {

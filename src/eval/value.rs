@@ -7,6 +7,7 @@ use std::hash::{Hash, Hasher};
 
 use indexmap::IndexMap;
 
+use super::time::{Timespan, Timestamp};
 use super::types::Type;
 
 pub type HashMap = IndexMap<Value, Value>;
@@ -25,6 +26,45 @@ pub enum Value {
     Hash(HashMap),
     /// A data type; resource references such as `Notify['x']` are types too.
     Type(Box<Type>),
+    /// `Sensitive('secret')`: a value that prints as `Sensitive [value redacted]` everywhere.
+    Sensitive(Secret),
+    Timestamp(Timestamp),
+    Timespan(Timespan),
+    /// Bytes; printed as strict base64.
+    Binary(Vec<u8>),
+}
+
+/// What a `Sensitive` wraps. Its `Debug` is redacted too, so a `{:?}` of a value in a log
+/// cannot show it; only [`Secret::reveal`] gives it back.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Secret(Box<Value>);
+
+/// How every output of a sensitive value reads.
+pub const REDACTED: &str = "Sensitive [value redacted]";
+
+impl Secret {
+    /// Wraps a value; a sensitive value is not wrapped twice (`Sensitive(Sensitive('x'))` is
+    /// one `Sensitive`).
+    pub fn wrap(value: Value) -> Value {
+        match value {
+            Value::Sensitive(_) => value,
+            other => Value::Sensitive(Secret(Box::new(other))),
+        }
+    }
+
+    pub fn reveal(&self) -> &Value {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> Value {
+        *self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
 }
 
 impl Value {
@@ -70,6 +110,10 @@ impl Value {
             Value::Array(_) => "Array",
             Value::Hash(_) => "Hash",
             Value::Type(_) => "Type",
+            Value::Sensitive(_) => "Sensitive",
+            Value::Timestamp(_) => "Timestamp",
+            Value::Timespan(_) => "Timespan",
+            Value::Binary(_) => "Binary",
         }
     }
 
@@ -144,6 +188,16 @@ impl Value {
         match (self, other) {
             (a, b) if a.is_number() && b.is_number() => a.as_f64()?.partial_cmp(&b.as_f64()?),
             (Value::String(a), Value::String(b)) => Some(a.to_lowercase().cmp(&b.to_lowercase())),
+            (Value::Timestamp(a), Value::Timestamp(b)) => Some(a.cmp(b)),
+            (Value::Timespan(a), Value::Timespan(b)) => Some(a.cmp(b)),
+            // A time compares with a number as its seconds.
+            (Value::Timestamp(t), n) if n.is_number() => {
+                (t.0 as f64 / 1e9).partial_cmp(&n.as_f64()?)
+            }
+            (Value::Timespan(t), n) if n.is_number() => t.seconds().partial_cmp(&n.as_f64()?),
+            (n, Value::Timestamp(_) | Value::Timespan(_)) if n.is_number() => {
+                other.puppet_cmp(self).map(Ordering::reverse)
+            }
             (Value::Type(a), Value::Type(b)) => {
                 if a == b {
                     Some(Ordering::Equal)
@@ -191,6 +245,10 @@ impl PartialEq for Value {
                 a.len() == b.len() && a.iter().all(|(k, v)| b.get(k) == Some(v))
             }
             (Value::Type(a), Value::Type(b)) => a == b,
+            (Value::Sensitive(a), Value::Sensitive(b)) => a == b,
+            (Value::Timestamp(a), Value::Timestamp(b)) => a == b,
+            (Value::Timespan(a), Value::Timespan(b)) => a == b,
+            (Value::Binary(a), Value::Binary(b)) => a == b,
             _ => false,
         }
     }
@@ -209,6 +267,10 @@ impl Hash for Value {
             Value::Array(items) => items.hash(state),
             Value::Hash(map) => map.len().hash(state),
             Value::Type(t) => t.to_string().hash(state),
+            Value::Sensitive(secret) => secret.hash(state),
+            Value::Timestamp(t) => t.hash(state),
+            Value::Timespan(t) => t.hash(state),
+            Value::Binary(bytes) => bytes.hash(state),
             Value::Undef | Value::Default => {}
         }
     }
@@ -249,8 +311,18 @@ impl fmt::Display for Value {
                 f.write_char('}')
             }
             Value::Type(t) => write!(f, "{t}"),
+            Value::Sensitive(_) => f.write_str(REDACTED),
+            Value::Timestamp(t) => write!(f, "{t}"),
+            Value::Timespan(t) => write!(f, "{t}"),
+            Value::Binary(bytes) => f.write_str(&base64_strict(bytes)),
         }
     }
+}
+
+/// Bytes as RFC 4648 base64 with padding and no line breaks: how a Binary prints.
+pub fn base64_strict(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Inside a collection strings print bare, as Puppet 7's `notice` does.
@@ -315,25 +387,45 @@ impl From<bool> for Value {
     }
 }
 
-/// Values to JSON, as step parameters travel in RPC requests. Types and regexes become their
-/// printed form; `default` becomes null like `undef`.
+/// Values to JSON for output (the step graph, reports): types, regexes, times and binaries
+/// become their printed form, `default` becomes null like `undef`, and a sensitive value
+/// stays redacted. Step parameters sent to a node use [`Value::reveal_json`].
 impl From<&Value> for serde_json::Value {
     fn from(value: &Value) -> serde_json::Value {
+        value.to_json(false)
+    }
+}
+
+impl Value {
+    /// JSON with sensitive values unwrapped: only for what a node must receive.
+    pub fn reveal_json(&self) -> serde_json::Value {
+        self.to_json(true)
+    }
+
+    fn to_json(&self, reveal: bool) -> serde_json::Value {
         use serde_json::Value as Json;
-        match value {
+        match self {
+            Value::Sensitive(secret) if reveal => secret.reveal().to_json(reveal),
             Value::Undef | Value::Default => Json::Null,
             Value::Bool(b) => Json::Bool(*b),
             Value::Integer(i) => Json::from(*i),
             Value::Float(x) => serde_json::Number::from_f64(*x).map_or(Json::Null, Json::Number),
             Value::String(s) => Json::String(s.clone()),
-            Value::Array(items) => Json::Array(items.iter().map(Into::into).collect()),
+            Value::Array(items) => Json::Array(items.iter().map(|v| v.to_json(reveal)).collect()),
             Value::Hash(map) => Json::Object(
                 map.iter()
-                    .map(|(k, v)| (k.to_display_string(), v.into()))
+                    .map(|(k, v)| (json_key(k, reveal), v.to_json(reveal)))
                     .collect(),
             ),
             other => Json::String(other.to_string()),
         }
+    }
+}
+
+fn json_key(key: &Value, reveal: bool) -> String {
+    match key {
+        Value::Sensitive(secret) if reveal => secret.reveal().to_display_string(),
+        other => other.to_display_string(),
     }
 }
 
@@ -355,6 +447,28 @@ impl From<&serde_json::Value> for Value {
                     .map(|(k, v)| (Value::String(k.clone()), v.into()))
                     .collect(),
             ),
+        }
+    }
+}
+
+/// YAML to values: how Hiera's `yaml_data` and `parseyaml` read data. A tagged value is its
+/// content; a number too large for an Integer is a Float, as Ruby's YAML reads it.
+impl From<&serde_yaml_ng::Value> for Value {
+    fn from(yaml: &serde_yaml_ng::Value) -> Value {
+        use serde_yaml_ng::Value as Yaml;
+        match yaml {
+            Yaml::Null => Value::Undef,
+            Yaml::Bool(b) => Value::Bool(*b),
+            Yaml::Number(n) => n
+                .as_i64()
+                .map(Value::Integer)
+                .unwrap_or_else(|| Value::Float(n.as_f64().unwrap_or(f64::NAN))),
+            Yaml::String(s) => Value::String(s.clone()),
+            Yaml::Sequence(items) => Value::Array(items.iter().map(Into::into).collect()),
+            Yaml::Mapping(map) => {
+                Value::Hash(map.iter().map(|(k, v)| (k.into(), v.into())).collect())
+            }
+            Yaml::Tagged(tagged) => (&tagged.value).into(),
         }
     }
 }
@@ -409,5 +523,19 @@ mod tests {
             Value::from("10").puppet_cmp(&"9".into()),
             Some(Ordering::Less)
         );
+    }
+
+    #[test]
+    fn a_sensitive_value_is_redacted_except_where_a_node_needs_it() {
+        let secret = Secret::wrap("hunter2".into());
+        let mut map = HashMap::new();
+        map.insert("token".into(), secret.clone());
+        let value = Value::Hash(map);
+        assert_eq!(value.to_string(), "{token => Sensitive [value redacted]}");
+        assert!(!format!("{value:?}").contains("hunter2"));
+        let shown = serde_json::Value::from(&value);
+        assert_eq!(shown["token"], "Sensitive [value redacted]");
+        assert_eq!(value.reveal_json()["token"], "hunter2");
+        assert_eq!(Secret::wrap(secret.clone()), secret);
     }
 }

@@ -194,6 +194,19 @@ impl Validator {
         }
     }
 
+    /// In a file of plans `apply` is a keyword, as Puppet's lexer reads it there: never a
+    /// bare word.
+    fn bare_apply(&mut self, name: &str, span: Span) {
+        if self.dialect == Dialect::Tasks && name == "apply" {
+            self.problem(
+                "`apply` is a keyword in plans: it takes targets and a block".into(),
+                span,
+                "not a value",
+                Some("apply($targets) { ... }, or quote it: 'apply'"),
+            );
+        }
+    }
+
     /// In a file of plans, catalog code is valid only inside `apply`; classes and defines not
     /// at all (they belong in `manifests/`). Elsewhere `apply` is not valid.
     fn catalog_code(&mut self, e: &Expr) {
@@ -249,7 +262,10 @@ impl Visitor for Validator {
                 self.attribute_operations(&d.attributes, "resource defaults")
             }
             ExprKind::Heredoc(h) => self.heredoc_syntax(h),
-            ExprKind::Name(name) => self.reserved_word(name, e.span),
+            ExprKind::Name(name) => {
+                self.reserved_word(name, e.span);
+                self.bare_apply(name, e.span);
+            }
             ExprKind::Hash(entries) => {
                 // `function` and `type` are plain words as hash keys (as in Puppet).
                 for entry in entries {
@@ -618,6 +634,12 @@ plan c() { apply($t) { define d() { } apply($t) { } } }
         .map(|(line, _)| line)
         .collect();
         assert_eq!(lines, [2, 3, 4, 6, 7, 8, 8, 8]);
+    }
+
+    #[test]
+    fn apply_is_a_keyword_in_plans_and_a_word_elsewhere() {
+        assert_eq!(plan_problems("plan a() {\n  notice(apply)\n}\n").len(), 1);
+        assert!(problems("notice(apply)").is_empty());
     }
 
     #[test]

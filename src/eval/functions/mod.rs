@@ -2,11 +2,14 @@
 //! playbooks use, type conversion, `discover()` and `get_fact()` that ask the fleet, and
 //! functions written in Puppet.
 
+mod convert;
 mod data;
 mod digest;
 mod epp;
 mod files;
+mod format;
 mod shell;
+mod time;
 
 use crate::lang::ast::{Expr, Lambda};
 use crate::protocol::{FactFilter, Filter};
@@ -16,6 +19,11 @@ use super::scope::Frame;
 use super::types::Type;
 use super::value::{HashMap as ValueMap, Value};
 use super::{EvalError, EvalErrorKind, Level};
+
+mod catalog;
+mod collections;
+mod numbers;
+mod strings;
 
 impl Evaluator<'_> {
     pub(super) fn call_function(
@@ -479,115 +487,10 @@ impl Evaluator<'_> {
         Ok(filter)
     }
 
-    /// `Integer('12')`, `String(5)`, `Array($x)`: Puppet's `new` for the common types.
+    /// `Integer('12')`, `String(5)`, `Array($x)`: a type called as a function is its `new`.
     fn convert(&self, expr: &Expr, t: Type, args: Vec<Value>) -> EvalResult {
-        let mut args = args.into_iter();
-        let value = args.next().unwrap_or(Value::Undef);
-        let format = args.next();
-        let converted = match (&t, value) {
-            (Type::String(..), v) => match format {
-                Some(Value::String(format)) if !matches!(v, Value::Array(_) | Value::Hash(_)) => {
-                    sprintf(&[Value::String(format), v])
-                }
-                Some(Value::String(format)) if matches!(v, Value::Array(_)) => {
-                    Ok(Value::String(array_with_delimiters(&v, &format)))
-                }
-                _ => Ok(Value::String(match v {
-                    Value::Float(f) => format!("{f:.6}"),
-                    v => quoted_string(&v, true),
-                })),
-            },
-            (Type::Integer(..), Value::String(s)) => match super::operators::parse_number(&s) {
-                Some(Value::Integer(i)) => Ok(Value::Integer(i)),
-                Some(Value::Float(f)) => Ok(Value::Integer(f as i64)),
-                _ => Err(bad(format!(
-                    "The string '{s}' cannot be converted to Integer"
-                ))),
-            },
-            (Type::Integer(..), Value::Float(f)) => Ok(Value::Integer(f.trunc() as i64)),
-            (Type::Integer(..), Value::Integer(i)) => Ok(Value::Integer(i)),
-            (Type::Integer(..), Value::Bool(b)) => Ok(Value::Integer(b as i64)),
-            (Type::Float(..), v) | (Type::Numeric, v) => match v {
-                Value::String(s) => match super::operators::parse_number(&s) {
-                    Some(Value::Integer(i)) if matches!(t, Type::Numeric) => Ok(Value::Integer(i)),
-                    Some(n) => Ok(Value::Float(n.as_f64().unwrap_or(0.0))),
-                    None => Err(bad(format!("The string '{s}' cannot be converted to {t}"))),
-                },
-                Value::Integer(i) if matches!(t, Type::Float(..)) => Ok(Value::Float(i as f64)),
-                n if n.is_number() => Ok(n),
-                other => Err(bad(format!(
-                    "{} cannot be converted to {t}",
-                    describe_value_type(&other)
-                ))),
-            },
-            (Type::Boolean, Value::String(s)) => match s.to_lowercase().as_str() {
-                "true" | "yes" | "y" => Ok(Value::Bool(true)),
-                "false" | "no" | "n" | "" => Ok(Value::Bool(false)),
-                _ => Err(bad(format!(
-                    "The string '{s}' cannot be converted to Boolean"
-                ))),
-            },
-            (Type::Boolean, Value::Integer(i)) => Ok(Value::Bool(i != 0)),
-            (Type::Boolean, Value::Bool(b)) => Ok(Value::Bool(b)),
-            (Type::Array(..), Value::Array(items)) => Ok(Value::Array(items)),
-            (Type::Array(..), Value::Hash(map)) => Ok(Value::Array(
-                map.into_iter()
-                    .map(|(k, v)| Value::Array(vec![k, v]))
-                    .collect(),
-            )),
-            (Type::Array(..), Value::String(s)) => Ok(Value::Array(
-                s.chars().map(|c| Value::String(c.to_string())).collect(),
-            )),
-            (Type::Array(..), Value::Undef) => {
-                Err(bad("Undef cannot be converted to Array".to_string()))
-            }
-            (Type::Array(..), other) => Ok(Value::Array(vec![other])),
-            (Type::Hash(..), Value::Hash(map)) => Ok(Value::Hash(map)),
-            (Type::Hash(..), Value::Array(items)) => {
-                let mut map = ValueMap::new();
-                let flat = items.iter().all(|i| !matches!(i, Value::Array(_)));
-                if flat {
-                    for pair in items.chunks(2) {
-                        map.insert(
-                            pair[0].clone(),
-                            pair.get(1).cloned().unwrap_or(Value::Undef),
-                        );
-                    }
-                } else {
-                    for item in items {
-                        if let Value::Array(kv) = item {
-                            map.insert(
-                                kv.first().cloned().unwrap_or(Value::Undef),
-                                kv.get(1).cloned().unwrap_or(Value::Undef),
-                            );
-                        }
-                    }
-                }
-                Ok(Value::Hash(map))
-            }
-            (t, v) => Err(bad(format!(
-                "{} cannot be converted to {t}",
-                describe_value_type(&v)
-            ))),
-        };
-        converted.map_err(|error| self.error(expr, error.to_string()))
+        convert::new_value(&t, &args).map_err(|error| self.error(expr, error.to_string()))
     }
-}
-
-/// `String([1, 2], '%(a')`: the elements between the delimiters the format names.
-fn array_with_delimiters(value: &Value, format: &str) -> String {
-    let (open, close) = match format.trim_start_matches('%').chars().next() {
-        Some('(') => ("(", ")"),
-        Some('{') => ("{", "}"),
-        Some('<') => ("<", ">"),
-        Some('|') => ("|", "|"),
-        _ => ("[", "]"),
-    };
-    let Value::Array(items) = value else {
-        return value.to_string();
-    };
-    let inner: Vec<String> = items.iter().map(|v| quoted_string(v, false)).collect();
-    format!("{open}{}{close}", inner.join(", "))
 }
 
 /// The elements of a sequence as iteration yields them: `[index, element]` for a block of two
@@ -618,32 +521,6 @@ fn empty_filter_key(filter: &Value) -> Option<String> {
     map.iter()
         .find(|(_, v)| matches!(v, Value::Array(_)) && v.words().is_empty())
         .map(|(k, _)| k.to_display_string())
-}
-
-/// `String($x)`: strings inside collections quoted, `undef` spelled out.
-pub fn quoted_string(value: &Value, top: bool) -> String {
-    match value {
-        Value::String(s) if top => s.clone(),
-        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
-        Value::Undef if top => String::new(),
-        Value::Undef => "undef".into(),
-        Value::Array(items) => format!(
-            "[{}]",
-            items
-                .iter()
-                .map(|v| quoted_string(v, false))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Value::Hash(map) => format!(
-            "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("{} => {}", quoted_string(k, false), quoted_string(v, false)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        other => other.to_string(),
-    }
 }
 
 /// "did you mean": the built-in whose name begins as the unknown one does, the closest
@@ -756,8 +633,6 @@ pub enum FunctionErrorKind {
     Arguments,
     /// The result would be larger than the evaluator allows (`range`, `sprintf` widths).
     TooLarge,
-    /// The function needs what playbooks do not have (`lookup` needs Hiera).
-    Unavailable,
     /// A pattern given as a string is not a regular expression.
     Regex,
 }
@@ -1171,6 +1046,9 @@ static FUNCTIONS: &[Function] = &[
         "pick_default",
         "pick_default(Any *$values)",
         |_, args| {
+            if args.is_empty() {
+                return Err(bad("Must receive at least one argument."));
+            }
             Ok(args
                 .iter()
                 .find(|v| !matches!(v, Value::Undef) && !matches!(v, Value::String(s) if s.is_empty()))
@@ -1182,6 +1060,9 @@ static FUNCTIONS: &[Function] = &[
         "concat",
         "concat(Any *$values) >> Array",
         |_, args| {
+            if !matches!(args.first(), Some(Value::Array(_))) {
+                return Err(bad("concat(): Requires array to work with"));
+            }
             {
                 let mut all = Vec::new();
                 for arg in args {
@@ -1219,46 +1100,12 @@ static FUNCTIONS: &[Function] = &[
             }
         },
     ),
-    Function::values(
+    Function::evaluator(
         "merge",
-        "merge(Variant[Hash, Undef] *$hashes) >> Hash",
-        |_, args| {
-            {
-                let mut merged = ValueMap::new();
-                for arg in args {
-                    match arg {
-                        Value::Hash(map) => merged.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
-                        Value::Undef => {}
-                        other => return Err(bad(format!("merge() takes hashes, got {}", describe_value_type(other)))),
-                    }
-                }
-                Ok(Value::Hash(merged))
-            }
-        },
+        "merge(Variant[Hash, Undef, String[0, 0], Iterable] *$args, Optional[Callable[2, 3]] &$block) >> Hash",
+        collections::merge,
     ),
-    Function::values(
-        "dig",
-        "dig(Any $value, Any *$keys)",
-        |_, args| {
-            let first = first_of(args);
-            {
-                let mut current = first;
-                for key in &args[1.min(args.len())..] {
-                    current = match (&current, key) {
-                        (Value::Hash(map), k) => map.get(k).cloned().unwrap_or(Value::Undef),
-                        (Value::Array(items), Value::Integer(i)) => {
-                            items.get(*i as usize).cloned().unwrap_or(Value::Undef)
-                        }
-                        (Value::Undef, _) => Value::Undef,
-                        (other, _) => {
-                            return Err(bad(format!("dig() cannot look into {}", describe_value_type(other))))
-                        }
-                    };
-                }
-                Ok(current)
-            }
-        },
-    ),
+    Function::values("dig", "dig(Any $value, Any *$keys)", collections::dig_function),
     Function::values(
         "abs",
         "abs(Numeric $value) >> Numeric",
@@ -1312,7 +1159,7 @@ static FUNCTIONS: &[Function] = &[
         "sprintf",
         "sprintf(String $format, Any *$values) >> String",
         |_, args| {
-            sprintf(args)
+            format::sprintf(args)
         },
     ),
     Function::values(
@@ -1333,16 +1180,30 @@ static FUNCTIONS: &[Function] = &[
             }
         },
     ),
-    Function::values(
+    Function::evaluator(
         "lookup",
-        "lookup(String $name, Any *$rest)",
-        |_, _| {
-            Err(FunctionError {
-            kind: FunctionErrorKind::Unavailable,
-            message: "lookup() needs Hiera, which playbooks do not have: pass the value as a playbook parameter".into(),
-            source: None,
-            })
-        },
+        "lookup(Variant[String, Array[String], Hash] $name, Any *$rest, Optional[Callable] &$block)",
+        |ev, call, args| ev.lookup(call, args),
+    ),
+    Function::evaluator(
+        "hiera",
+        "hiera(String $key, Optional[Any] $default, Optional[String] $override, Optional[Callable] &$block)",
+        |ev, call, args| ev.hiera_call(call, args),
+    ),
+    Function::evaluator(
+        "hiera_array",
+        "hiera_array(String $key, Optional[Any] $default, Optional[String] $override, Optional[Callable] &$block)",
+        |ev, call, args| ev.hiera_call(call, args),
+    ),
+    Function::evaluator(
+        "hiera_hash",
+        "hiera_hash(String $key, Optional[Any] $default, Optional[String] $override, Optional[Callable] &$block)",
+        |ev, call, args| ev.hiera_call(call, args),
+    ),
+    Function::evaluator(
+        "hiera_include",
+        "hiera_include(String $key, Optional[Any] $default, Optional[String] $override, Optional[Callable] &$block)",
+        |ev, call, args| ev.hiera_call(call, args),
     ),
     Function::values(
         "defined",
@@ -1351,6 +1212,123 @@ static FUNCTIONS: &[Function] = &[
             let first = first_of(args);
             Ok(Value::Bool(!matches!(first, Value::Undef)))
         },
+    ),
+    // Puppet 7 core and stdlib: strings, numbers, collections (src/eval/functions/{strings,numbers,collections}.rs)
+    Function::values(
+        "regsubst",
+        "regsubst(Variant[Array[String], String] $target, Variant[String, Regexp, Type[Regexp]] $pattern, Variant[String, Hash[String, String]] $replacement, Optional[Pattern[/^[GEIM]*$/]] $flags, Optional[Enum['N', 'E', 'S', 'U']] $encoding)",
+        strings::regsubst,
+    ),
+    Function::values(
+        "match",
+        "match(Variant[String, Array[String]] $string, Variant[Any, Type] $pattern)",
+        strings::match_function,
+    ),
+    Function::values(
+        "versioncmp",
+        "versioncmp(String $a, String $b, Optional[Boolean] $ignore_trailing_zeroes) >> Integer",
+        strings::versioncmp,
+    ),
+    Function::values("round", "round(Numeric $val) >> Integer", numbers::round),
+    Function::values(
+        "floor",
+        "floor(Variant[Numeric, String] $val) >> Integer",
+        numbers::floor_or_ceiling,
+    ),
+    Function::values(
+        "ceiling",
+        "ceiling(Variant[Numeric, String] $val) >> Integer",
+        numbers::floor_or_ceiling,
+    ),
+    Function::evaluator(
+        "partition",
+        "partition(Collection $collection, Callable[1, 2] &$block) >> Tuple[Array, Array]",
+        collections::partition,
+    ),
+    Function::evaluator(
+        "group_by",
+        "group_by(Collection $collection, Callable[1, 2] &$block) >> Hash",
+        collections::group_by,
+    ),
+    Function::evaluator(
+        "get",
+        "get(Any $value, String $dotted_string, Optional[Any] $default_value, Optional[Callable[1, 1]] &$block)",
+        collections::get,
+    ),
+    Function::evaluator(
+        "getvar",
+        "getvar(String $get_string, Optional[Any] $default_value, Optional[Callable[1, 1]] &$block)",
+        collections::getvar,
+    ),
+    Function::evaluator(
+        "tree_each",
+        "tree_each(Variant[Array, Hash] $tree, Optional[Hash] $options, Optional[Callable[1, 2]] &$block)",
+        collections::tree_each,
+    ),
+    Function::values(
+        "deep_merge",
+        "deep_merge(Variant[Hash, String[0, 0], Undef] *$hashes) >> Hash",
+        collections::deep_merge,
+    ),
+    Function::values("delete", "delete(Variant[Array, Hash, String] $collection, Any $items)", collections::delete),
+    Function::values(
+        "delete_undef_values",
+        "delete_undef_values(Variant[Array, Hash] $collection)",
+        collections::delete_undef_values,
+    ),
+    Function::values("delete_values", "delete_values(Hash $hash, Any $value) >> Hash", collections::delete_values),
+    Function::values("dig44", "dig44(Collection $data, Array $path, Optional[Any] $default)", collections::dig44),
+    Function::values("prefix", "prefix(Variant[Array, Hash] $values, Optional[String] $prefix)", collections::prefix_or_suffix),
+    Function::values("suffix", "suffix(Variant[Array, Hash] $values, Optional[String] $suffix)", collections::prefix_or_suffix),
+    Function::values("union", "union(Array *$arrays) >> Array", collections::set_operation),
+    Function::values("intersection", "intersection(Array $a, Array $b) >> Array", collections::set_operation),
+    Function::values("difference", "difference(Array $a, Array $b) >> Array", collections::set_operation),
+    Function::values("values_at", "values_at(Array $values, Variant[Integer, String, Array] $indexes) >> Array", collections::values_at),
+    Function::values("zip", "zip(Array $a, Array $b, Optional[Variant[Boolean, String]] $flatten) >> Array", collections::zip),
+    Function::values("any2array", "any2array(Any *$values) >> Array", collections::any2array),
+    Function::values("str2bool", "str2bool(Variant[String, Boolean] $text) >> Boolean", strings::str2bool),
+    Function::values(
+        "bool2str",
+        "bool2str(Boolean $value, Optional[String] $true_text, Optional[String] $false_text) >> String",
+        strings::bool2str,
+    ),
+    Function::values("squeeze", "squeeze(Variant[String, Array[String]] $text, Optional[String] $characters)", strings::squeeze),
+    Function::values(
+        "stdlib::start_with",
+        "stdlib::start_with(String $test_string, Variant[String[1], Array[String[1], 1]] $prefixes) >> Boolean",
+        strings::starts_or_ends_with,
+    ),
+    Function::values(
+        "stdlib::end_with",
+        "stdlib::end_with(String $test_string, Variant[String[1], Array[String[1], 1]] $suffixes) >> Boolean",
+        strings::starts_or_ends_with,
+    ),
+    Function::values(
+        "camelcase",
+        "camelcase(Variant[Numeric, String, Iterable[Variant[String, Numeric]]] $arg)",
+        strings::camelcase,
+    ),
+    Function::values("shellquote", "shellquote(Any *$words) >> String", strings::shellquote),
+    Function::evaluator("call", "call(String $function_name, Any *$arguments, Optional[Callable] &$block)", catalog::call),
+    Function::evaluator("tagged", "tagged(Any *$tags) >> Boolean", catalog::tagged),
+    Function::evaluator(
+        "create_resources",
+        "create_resources(String $type, Hash $instances, Optional[Hash] $defaults)",
+        catalog::create_resources,
+    ),
+    // Conversions, formats, Sensitive, Timestamp, Timespan and Binary (convert.rs, format.rs,
+    // time.rs).
+    Function::evaluator("new", "new(Type $type, Any *$args, Callable &$block)", convert::new),
+    Function::evaluator(
+        "convert_to",
+        "convert_to(Any $value, Type $type, Any *$args, Callable[1, 1] &$block)",
+        convert::convert_to,
+    ),
+    Function::evaluator("unwrap", "unwrap(Any $arg, Callable &$block)", convert::unwrap),
+    Function::values(
+        "strftime",
+        "strftime(Variant[Timestamp, Timespan, String] $time_object, Optional[String] $format, Optional[String] $timezone) >> String",
+        time::strftime,
     ),
     // Data formats, digests, files and templates (functions/data.rs, digest.rs, files.rs, epp).
     Function::values("to_json", "to_json(Any $data) >> String", data::to_json),
@@ -1394,7 +1372,6 @@ static FUNCTIONS: &[Function] = &[
     Function::values("sha256", "sha256(String $text) >> String", digest::hexdigest),
     Function::values("digest", "digest(String $text) >> String", digest::hexdigest),
     Function::values("fqdn_uuid", "fqdn_uuid(String $fqdn) >> String", digest::fqdn_uuid),
-    Function::values("shellquote", "shellquote(Any *$words) >> String", shell::shellquote),
     Function::evaluator("file", "file(String *$names) >> String", files::file),
     Function::evaluator("find_file", "find_file(String *$names)", files::find_file),
     Function::evaluator(
@@ -1662,176 +1639,6 @@ fn split(text: &Value, pattern: Option<&Value>) -> Result<Value, FunctionError> 
     Ok(Value::Array(parts.into_iter().map(Value::String).collect()))
 }
 
-/// `sprintf` with the conversions playbooks use: `%s %d %i %f %e %x %o %b %c %%`, flags,
-/// widths, precision, and `%1$s` positional arguments.
-fn sprintf(args: &[Value]) -> Result<Value, FunctionError> {
-    const MAX_WIDTH: usize = 10_000;
-    let Some(Value::String(format)) = args.first() else {
-        return Err(bad("sprintf() takes a format string"));
-    };
-    let values = &args[1..];
-    let mut next_value = 0;
-    let mut out = String::new();
-    let mut chars = format.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            out.push(c);
-            continue;
-        }
-        let mut spec = String::new();
-        while let Some(&n) = chars.peek() {
-            if n.is_ascii_digit() || "-+ .#0$".contains(n) {
-                spec.push(n);
-                chars.next();
-            } else {
-                break;
-            }
-        }
-        let Some(conversion) = chars.next() else {
-            return Err(bad(
-                "sprintf(): the format ends in the middle of a conversion",
-            ));
-        };
-        if conversion == '%' {
-            out.push('%');
-            continue;
-        }
-        let value = match spec.split_once('$') {
-            Some((position, rest)) => {
-                let position: usize = position
-                    .parse()
-                    .map_err(|_| bad(format!("sprintf(): bad argument position in '%{spec}'")))?;
-                spec = rest.to_string();
-                values.get(position.wrapping_sub(1)).cloned()
-            }
-            None => {
-                next_value += 1;
-                values.get(next_value - 1).cloned()
-            }
-        }
-        .ok_or_else(|| bad("sprintf(): too few arguments"))?;
-        let left = spec.starts_with('-');
-        let zero = spec.starts_with('0');
-        let spec = spec.trim_start_matches(['-', '0', '+', ' ', '#']);
-        let (width, precision) = match spec.split_once('.') {
-            Some((w, p)) => (w.parse::<usize>().unwrap_or(0), p.parse::<usize>().ok()),
-            None => (spec.parse::<usize>().unwrap_or(0), None),
-        };
-        if width > MAX_WIDTH || precision.is_some_and(|p| p > MAX_WIDTH) {
-            return Err(too_large("sprintf(): width too big"));
-        }
-        let text = match conversion {
-            's' | 'p' => {
-                let s = match &value {
-                    Value::Hash(_) | Value::Array(_) => ruby_inspect(&value),
-                    other => other.to_display_string(),
-                };
-                match precision {
-                    Some(p) => s.chars().take(p).collect(),
-                    None => s,
-                }
-            }
-            'c' => match &value {
-                Value::Integer(i) => u32::try_from(*i)
-                    .ok()
-                    .and_then(char::from_u32)
-                    .map(String::from)
-                    .ok_or_else(|| bad(format!("sprintf(): {i} is not a character")))?,
-                other => other.to_display_string().chars().take(1).collect(),
-            },
-            'd' | 'i' => match number(&value)? {
-                Value::Integer(i) => i.to_string(),
-                other => (other.as_f64().unwrap_or(0.0).floor() as i64).to_string(),
-            },
-            'f' => format!(
-                "{:.*}",
-                precision.unwrap_or(6),
-                number(&value)?.as_f64().unwrap_or(0.0)
-            ),
-            'e' | 'E' => ruby_exponent(
-                number(&value)?.as_f64().unwrap_or(0.0),
-                precision.unwrap_or(6),
-                conversion == 'E',
-            ),
-            'x' => format!("{:x}", integer(&value)?),
-            'X' => format!("{:X}", integer(&value)?),
-            'o' => format!("{:o}", integer(&value)?),
-            'b' => format!("{:b}", integer(&value)?),
-            other => return Err(bad(format!("sprintf(): unsupported conversion '%{other}'"))),
-        };
-        let pad = width.saturating_sub(text.chars().count());
-        if left {
-            out.push_str(&text);
-            out.push_str(&" ".repeat(pad));
-        } else if zero && !matches!(conversion, 's' | 'c' | 'p') {
-            let (sign, digits) = match text.strip_prefix('-') {
-                Some(d) => ("-", d.to_string()),
-                None => ("", text.clone()),
-            };
-            out.push_str(sign);
-            out.push_str(&"0".repeat(pad));
-            out.push_str(&digits);
-        } else {
-            out.push_str(&" ".repeat(pad));
-            out.push_str(&text);
-        }
-    }
-    Ok(Value::String(out))
-}
-
-fn integer(value: &Value) -> Result<i64, FunctionError> {
-    match number(value)? {
-        Value::Integer(i) => Ok(i),
-        other => Ok(other.as_f64().unwrap_or(0.0) as i64),
-    }
-}
-
-/// Ruby's `%e`: `1.234568e+04`.
-fn ruby_exponent(x: f64, precision: usize, upper: bool) -> String {
-    let text = format!("{x:.precision$e}");
-    let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    let sign = if exponent < 0 { '-' } else { '+' };
-    let e = if upper { 'E' } else { 'e' };
-    format!("{mantissa}{e}{sign}{:02}", exponent.abs())
-}
-
-/// Ruby's `inspect`, which `sprintf('%s')` shows for arrays and hashes: `{"a"=>1}`.
-fn ruby_inspect(value: &Value) -> String {
-    match value {
-        Value::String(s) => format!("{s:?}"),
-        Value::Undef => "nil".into(),
-        Value::Array(items) => format!(
-            "[{}]",
-            items
-                .iter()
-                .map(ruby_inspect)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        Value::Hash(map) => format!(
-            "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("{}=>{}", ruby_inspect(k), ruby_inspect(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        other => other.to_string(),
-    }
-}
-
-fn number(value: &Value) -> Result<Value, FunctionError> {
-    match value {
-        n if n.is_number() => Ok(n.clone()),
-        Value::String(s) => super::operators::parse_number(s)
-            .ok_or_else(|| bad(format!("sprintf(): '{s}' is not a number"))),
-        other => Err(bad(format!(
-            "sprintf(): {} is not a number",
-            describe_value_type(other)
-        ))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1911,7 +1718,5 @@ mod tests {
         let wrong = call("keys", &[Value::Integer(1)]).unwrap_err();
         assert_eq!(wrong.kind(), FunctionErrorKind::Arguments);
         assert_eq!(wrong.to_string(), "keys() takes a Hash, got an Integer");
-        let hiera = call("lookup", &["x".into()]).unwrap_err();
-        assert_eq!(hiera.kind(), FunctionErrorKind::Unavailable);
     }
 }

@@ -83,3 +83,17 @@ golden! {
     apply_blocks: "$r = apply($targets, '_catch_errors' => true) {\n  notify { 'x': }\n  node default { include base }\n}\napply('localhost') { }\n";
     statement_calls_with_untitled_hashes: "return { status => $s, state => $out }\nnotice { a::b => 1 }\n";
 }
+
+/// Puppet refuses a method call on a statement call's untitled hash (`Syntax error at '.'`):
+/// `return {a => 1}.keys` is not `return({a => 1}.keys)`.
+#[test]
+fn an_untitled_hash_takes_no_method_call() {
+    for source in ["return {a => 1}.keys\n", "notice {a => 1}.keys\n"] {
+        let error = parse(source).expect_err(source);
+        assert!(
+            source[..error.span.start].lines().count() <= 1,
+            "{source}: {error:?}"
+        );
+    }
+    assert!(parse("notice {a => 1}['a']\n").is_ok());
+}
