@@ -5,6 +5,7 @@
 mod convert;
 mod data;
 mod digest;
+mod epp;
 mod files;
 mod format;
 mod shell;
@@ -1385,6 +1386,18 @@ static FUNCTIONS: &[Function] = &[
         "fqdn_rand(Variant[Integer, String] $max, Optional[Any] $seed, Optional[Any] $downcase) >> Integer",
         numbers::fqdn_rand,
     ),
+    Function::evaluator(
+        "epp",
+        "epp(String $path, Optional[Hash[Pattern[/^\\w+$/], Any]] $parameters) >> String",
+        epp::epp,
+    ),
+    Function::evaluator(
+        "inline_epp",
+        "inline_epp(String $template, Optional[Hash[Pattern[/^\\w+$/], Any]] $parameters) >> String",
+        epp::inline_epp,
+    ),
+    // What an epp template's text and `<%= %>` tags become; nothing else calls it.
+    Function::values("epp_render", "epp_render(Any $value)", epp::render),
 ];
 
 /// `size`, `length`, and `count` of one argument.
