@@ -264,6 +264,40 @@ fn navigate(
     }
 }
 
+/// stdlib's `fact('os.release.major')`: the fact at a dotted path of `$facts`, undef where
+/// the path leads nowhere.
+pub(super) fn fact(ev: &mut Evaluator<'_>, call: &Call<'_>, args: Vec<Value>) -> EvalResult {
+    let Some(Value::String(path)) = args.first() else {
+        let got = args
+            .first()
+            .map_or_else(|| "nothing".into(), describe_value_type);
+        return Err(ev.error(
+            call.expr,
+            format!("'fact' parameter 'fact_name' expects a String value, got {got}"),
+        ));
+    };
+    let facts = ev.scopes.lookup("facts").unwrap_or(Value::Undef);
+    let found = dotted_segments(path)
+        .and_then(|segments| dig(&facts, &segments).ok())
+        .unwrap_or(Value::Undef);
+    Ok(found)
+}
+
+/// stdlib's `is_a(value, Type)`: whether the value is an instance of the type.
+pub(super) fn is_a(_: &str, args: &[Value]) -> Result<Value, FunctionError> {
+    match args {
+        [value, Value::Type(t)] => Ok(Value::Bool(t.is_instance(value))),
+        [_, other] => Err(bad(format!(
+            "'is_a' parameter 'type' expects a Type value, got {}",
+            describe_value_type(other)
+        ))),
+        _ => Err(bad(format!(
+            "'is_a' expects 2 arguments, got {}",
+            args.len()
+        ))),
+    }
+}
+
 /// The segments of a dotted path as Puppet's lookup splits it: `a.'b.c'.0` is `a`, `b.c`
 /// and the index 0; spaces around segments are dropped. `None` for a malformed path.
 fn dotted_segments(navigation: &str) -> Option<Vec<Value>> {

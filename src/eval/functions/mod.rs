@@ -23,6 +23,7 @@ use super::{EvalError, EvalErrorKind, Level};
 mod catalog;
 mod collections;
 mod numbers;
+mod paths;
 mod strings;
 
 impl Evaluator<'_> {
@@ -1395,6 +1396,24 @@ static FUNCTIONS: &[Function] = &[
         "inline_epp",
         "inline_epp(String $template, Optional[Hash[Pattern[/^\\w+$/], Any]] $parameters) >> String",
         epp::inline_epp,
+    ),
+    // stdlib: paths, types and the host's facts; and the `stdlib::` names that stdlib 9
+    // (which Bolt ships) gives the data and merge functions.
+    Function::values("basename", "basename(String $path, Optional[String] $suffix) >> String", paths::basename),
+    Function::values("dirname", "dirname(String $path) >> String", paths::dirname),
+    Function::values("is_a", "is_a(Any $value, Type $type) >> Boolean", collections::is_a),
+    Function::evaluator("fact", "fact(String $fact_name)", collections::fact),
+    Function::values("stdlib::to_json", "stdlib::to_json(Any $data) >> String", data::to_json),
+    Function::values(
+        "stdlib::to_json_pretty",
+        "stdlib::to_json_pretty(Variant[Hash, Array] $data, Optional[Boolean] $skip_undef, Optional[Hash] $opts) >> String",
+        data::to_json_pretty,
+    ),
+    Function::values("stdlib::to_yaml", "stdlib::to_yaml(Any $data, Optional[Hash] $options) >> String", data::to_yaml),
+    Function::evaluator(
+        "stdlib::merge",
+        "stdlib::merge(Variant[Hash, Undef, String[0, 0], Iterable] *$args, Optional[Callable[2, 3]] &$block) >> Hash",
+        collections::merge,
     ),
     // What an epp template's text and `<%= %>` tags become; nothing else calls it.
     Function::values("epp_render", "epp_render(Any $value)", epp::render),
