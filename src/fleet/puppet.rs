@@ -6,7 +6,7 @@
 //! resources section, as `puppet agent` does.
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -81,8 +81,8 @@ pub(crate) struct SimulatedPuppet {
 struct PuppetState {
     disabled_message: Option<String>,
     running: Option<Run>,
-    /// `last_run_summary.yaml` as the last run left it.
-    summary: Value,
+    /// `last_run_summary.yaml` as the last run left it, shared with the agent's readers.
+    summary: Arc<Value>,
     finished: Option<FinishedRun>,
 }
 
@@ -118,7 +118,7 @@ impl SimulatedPuppet {
             state: Mutex::new(PuppetState {
                 disabled_message,
                 running: None,
-                summary,
+                summary: Arc::new(summary),
                 finished: None,
             }),
         }
@@ -149,7 +149,7 @@ impl PuppetState {
             catalog_failed = spec.catalog_failed,
             "simulated Puppet run finished"
         );
-        self.summary = if spec.catalog_failed {
+        self.summary = Arc::new(if spec.catalog_failed {
             failed_catalog_summary(lastrun)
         } else {
             let counts = RunCounts {
@@ -158,7 +158,7 @@ impl PuppetState {
                 total: spec.total_resources,
             };
             applied_summary(&counts, run.initiated_at, lastrun, spec.run_duration)
-        };
+        });
         // `puppet agent --onetime` exits 1 when its catalog fails, 0 otherwise.
         self.finished = Some(FinishedRun {
             initiated_at: run.initiated_at,
@@ -219,8 +219,8 @@ impl PuppetBackend for SimulatedPuppet {
         self.spec.daemon
     }
 
-    fn summary(&self) -> Result<Option<Value>, SummaryError> {
-        Ok(Some(self.state().summary.clone()))
+    fn summary(&self) -> Result<Option<Arc<Value>>, SummaryError> {
+        Ok(Some(Arc::clone(&self.state().summary)))
     }
 
     fn summary_file(&self) -> &Path {

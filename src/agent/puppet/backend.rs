@@ -4,6 +4,7 @@
 //! simulated fleet's (`fleet/puppet.rs`). Everything said over RPC is decided in the agent, once.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -30,8 +31,10 @@ pub trait PuppetBackend: Send + Sync + 'static {
     /// Whether the Puppet daemon runs.
     fn daemon_present(&self) -> bool;
 
-    /// `last_run_summary.yaml` as JSON values; None when Puppet has written none.
-    fn summary(&self) -> Result<Option<Value>, SummaryError>;
+    /// `last_run_summary.yaml` as JSON values; None when Puppet has written none. Shared, not
+    /// copied: every `status` reads it, and a Puppet that keeps its summary (the simulated
+    /// one) hands out the one it has.
+    fn summary(&self) -> Result<Option<Arc<Value>>, SummaryError>;
 
     /// Where the summary is, to name it when there is none.
     fn summary_file(&self) -> &Path;

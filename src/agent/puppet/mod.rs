@@ -25,6 +25,8 @@ mod summary;
 #[cfg(test)]
 mod real_puppet_tests;
 
+use std::sync::Arc;
+
 use serde_json::json;
 
 use super::config::PuppetConfig;
@@ -126,7 +128,7 @@ impl<P: PuppetBackend> PuppetAgent<P> {
             None
         });
         let lastrun =
-            summary::last_completed_run(summary.as_ref(), self.puppet.last_finished().as_ref());
+            summary::last_completed_run(summary.as_deref(), self.puppet.last_finished().as_ref());
         Status {
             enabled: disable_message.is_none(),
             applying,
@@ -149,7 +151,10 @@ impl<P: PuppetBackend> PuppetAgent<P> {
                     self.puppet.summary_file().display()
                 ),
             ),
-            Ok(found) => RpcReplyBody::ok(summary::report(found, own.as_ref()).to_data()),
+            Ok(found) => {
+                let found = found.map(Arc::unwrap_or_clone);
+                RpcReplyBody::ok(summary::report(found, own.as_ref()).into_data())
+            }
             Err(error) => RpcReplyBody::fail(statuscode::UNKNOWN_ERROR, error.to_string()),
         }
     }

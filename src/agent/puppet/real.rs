@@ -4,6 +4,7 @@
 //! ([`summary`](super::summary)), and runs started as processes ([`runs`](super::runs)).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -92,8 +93,8 @@ impl PuppetBackend for RealPuppet {
         lock::pid_file_is_live(&self.paths.pidfile)
     }
 
-    fn summary(&self) -> Result<Option<Value>, SummaryError> {
-        summary::read(&self.paths.lastrunfile)
+    fn summary(&self) -> Result<Option<Arc<Value>>, SummaryError> {
+        Ok(summary::read(&self.paths.lastrunfile)?.map(Arc::new))
     }
 
     fn summary_file(&self) -> &Path {

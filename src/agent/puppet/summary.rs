@@ -58,9 +58,15 @@ pub fn read(path: &Path) -> Result<Option<Value>, SummaryError> {
 /// When the summarised run ended (`time.last_run`), 0 when unknown.
 pub fn last_run(summary: Option<&Value>) -> u64 {
     summary
-        .and_then(|summary| summary.pointer("/time/last_run"))
+        .and_then(|summary| field(summary, "time", "last_run"))
         .and_then(whole_seconds)
         .unwrap_or(0)
+}
+
+/// `summary[section][name]`: what `Value::pointer("/section/name")` finds, without parsing a
+/// pointer (every `status` reads one).
+fn field<'a>(summary: &'a Value, section: &str, name: &str) -> Option<&'a Value> {
+    summary.get(section)?.get(name)
 }
 
 /// The last run as this agent sees it: the summary file's, unless a run started here ended
@@ -133,6 +139,14 @@ impl LastRunReport {
         serde_json::to_value(self).expect("a run summary report is plain JSON")
     }
 
+    /// [`to_data`](Self::to_data), the summary moved into the data rather than copied.
+    pub fn into_data(mut self) -> Value {
+        let summary = std::mem::take(&mut self.summary);
+        let mut data = self.to_data();
+        data["summary"] = summary;
+        data
+    }
+
     /// The count of failed resources, when the report has one.
     pub fn failed(&self) -> Option<u64> {
         self.failed_resources.as_u64()
@@ -161,14 +175,14 @@ pub fn report(summary: Option<Value>, own: Option<&FinishedRun>) -> LastRunRepor
     let time = |name: &str| {
         summary
             .as_ref()
-            .and_then(|summary| summary.pointer(&format!("/time/{name}")))
+            .and_then(|summary| field(summary, "time", name))
             .cloned()
             .unwrap_or(json!(0))
     };
     let lastrun = last_completed_run(summary.as_ref(), own);
     let config_version = summary
         .as_ref()
-        .and_then(|summary| summary.pointer("/version/config"))
+        .and_then(|summary| field(summary, "version", "config"))
         .filter(|version| !version.is_null())
         .map(|version| match version {
             Value::String(text) => text.clone(),
@@ -286,6 +300,7 @@ mod tests {
         let written = super::report(Some(summary(APPLIED)), Some(&failed));
         let read = LastRunReport::from_data(&written.to_data()).unwrap();
         assert_eq!(read, written);
+        assert_eq!(written.clone().into_data(), written.to_data());
         assert!(read.run_failure.is_some());
         // Choria's agent: no catalog_failed, no run_failure, counts filled with zeros.
         let choria = json!({"failed_resources": 0, "lastrun": 1795308284.0, "config_version": "x",
