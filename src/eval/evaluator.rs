@@ -17,6 +17,7 @@ use super::playbooks;
 use super::resources::{PendingCollector, PendingDefine, PendingOverride, PendingRelation};
 use super::scope::{AssignError, Frame, Scopes};
 use super::steps::StepTypes;
+use super::time::{seconds_to_nanos, Timespan, Timestamp};
 use super::types::{capitalize_type_name, StructMember, Type, INT_MAX, INT_MIN};
 use super::value::{HashMap as ValueMap, Value};
 use super::{
@@ -1370,6 +1371,20 @@ pub(super) fn parameterize(base: Type, keys: Vec<Value>) -> Result<Parameterized
         Type::NotUndef(_) => One(Type::NotUndef(Box::new(single_type(keys)?))),
         Type::Type(_) => One(Type::Type(Box::new(single_type(keys)?))),
         Type::Sensitive(_) => One(Type::Sensitive(Box::new(single_type(keys)?))),
+        Type::Timestamp(..) => {
+            let (from, to) = time_range(&keys, |v| match v {
+                Value::String(s) => Timestamp::parse(s, None, None).ok(),
+                n => n.as_f64().and_then(seconds_to_nanos).map(Timestamp),
+            })?;
+            One(Type::Timestamp(from, to))
+        }
+        Type::Timespan(..) => {
+            let (from, to) = time_range(&keys, |v| match v {
+                Value::String(s) => Timespan::parse(s, None).ok(),
+                n => n.as_f64().and_then(seconds_to_nanos).map(Timespan),
+            })?;
+            One(Type::Timespan(from, to))
+        }
         Type::Struct(_) => One(struct_type(keys)?),
         other => {
             return Err(AccessError::type_parameters(format!(
@@ -1377,6 +1392,29 @@ pub(super) fn parameterize(base: Type, keys: Vec<Value>) -> Result<Parameterized
             )))
         }
     })
+}
+
+/// The ends of a `Timestamp[from, to]` or `Timespan[from, to]`: each a time as its type's
+/// `new` reads one, or `default` for an open end.
+fn time_range<T: Copy>(
+    keys: &[Value],
+    read: impl Fn(&Value) -> Option<T>,
+) -> Result<(Option<T>, Option<T>), AccessError> {
+    if keys.len() > 2 {
+        return Err(AccessError::type_parameters(
+            "a time type takes at most two parameters, from and to",
+        ));
+    }
+    let bound = |key: Option<&Value>| match key {
+        None | Some(Value::Default) => Ok(None),
+        Some(v) => read(v).map(Some).ok_or_else(|| {
+            AccessError::type_parameters(format!("{v} is not a time a time type can take"))
+        }),
+    };
+    let from = bound(keys.first())?;
+    // One parameter is the lower end only.
+    let to = bound(keys.get(1))?;
+    Ok((from, to))
 }
 
 fn single_type(keys: Vec<Value>) -> Result<Type, AccessError> {

@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 
 use crate::lang::ast::BinaryOp;
 
+use super::time::{seconds_to_nanos, Timespan, Timestamp};
 use super::value::{HashMap, Value};
 
 /// An operator's result; a failure is in Puppet's words, and the evaluator adds where.
@@ -65,7 +66,80 @@ pub fn arithmetic(op: BinaryOp, lhs: Value, rhs: Value) -> OpResult {
             items.push(rhs);
             Ok(Value::Array(items))
         }
+        (_, Value::Timestamp(_) | Value::Timespan(_), _) => time_arithmetic(op, &lhs, &rhs),
+        (BinaryOp::Add, _, Value::Timestamp(_) | Value::Timespan(_)) if lhs.is_number() => {
+            time_arithmetic(op, &rhs, &lhs)
+        }
         _ => numeric(op, to_number(&lhs, op)?, to_number(&rhs, op)?),
+    }
+}
+
+/// Arithmetic with a Timestamp or a Timespan on the left: a span moves a timestamp, two
+/// timestamps are a span apart, numbers are seconds, and a span scales and divides.
+fn time_arithmetic(op: BinaryOp, lhs: &Value, rhs: &Value) -> OpResult {
+    let overflow = || OperatorError::new(OperatorErrorKind::Overflow, "The time is out of range");
+    let seconds = |n: &Value| n.as_f64().and_then(seconds_to_nanos).ok_or_else(overflow);
+    let nanos = |a: i128, b: i128, add: bool| {
+        if add {
+            a.checked_add(b)
+        } else {
+            a.checked_sub(b)
+        }
+        .ok_or_else(overflow)
+    };
+    let sub = matches!(op, BinaryOp::Sub);
+    match (op, lhs, rhs) {
+        (BinaryOp::Add | BinaryOp::Sub, Value::Timestamp(a), Value::Timespan(b)) => {
+            Ok(Value::Timestamp(Timestamp(nanos(a.0, b.0, !sub)?)))
+        }
+        (BinaryOp::Sub, Value::Timestamp(a), Value::Timestamp(b)) => {
+            Ok(Value::Timespan(Timespan(nanos(a.0, b.0, false)?)))
+        }
+        (BinaryOp::Add | BinaryOp::Sub, Value::Timestamp(a), n) if n.is_number() => {
+            Ok(Value::Timestamp(Timestamp(nanos(a.0, seconds(n)?, !sub)?)))
+        }
+        (BinaryOp::Add, Value::Timespan(a), Value::Timestamp(b)) => {
+            Ok(Value::Timestamp(Timestamp(nanos(a.0, b.0, true)?)))
+        }
+        (BinaryOp::Add | BinaryOp::Sub, Value::Timespan(a), Value::Timespan(b)) => {
+            Ok(Value::Timespan(Timespan(nanos(a.0, b.0, !sub)?)))
+        }
+        (BinaryOp::Add | BinaryOp::Sub, Value::Timespan(a), n) if n.is_number() => {
+            Ok(Value::Timespan(Timespan(nanos(a.0, seconds(n)?, !sub)?)))
+        }
+        (BinaryOp::Mul, Value::Timespan(a), Value::Integer(n)) => {
+            a.0.checked_mul(i128::from(*n))
+                .map(|t| Value::Timespan(Timespan(t)))
+                .ok_or_else(overflow)
+        }
+        (BinaryOp::Mul, Value::Timespan(a), Value::Float(f)) => {
+            seconds_to_nanos(a.0 as f64 * f / 1e9)
+                .map(|t| Value::Timespan(Timespan(t)))
+                .ok_or_else(overflow)
+        }
+        (BinaryOp::Div, Value::Timespan(_), Value::Timespan(Timespan(0))) => {
+            Err(division_by_zero())
+        }
+        (BinaryOp::Div, Value::Timespan(_), n) if n.as_f64() == Some(0.0) => {
+            Err(division_by_zero())
+        }
+        (BinaryOp::Div, Value::Timespan(a), Value::Timespan(b)) => {
+            Ok(Value::Float(a.0 as f64 / b.0 as f64))
+        }
+        (BinaryOp::Div, Value::Timespan(a), Value::Integer(n)) => {
+            Ok(Value::Timespan(Timespan(a.0.div_euclid(i128::from(*n)))))
+        }
+        (BinaryOp::Div, Value::Timespan(a), Value::Float(f)) => {
+            Ok(Value::Timespan(Timespan((a.0 as f64 / f).floor() as i128)))
+        }
+        (_, left, right) => Err(not_applicable(format!(
+            "Operator '{}' is not applicable to {} {} and {} {}",
+            op_symbol(op),
+            article(left.type_name()),
+            left.type_name(),
+            article(right.type_name()),
+            right.type_name()
+        ))),
     }
 }
 

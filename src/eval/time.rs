@@ -261,6 +261,7 @@ impl Flags {
             s.to_string()
         };
         match self.width {
+            Some(_) if self.pad == Some('-') => s,
             Some(w) if self.pad == Some('0') => format!("{s:0>w$}"),
             Some(w) => format!("{s:>w$}"),
             None => s,
@@ -543,10 +544,18 @@ fn read_directive<'t>(
         }
         'a' | 'A' => take_name(text, &DAYS)?.1,
         'z' | 'Z' => {
-            let len = text
-                .find(|c: char| !(c.is_ascii_alphanumeric() || "+-:".contains(c)))
-                .unwrap_or(text.len());
-            if len == 0 {
+            // A zone is a name (`UTC`, `EST`, `Z`) or a signed offset (`+01:00`, `-0500`).
+            let len = match text.as_bytes().first() {
+                Some(b'+' | b'-') => {
+                    1 + text[1..]
+                        .find(|c: char| !(c.is_ascii_digit() || c == ':'))
+                        .unwrap_or(text.len() - 1)
+                }
+                _ => text
+                    .find(|c: char| !c.is_ascii_alphabetic())
+                    .unwrap_or(text.len()),
+            };
+            if len == 0 || (len == 1 && !text[..1].chars().all(|c| c.is_ascii_alphabetic())) {
                 return None;
             }
             fields.zone = Some(text[..len].to_string());

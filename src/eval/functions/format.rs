@@ -74,8 +74,14 @@ pub(super) fn sprintf(args: &[Value]) -> Result<Value, FunctionError> {
         )));
     };
     // Puppet hands a function of the old API its arguments with times, binaries and regexes
-    // as their strings.
-    let values: Vec<Value> = args[1..].iter().map(legacy_argument).collect();
+    // as their strings, and an undef argument as an empty string.
+    let values: Vec<Value> = args[1..]
+        .iter()
+        .map(|arg| match arg {
+            Value::Undef => Value::String(String::new()),
+            other => legacy_argument(other),
+        })
+        .collect();
     ruby_format(format, &values).map(Value::String)
 }
 
@@ -773,10 +779,7 @@ fn container_format(map: &super::super::value::HashMap) -> Result<Format, Functi
         }
     }
     let text = |key: &str| get(key).and_then(Value::as_str).map(str::to_string);
-    let mut format = match text("format") {
-        Some(f) => Format::parse(&f)?,
-        None => plain("%s"),
-    };
+    let mut format = Format::parse(&text("format").unwrap_or_default())?;
     format.separator = text("separator");
     format.separator2 = text("separator2");
     if let Some(Value::Hash(inner)) = get("string_formats") {
