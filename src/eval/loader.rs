@@ -184,6 +184,23 @@ impl Loader {
         }
     }
 
+    /// A file as Puppet's `find_file` finds one: an absolute path as it is, `module/name` as
+    /// `modules/<module>/files/<name>`; `None` when no such file exists.
+    pub fn find_file(&self, given: &str) -> Option<PathBuf> {
+        let path = Path::new(given);
+        if path.is_absolute() {
+            return path.is_file().then(|| path.to_path_buf());
+        }
+        let (module, name) = given.split_once('/')?;
+        if name.is_empty() || name.split('/').any(|part| part == "..") {
+            return None;
+        }
+        self.modules
+            .iter()
+            .map(|m| m.join(module).join("files").join(name))
+            .find(|candidate| candidate.is_file())
+    }
+
     /// Makes sure the definition of `name` (a define, class, function or type alias) has been
     /// looked for in the file Puppet's autoloader would read it from.
     pub fn autoload(&mut self, name: &str, folder: &str) -> Result<(), EvalError> {

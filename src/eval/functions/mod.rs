@@ -1233,6 +1233,7 @@ static FUNCTIONS: &[Function] = &[
         "strftime(Variant[Timestamp, Timespan, String] $time_object, Optional[String] $format, Optional[String] $timezone) >> String",
         time::strftime,
     ),
+    Function::evaluator("binary_file", "binary_file(String $path)", convert::binary_file),
 ];
 
 /// `size`, `length`, and `count` of one argument.
@@ -1242,6 +1243,7 @@ fn size(name: &str, args: &[Value]) -> Result<Value, FunctionError> {
         Value::String(s) => Ok(Value::Integer(s.chars().count() as i64)),
         Value::Array(a) => Ok(Value::Integer(a.len() as i64)),
         Value::Hash(h) => Ok(Value::Integer(h.len() as i64)),
+        Value::Binary(bytes) => Ok(Value::Integer(bytes.len() as i64)),
         Value::Undef if name == "count" => Ok(Value::Integer(0)),
         other => Err(bad(format!(
             "{name}() takes a String, an Array or a Hash, got {}",
