@@ -127,7 +127,9 @@ fn time_arithmetic(op: BinaryOp, lhs: &Value, rhs: &Value) -> OpResult {
             Ok(Value::Float(a.0 as f64 / b.0 as f64))
         }
         (BinaryOp::Div, Value::Timespan(a), Value::Integer(n)) => {
-            Ok(Value::Timespan(Timespan(a.0.div_euclid(i128::from(*n)))))
+            a.0.checked_div_euclid(i128::from(*n))
+                .map(|t| Value::Timespan(Timespan(t)))
+                .ok_or_else(overflow)
         }
         (BinaryOp::Div, Value::Timespan(a), Value::Float(f)) => {
             Ok(Value::Timespan(Timespan((a.0 as f64 / f).floor() as i128)))

@@ -269,6 +269,19 @@ impl Flags {
     }
 }
 
+/// The widest a directive may pad to: wider would only make memory run out.
+const MAX_WIDTH: usize = 10_000;
+
+/// A width with one more digit, at most [`MAX_WIDTH`].
+fn add_digit(width: Option<usize>, digit: char) -> usize {
+    let digit = digit.to_digit(10).unwrap_or(0) as usize;
+    width
+        .unwrap_or(0)
+        .saturating_mul(10)
+        .saturating_add(digit)
+        .min(MAX_WIDTH)
+}
+
 /// Ruby's `strftime` over the calendar time `t` (already shifted to `zone`).
 fn strftime(format: &str, t: &NaiveDateTime, stamp: Timestamp, zone: Zone) -> String {
     let mut out = String::new();
@@ -285,9 +298,7 @@ fn strftime(format: &str, t: &NaiveDateTime, stamp: Timestamp, zone: Zone) -> St
                 '-' | '_' | '0' if flags.width.is_none() => flags.pad = Some(f),
                 '^' | '#' => flags.upper = true,
                 ':' => colons += 1,
-                d if d.is_ascii_digit() => {
-                    flags.width = Some(flags.width.unwrap_or(0) * 10 + (d as usize - '0' as usize))
-                }
+                d if d.is_ascii_digit() => flags.width = Some(add_digit(flags.width, d)),
                 _ => break,
             }
             chars.next();
@@ -894,7 +905,7 @@ fn parse_span_format(format: &str) -> Result<Vec<SpanSegment>, TimeError> {
                     if flags_allowed && d == '0' {
                         pad = Some('0');
                     } else {
-                        width = Some(width.unwrap_or(0) * 10 + (d as usize - '0' as usize));
+                        width = Some(add_digit(width, d));
                     }
                     flags_allowed = false;
                     continue;
@@ -1002,5 +1013,20 @@ mod tests {
             Timespan(93784 * NANOS_PER_SECOND + NANOS_PER_SECOND / 2)
         );
         assert!(Timespan(0).format("%Q").is_err());
+    }
+
+    #[test]
+    fn huge_widths_and_extreme_times_are_no_panic() {
+        let wide = Timestamp(0)
+            .format("%99999999999999999999999N", None)
+            .unwrap();
+        assert!(wide.len() <= 10_000);
+        assert!(Timespan(1).format("%99999999999999999999999S").is_ok());
+        assert!(Timestamp(i128::MAX / 2).format("%Y", None).is_err());
+        assert_eq!(
+            Timestamp(i128::MAX / 2).to_string(),
+            format!("Timestamp({})", i128::MAX / 2)
+        );
+        assert!(Timestamp::parse("99999999999-01-01", None, None).is_err());
     }
 }

@@ -543,28 +543,20 @@ fn to_binary(args: &[Value]) -> Result<Value, FunctionError> {
             .iter()
             .map(|item| match item {
                 Value::Integer(b @ 0..=255) => Ok(*b as u8),
-                _ => Err(bad(format!(
-                    "'new_binary' parameter 'byte_array' expects an Array[Integer[0, 255]] value, got {}",
-                    Type::infer(&from)
-                ))),
+                _ => Err(binary_signatures()),
             })
             .collect::<Result<Vec<u8>, _>>()
             .map(Value::Binary),
         (Value::String(text), None) => decode_binary(text, "%B"),
         (Value::String(text), Some(Value::String(format))) => decode_binary(text, format),
-        (_, Some(format)) => Err(bad(format!(
-            "'new_binary' parameter 'format' expects a match for Enum['%B', '%b', '%r', '%s', '%u'], got {}",
-            quote_value(format)
-        ))),
+        (_, Some(_)) => Err(binary_signatures()),
         (other, None) => Err(cannot_convert_generalized(other, "Binary")),
     }
 }
 
-fn quote_value(value: &Value) -> String {
-    match value {
-        Value::String(s) => format!("'{s}'"),
-        other => Type::infer(other).generalize().to_string(),
-    }
+/// Puppet's words for arguments that fit none of `Binary.new`'s signatures.
+fn binary_signatures() -> FunctionError {
+    bad("The function 'new_Binary' was called with arguments it does not accept. It expects one of: (String str, Optional[Enum['%B', '%b', '%r', '%s', '%u']] format), (Array[Integer[0, 255]] byte_array), (Struct value_hash)")
 }
 
 /// The bytes a string stands for in one of Binary's formats.
@@ -592,15 +584,34 @@ pub(super) fn decode_binary(text: &str, format: &str) -> Result<Value, FunctionE
             lenient.decode(kept)
         }
         "%s" | "%r" => return Ok(Value::Binary(text.as_bytes().to_vec())),
-        other => {
-            return Err(bad(format!(
-                "'new_binary' parameter 'format' expects a match for Enum['%B', '%b', '%r', '%s', '%u'], got '{other}'"
-            )))
-        }
+        _ => return Err(binary_signatures()),
     };
     decoded
         .map(Value::Binary)
         .map_err(|_| bad("invalid base64"))
+}
+
+/// `binary_file('module/name')`: the bytes of a module's file (or of an absolute path).
+pub(super) fn binary_file(ev: &mut Evaluator<'_>, call: &Call<'_>, args: Vec<Value>) -> EvalResult {
+    let [Value::String(given)] = args.as_slice() else {
+        return Err(ev.error(
+            call.expr,
+            format!(
+                "'binary_file' expects one String argument, got {}",
+                args.len()
+            ),
+        ));
+    };
+    let missing = || format!("binary_file(): The given file '{given}' does not exist");
+    let path = super::files::module_file(&ev.loader, given, "files")
+        .filter(|path| path.is_file())
+        .ok_or_else(|| ev.error(call.expr, missing()))?;
+    std::fs::read(&path).map(Value::Binary).map_err(|e| {
+        ev.error(
+            call.expr,
+            format!("binary_file(): cannot read '{given}': {e}"),
+        )
+    })
 }
 
 /// `convert_to(value, Type, args...)`, and a block given the result.
@@ -662,5 +673,35 @@ fn yield_to(
     match lambda {
         Some(lambda) => ev.call_lambda(call.expr, lambda, vec![value]),
         None => Ok(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::eval::{evaluate, BufferLog, EvalRequest, Loader, NoFleet};
+
+    /// `binary_file('m/data.bin')` reads `modules/m/files/data.bin` of the repository.
+    #[test]
+    fn binary_file_reads_a_modules_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = dir.path().join("modules/m/files");
+        std::fs::create_dir_all(&files).unwrap();
+        std::fs::write(files.join("data.bin"), [0u8, 255, 104, 105]).unwrap();
+        let path = dir.path().join("playbook.pp");
+        let code = "$b = binary_file('m/data.bin')\nnotice($b, length($b), Array($b))\n";
+        std::fs::write(&path, code).unwrap();
+        let mut log = BufferLog::default();
+        let result = evaluate(EvalRequest {
+            loader: Loader::new(dir.path()),
+            path,
+            playbook: "playbook".into(),
+            args: vec![],
+            caller: "tester".into(),
+            nodes: &NoFleet,
+            steps: &crate::run::step::Kinds,
+            log: &mut log,
+        });
+        assert!(result.is_ok());
+        assert_eq!(log.lines, ["Notice: AP9oaQ== 4 [0, 255, 104, 105]"]);
     }
 }

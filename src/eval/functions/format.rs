@@ -177,14 +177,12 @@ fn ruby_format(format: &str, values: &[Value]) -> Result<String, FunctionError> 
                         chars.next();
                         args.count()?.max(0) as u64
                     } else {
-                        read_digits(&mut chars)
+                        read_digits(0, &mut chars)
                     };
                     spec.precision = Some(checked_width(precision)?);
                 }
                 d if d.is_ascii_digit() => {
-                    let n = u64::from(d as u8 - b'0') * 10u64.pow(digit_count(&chars)) + {
-                        read_digits(&mut chars)
-                    };
+                    let n = read_digits(u64::from(d as u8 - b'0'), &mut chars);
                     if chars.peek() == Some(&'$') {
                         chars.next();
                         value = Some(args.at(n as usize)?);
@@ -224,17 +222,9 @@ enum Directive {
     Convert(char),
 }
 
-/// How many digits follow (to scale the first one read).
-fn digit_count(chars: &std::iter::Peekable<std::str::Chars<'_>>) -> u32 {
-    chars
-        .clone()
-        .take_while(char::is_ascii_digit)
-        .count()
-        .min(19) as u32
-}
-
-fn read_digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> u64 {
-    let mut n: u64 = 0;
+/// The number whose digits follow `first` (what was read of it so far).
+fn read_digits(first: u64, chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> u64 {
+    let mut n = first;
     while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
         n = n.saturating_mul(10).saturating_add(u64::from(d));
         chars.next();
@@ -1140,5 +1130,27 @@ fn element_text(
     match value {
         Value::Array(_) | Value::Hash(_) => convert_value(value, map, elements),
         other => convert_value(other, elements, elements),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_at_their_limits_are_errors_not_panics() {
+        let format = |f: &str, v: Value| sprintf(&[Value::from(f), v]);
+        assert!(format("%99999999999999999999999d", Value::Integer(1)).is_err());
+        assert!(format("%.99999999999999999999999f", Value::Float(1.0)).is_err());
+        assert!(format("%", Value::Integer(1)).is_err());
+        assert_eq!(
+            format("%x", Value::Integer(i64::MIN)).unwrap().as_str(),
+            Some("..f8000000000000000")
+        );
+        assert!(string_new(
+            &Value::Integer(1),
+            Some(&Value::from("%99999999999999999d"))
+        )
+        .is_err());
     }
 }

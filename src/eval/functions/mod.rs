@@ -1417,6 +1417,7 @@ static FUNCTIONS: &[Function] = &[
     ),
     // What an epp template's text and `<%= %>` tags become; nothing else calls it.
     Function::values("epp_render", "epp_render(Any $value)", epp::render),
+    Function::evaluator("binary_file", "binary_file(String $path)", convert::binary_file),
 ];
 
 /// `size`, `length`, and `count` of one argument.
@@ -1426,6 +1427,7 @@ fn size(name: &str, args: &[Value]) -> Result<Value, FunctionError> {
         Value::String(s) => Ok(Value::Integer(s.chars().count() as i64)),
         Value::Array(a) => Ok(Value::Integer(a.len() as i64)),
         Value::Hash(h) => Ok(Value::Integer(h.len() as i64)),
+        Value::Binary(bytes) => Ok(Value::Integer(bytes.len() as i64)),
         Value::Undef if name == "count" => Ok(Value::Integer(0)),
         other => Err(bad(format!(
             "{name}() takes a String, an Array or a Hash, got {}",
