@@ -42,18 +42,18 @@ fn names(ev: &Evaluator<'_>, call: &Call<'_>, args: Vec<Value>) -> EvalResult<Ve
         .collect()
 }
 
-/// The first of the names that is an existing file or folder.
-fn first_existing(ev: &Evaluator<'_>, names: &[String]) -> Option<PathBuf> {
+/// The first of the names that is an existing file or folder in a module's `folder`.
+fn first_existing(ev: &Evaluator<'_>, names: &[String], folder: &str) -> Option<PathBuf> {
     names
         .iter()
-        .filter_map(|name| module_file(&ev.loader, name, "files"))
+        .filter_map(|name| module_file(&ev.loader, name, folder))
         .find(|path| path.exists())
 }
 
 /// `file(names...)`: the text of the first that exists.
 pub(super) fn file(ev: &mut Evaluator<'_>, call: &Call<'_>, args: Vec<Value>) -> EvalResult {
     let names = names(ev, call, args)?;
-    let Some(path) = first_existing(ev, &names) else {
+    let Some(path) = first_existing(ev, &names, "files") else {
         return Err(ev.error(
             call.expr,
             format!("Could not find any files from {}", names.join(", ")),
@@ -67,7 +67,17 @@ pub(super) fn file(ev: &mut Evaluator<'_>, call: &Call<'_>, args: Vec<Value>) ->
 /// `find_file(names...)`: the path of the first that exists, or undef.
 pub(super) fn find_file(ev: &mut Evaluator<'_>, call: &Call<'_>, args: Vec<Value>) -> EvalResult {
     let names = names(ev, call, args)?;
-    Ok(first_existing(ev, &names).map_or(Value::Undef, |path| path_value(&path)))
+    Ok(first_existing(ev, &names, "files").map_or(Value::Undef, |path| path_value(&path)))
+}
+
+/// `find_template(names...)`: the path of the first in a module's `templates/`, or undef.
+pub(super) fn find_template(
+    ev: &mut Evaluator<'_>,
+    call: &Call<'_>,
+    args: Vec<Value>,
+) -> EvalResult {
+    let names = names(ev, call, args)?;
+    Ok(first_existing(ev, &names, "templates").map_or(Value::Undef, |path| path_value(&path)))
 }
 
 /// `module_directory(names...)`: the folder of the first module found, or undef.

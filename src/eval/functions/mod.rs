@@ -1376,6 +1376,11 @@ static FUNCTIONS: &[Function] = &[
     Function::evaluator("file", "file(String *$names) >> String", files::file),
     Function::evaluator("find_file", "find_file(String *$names)", files::find_file),
     Function::evaluator(
+        "find_template",
+        "find_template(String *$names)",
+        files::find_template,
+    ),
+    Function::evaluator(
         "module_directory",
         "module_directory(String *$names)",
         files::module_directory,
