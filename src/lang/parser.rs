@@ -859,6 +859,27 @@ impl Builder<'_> {
                     },
                     span,
                 ),
+                // `Integer[0, 5]('3')` is `Integer[0, 5].new('3')`, as Puppet reads it.
+                Rule::type_call_args if !matches!(expr.kind, ExprKind::TypeRef(_)) => {
+                    let args = tail.into_inner().next().expect("call args");
+                    let call_span = expr.span.to(self.span(&args));
+                    let new = Ident {
+                        name: "new".into(),
+                        span: Span::new(args.as_span().start(), args.as_span().start()),
+                    };
+                    Expr::new(
+                        ExprKind::MethodCall {
+                            receiver: Box::new(expr),
+                            call: Box::new(Call {
+                                name: new,
+                                args: self.arguments(args.into_inner())?,
+                                lambda: None,
+                                style: CallStyle::Parens,
+                            }),
+                        },
+                        call_span,
+                    )
+                }
                 Rule::type_call_args => {
                     let args = tail.into_inner().next().expect("call args");
                     let call_span = name.span.to(self.span(&args));

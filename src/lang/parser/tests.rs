@@ -81,6 +81,7 @@ golden! {
     unbraced_hash_arguments: "run_task('x', $t, 'k' => 1, j => [2])\n$a = [1, a => 2, 3, b => 4, c => 5]\n$s = Struct['k' => Integer, Optional[o] => String]\n$r = choria::task(action => 'puppet.disable', nodes => $n)\n$f = f(function => 1)\n";
     namespaced_method_calls: "$x = $y.a::b()\n$z = $t\n  .peadm::certname()\n$w = $t.mod::f(1) |$v| { $v }\n";
     apply_blocks: "$r = apply($targets, '_catch_errors' => true) {\n  notify { 'x': }\n  node default { include base }\n}\napply('localhost') { }\n";
+    parameterized_type_calls: "$a = Integer[0, 5]('3')\n$b = Optional[String] (undef)\n";
     statement_calls_with_untitled_hashes: "return { status => $s, state => $out }\nnotice { a::b => 1 }\n";
 }
 
