@@ -1181,14 +1181,16 @@ pub fn describe_value_type(v: &Value) -> String {
 }
 
 /// Puppet regexes are Ruby's; the few spellings Rust's regex reads differently are rewritten
-/// (`\A`, `\z` and `\Z` anchors, `\h` hex digits).
+/// (`\A`, `\z` and `\Z` anchors, `\h` hex digits), and `^` and `$` are line anchors, as they
+/// always are in Ruby.
 pub(super) fn ruby_to_rust_regex(pattern: &str) -> String {
-    pattern
+    let pattern = pattern
         .replace("\\Z", "\\z")
         .replace("\\h", "[0-9a-fA-F]")
         .replace("(?<", "(?P<")
         .replace("(?P<=", "(?<=")
-        .replace("(?P<!", "(?<!")
+        .replace("(?P<!", "(?<!");
+    format!("(?m){pattern}")
 }
 
 pub(super) enum Parameterized {

@@ -5,6 +5,8 @@ use std::fmt;
 
 use regex::Regex;
 
+use super::evaluator::ruby_to_rust_regex;
+
 use super::time::{Timespan, Timestamp};
 use super::value::Value;
 
@@ -121,7 +123,7 @@ impl Type {
                 patterns.is_empty()
                     || patterns
                         .iter()
-                        .any(|p| Regex::new(p).is_ok_and(|re| re.is_match(s)))
+                        .any(|p| Regex::new(&ruby_to_rust_regex(p)).is_ok_and(|re| re.is_match(s)))
             }
             (Type::Regexp(None), Value::Regex(_)) => true,
             (Type::Regexp(Some(p)), Value::Regex(r)) => p == r,

@@ -14,7 +14,7 @@ mod time;
 use crate::lang::ast::{Expr, Lambda};
 use crate::protocol::{FactFilter, Filter};
 
-use super::evaluator::{describe_value_type, EvalResult, Evaluator};
+use super::evaluator::{describe_value_type, ruby_to_rust_regex, EvalResult, Evaluator};
 use super::scope::Frame;
 use super::types::Type;
 use super::value::{HashMap as ValueMap, Value};
@@ -1654,8 +1654,17 @@ fn split(text: &Value, pattern: Option<&Value>) -> Result<Value, FunctionError> 
     let parts: Vec<String> = match pattern {
         Some(Value::String(p)) if p.is_empty() => text.chars().map(|c| c.to_string()).collect(),
         Some(Value::String(p)) | Some(Value::Regex(p)) => {
-            let regex = regex::Regex::new(p).map_err(|e| FunctionError::regex(p, e))?;
-            regex.split(text).map(str::to_string).collect()
+            let regex = regex::Regex::new(&ruby_to_rust_regex(p))
+                .map_err(|e| FunctionError::regex(p, e))?;
+            let mut parts: Vec<String> = regex.split(text).map(str::to_string).collect();
+            // An empty match at the start splits nothing off, as in Ruby.
+            if regex
+                .find(text)
+                .is_some_and(|m| m.start() == 0 && m.is_empty())
+            {
+                parts.remove(0);
+            }
+            parts
         }
         _ => {
             return Err(bad(
