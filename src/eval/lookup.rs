@@ -298,8 +298,6 @@ mod tests {
 
     use std::path::Path;
 
-    use crate::eval::{evaluate, BufferLog, EvalRequest, Loader, NoFleet};
-
     const HIERA: &str = r#"version: 5
 defaults:
   datadir: data
@@ -430,24 +428,10 @@ dl: {list: [1, 2], s: low}
             format!("notice({call})")
         };
         std::fs::write(&path, format!("$env_name = 'prod'\n{code}\n")).unwrap();
-        let mut log = BufferLog::default();
-        let result = evaluate(EvalRequest {
-            loader: Loader::new(dir),
-            path,
-            playbook: "case".into(),
-            args: vec![],
-            caller: "tester".into(),
-            nodes: &NoFleet,
-            steps: &crate::run::step::Kinds,
-            log: &mut log,
-        });
+        let (lines, result) = crate::eval::testing::evaluate_file(dir, &path, "case");
         match result {
-            Ok(_) => log
-                .lines
-                .join("\n")
-                .trim_start_matches("Notice: ")
-                .to_string(),
-            Err(failure) => format!("Error: {}", failure.error.message()),
+            Ok(_) => lines.join("\n").trim_start_matches("Notice: ").to_string(),
+            Err(message) => format!("Error: {message}"),
         }
     }
 

@@ -5,8 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{evaluate, BufferLog, EvalRequest, Loader, NoFleet};
-
 struct Outcome {
     notices: Vec<String>,
     failed: bool,
@@ -14,7 +12,6 @@ struct Outcome {
 }
 
 fn run(path: &Path) -> Outcome {
-    let mut log = BufferLog::default();
     // A fixture that reads files has a folder of its name beside it, with modules/ in it
     // (scripts/record-eval-fixtures puts the same first on Puppet's module path).
     let own = path.with_extension("");
@@ -23,26 +20,15 @@ fn run(path: &Path) -> Outcome {
     } else {
         path.parent().unwrap_or(Path::new("."))
     };
-    let loader = Loader::new(repo);
-    let result = evaluate(EvalRequest {
-        loader,
-        path: path.to_path_buf(),
-        playbook: "fixture".into(),
-        args: vec![],
-        caller: "tester".into(),
-        nodes: &NoFleet,
-        steps: &crate::run::step::Kinds,
-        log: &mut log,
-    });
-    let notices = log
-        .lines
+    let (lines, result) = super::testing::evaluate_file(repo, path, "fixture");
+    let notices = lines
         .into_iter()
         .filter(|l| l.starts_with("Notice: "))
         .map(|l| l.trim_end_matches('\n').to_string())
         .collect();
     let (failed, error) = match result {
         Ok(_) => (false, String::new()),
-        Err(failure) => (true, failure.error.message().to_string()),
+        Err(message) => (true, message),
     };
     Outcome {
         notices,

@@ -678,7 +678,6 @@ fn yield_to(
 
 #[cfg(test)]
 mod tests {
-    use crate::eval::{evaluate, BufferLog, EvalRequest, Loader, NoFleet};
 
     /// `binary_file('m/data.bin')` reads `modules/m/files/data.bin` of the repository.
     #[test]
@@ -690,18 +689,8 @@ mod tests {
         let path = dir.path().join("playbook.pp");
         let code = "$b = binary_file('m/data.bin')\nnotice($b, length($b), Array($b))\n";
         std::fs::write(&path, code).unwrap();
-        let mut log = BufferLog::default();
-        let result = evaluate(EvalRequest {
-            loader: Loader::new(dir.path()),
-            path,
-            playbook: "playbook".into(),
-            args: vec![],
-            caller: "tester".into(),
-            nodes: &NoFleet,
-            steps: &crate::run::step::Kinds,
-            log: &mut log,
-        });
-        assert!(result.is_ok());
-        assert_eq!(log.lines, ["Notice: AP9oaQ== 4 [0, 255, 104, 105]"]);
+        let (lines, result) = crate::eval::testing::evaluate_file(dir.path(), &path, "playbook");
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(lines, ["Notice: AP9oaQ== 4 [0, 255, 104, 105]"]);
     }
 }
