@@ -8,19 +8,16 @@
 //!   transport with zero latency: what is measured is the orchestration, every request and
 //!   reply a real Choria message.
 
-use std::sync::Arc;
 use std::time::Duration;
+
+#[path = "support/site_run.rs"]
+mod site_run;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use indexmap::IndexMap;
-use orchestrate::fleet::{FleetFile, SimulatedFleet};
-use orchestrate::report::Progress;
-use orchestrate::rpc::{ClientOptions, RpcClient};
 use orchestrate::site::plan::SitePlan;
-use orchestrate::site::run::{run_site, RunSettings};
 use orchestrate::site::{Component, EnvironmentGraph};
-use orchestrate::stop::Stop;
-use orchestrate::transport::{InProcess, Transport};
+use site_run::SiteRun;
 
 /// 5,000 applications of 10 components on 10,000 nodes; each node hosts the same tier of five
 /// applications.
@@ -81,60 +78,15 @@ fn plan(c: &mut Criterion) {
 }
 
 fn run(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let fleet_text =
-        "nodes:\n  - identity: node[0001-1000].example.net\n    puppet: {run_duration: 0}\n";
-    let transport: Arc<dyn Transport> = Arc::new(InProcess::new());
-    let _fleet = runtime.block_on(async {
-        SimulatedFleet::serve(
-            FleetFile::parse(fleet_text, "bench").unwrap(),
-            transport.clone(),
-            "mcollective",
-        )
-        .await
-        .unwrap()
-    });
-    let rpc = RpcClient::new(transport, ClientOptions::for_user("bench"));
-    let nodes: Vec<String> = (1..=1000)
-        .map(|n| format!("node{n:04}.example.net"))
-        .collect();
-    let groups = vec![nodes[..100].to_vec(), nodes[100..].to_vec()];
-    let settings = RunSettings {
-        poll_interval: Duration::from_millis(10),
-        run_timeout: Duration::from_secs(30),
-        request_timeout: Duration::from_secs(10),
-        ..RunSettings::new("the site run of bench", "bench")
-    };
+    let site = SiteRun::new();
+    let settings = SiteRun::settings(Duration::from_secs(10));
     let mut group = c.benchmark_group("site");
     group.sample_size(10);
-    group.bench_function("run_1000_nodes", |b| {
-        b.iter(|| {
-            let outcome = runtime.block_on(run_site(
-                &rpc,
-                &groups,
-                &settings,
-                &Progress::quiet(),
-                &Stop::new(),
-            ));
-            assert!(outcome.succeeded(), "{outcome:?}");
-        })
-    });
+    group.bench_function("run_1000_nodes", |b| b.iter(|| site.once(&settings)));
     let mut batched = settings.clone();
     batched.batch = Some(100);
     group.bench_function("run_1000_nodes_batches_of_100", |b| {
-        b.iter(|| {
-            let outcome = runtime.block_on(run_site(
-                &rpc,
-                &groups,
-                &batched,
-                &Progress::quiet(),
-                &Stop::new(),
-            ));
-            assert!(outcome.succeeded(), "{outcome:?}");
-        })
+        b.iter(|| site.once(&batched))
     });
     group.finish();
 }

@@ -197,12 +197,7 @@ impl Hiera {
         if let Some(config) = self.modules.borrow().get(name) {
             return Ok(config.clone());
         }
-        let dir = self
-            .module_roots
-            .iter()
-            .map(|root| root.join(name))
-            .find(|dir| dir.is_dir());
-        let config = match dir {
+        let config = match super::loader::module_folder(&self.module_roots, name) {
             Some(dir) => {
                 let file = dir.join("hiera.yaml");
                 match std::fs::read_to_string(&file) {

@@ -37,7 +37,8 @@ pub fn host_facts(playbook: &str) -> Value {
 
 /// This host's `networking.fqdn`, which `fqdn_rand()` is seeded by as Puppet's is.
 pub fn fqdn() -> String {
-    Host::read().fqdn()
+    let (short, domain) = split_hostname(&read_trimmed("/proc/sys/kernel/hostname"));
+    qualified(&short, domain.or_else(resolver_domain).as_deref())
 }
 
 /// What the facts are made of, read once.
@@ -120,10 +121,7 @@ impl Host {
     }
 
     fn fqdn(&self) -> String {
-        match &self.domain {
-            Some(domain) => format!("{}.{domain}", self.hostname),
-            None => self.hostname.clone(),
-        }
+        qualified(&self.hostname, self.domain.as_deref())
     }
 
     fn kernel_version(&self) -> &str {
@@ -178,6 +176,14 @@ fn release(full: &str) -> Value {
 fn processors() -> Value {
     let count = std::thread::available_parallelism().map_or(1, |n| n.get());
     hash([("count", Value::Integer(count as i64))])
+}
+
+/// The host's name with its domain, when it has one.
+fn qualified(short: &str, domain: Option<&str>) -> String {
+    match domain {
+        Some(domain) => format!("{short}.{domain}"),
+        None => short.to_string(),
+    }
 }
 
 /// The short name and, when the kernel's hostname is qualified, its domain.

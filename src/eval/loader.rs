@@ -226,16 +226,7 @@ impl Loader {
     /// The folder of module `name` on the module path, as Puppet's `environment.module`
     /// finds it: the first folder of that name, for a valid module name only.
     pub fn module_directory(&self, name: &str) -> Option<PathBuf> {
-        let mut chars = name.chars();
-        let valid = chars.next().is_some_and(|c| c.is_ascii_lowercase())
-            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !valid {
-            return None;
-        }
-        self.modules
-            .iter()
-            .map(|folder| folder.join(name))
-            .find(|path| path.is_dir())
+        module_folder(&self.modules, name)
     }
 
     pub fn define(&mut self, name: &str) -> Result<Option<Rc<Defined<Definition>>>, EvalError> {
@@ -293,4 +284,19 @@ fn display_path(path: &Path) -> String {
         .to_string()
         .trim_start_matches("./")
         .to_string()
+}
+
+/// The folder of module `name` under the first of `roots` that has it, for a valid module
+/// name only: how the loader, `module_directory()` and Hiera's module layer find a module.
+pub fn module_folder(roots: &[PathBuf], name: &str) -> Option<PathBuf> {
+    let mut chars = name.chars();
+    let valid = chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return None;
+    }
+    roots
+        .iter()
+        .map(|folder| folder.join(name))
+        .find(|path| path.is_dir())
 }

@@ -66,8 +66,7 @@ pub(super) fn file(ev: &mut Evaluator<'_>, call: &Call<'_>, args: Vec<Value>) ->
 
 /// `find_file(names...)`: the path of the first that exists, or undef.
 pub(super) fn find_file(ev: &mut Evaluator<'_>, call: &Call<'_>, args: Vec<Value>) -> EvalResult {
-    let names = names(ev, call, args)?;
-    Ok(first_existing(ev, &names, "files").map_or(Value::Undef, |path| path_value(&path)))
+    find_in(ev, call, args, "files")
 }
 
 /// `find_template(names...)`: the path of the first in a module's `templates/`, or undef.
@@ -76,8 +75,13 @@ pub(super) fn find_template(
     call: &Call<'_>,
     args: Vec<Value>,
 ) -> EvalResult {
+    find_in(ev, call, args, "templates")
+}
+
+/// The path of the first of the names that exists in a module's `folder`, or undef.
+fn find_in(ev: &Evaluator<'_>, call: &Call<'_>, args: Vec<Value>, folder: &str) -> EvalResult {
     let names = names(ev, call, args)?;
-    Ok(first_existing(ev, &names, "templates").map_or(Value::Undef, |path| path_value(&path)))
+    Ok(first_existing(ev, &names, folder).map_or(Value::Undef, |path| path_value(&path)))
 }
 
 /// `module_directory(names...)`: the folder of the first module found, or undef.
