@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::security::SecuritySection;
 use crate::transport::{NatsAuth, NatsOptions};
 
 /// The system-wide configuration file, tried last.
@@ -28,6 +29,9 @@ pub struct Config {
     pub collective: Option<String>,
     #[serde(default)]
     pub discovery: DiscoverySection,
+    /// Certificates and callers; present means requests are signed and replies verified.
+    #[serde(default)]
+    pub security: Option<SecuritySection>,
     /// The file this came from; None for the empty configuration (no file found).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -142,6 +146,9 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
+        if let (Some(security), Some(base)) = (&mut config.security, path.parent()) {
+            security.resolve_relative_to(base);
+        }
         config.source = Some(path.to_path_buf());
         Ok(config)
     }

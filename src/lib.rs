@@ -15,6 +15,7 @@ pub mod protocol;
 pub mod report;
 pub mod rpc;
 pub mod run;
+pub mod security;
 pub mod site;
 pub mod stop;
 pub mod transport;

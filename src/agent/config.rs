@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::external::LoadError;
 use crate::protocol::{is_subject_token, is_valid_identity};
+use crate::security::SecuritySection;
 use crate::transport::{NatsAuth, NatsOptions, DEFAULT_CONNECT_TIMEOUT};
 
 /// How many requests a node handles at once by default: enough that a slow action does not
@@ -47,6 +48,8 @@ pub struct AgentConfig {
     pub action_timeout: Duration,
     /// The `puppet` agent; absent means "use Puppet's defaults if Puppet is installed".
     pub puppet: Option<PuppetConfig>,
+    /// Certificates, callers, policies and the audit log; present means security is on.
+    pub security: Option<SecuritySection>,
 }
 
 /// `nats:` — where the broker is and how to log in.
@@ -263,6 +266,9 @@ impl AgentConfig {
             .and_then(|nats| nats.credentials.as_mut())
         {
             resolve(credentials);
+        }
+        if let Some(security) = &mut self.security {
+            security.resolve_relative_to(base);
         }
         if let Some(puppet) = &mut self.puppet {
             for path in [
