@@ -65,6 +65,10 @@ pub enum Error {
     /// The configuration file (src/config.rs) cannot be used.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The `security:` section cannot be used: certificates missing or wrong, a bad caller
+    /// regex.
+    #[error(transparent)]
+    Security(#[from] crate::security::SecurityError),
 }
 
 impl Error {
@@ -86,6 +90,7 @@ impl Error {
             | Error::Rpc(_)
             | Error::AgentConfig(_)
             | Error::Config(_)
+            | Error::Security(_)
             | Error::Report(_)
             | Error::SiteOrder(_) => 2,
             Error::Internal { .. } | Error::Run(_) => 3,

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::collect::{next_reply, Next};
 use super::{RpcClient, RpcError};
-use crate::protocol::{direct_subject, encode_request, statuscode, Filter, Reply};
+use crate::protocol::{direct_subject, statuscode, Filter, Reply};
 use crate::transport::{validate_publish_subject, Transport};
 
 /// What the targets of a call answered.
@@ -96,7 +96,7 @@ impl RpcClient {
             return Ok(CallResult::default());
         }
         let request = self.new_request(agent, action, data, Filter::default(), timeout);
-        let payload = encode_request(&request)?;
+        let payload = self.encode(&request)?;
         let mut replies = self.transport.subscribe(request.reply_to.clone()).await?;
         for subject in subjects {
             self.transport
@@ -109,7 +109,9 @@ impl RpcClient {
         let mut answered: BTreeMap<String, NodeReply> = BTreeMap::new();
         let mut last_reply = None;
         while answered.len() < targets.len() {
-            let Next::Reply(reply) = next_reply(&mut replies, &request.id, until).await? else {
+            let Next::Reply(reply) =
+                next_reply(&mut replies, &request.id, until, self.security()).await?
+            else {
                 break;
             };
             accept(reply, Some(&targets), &mut answered);

@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use super::collect::{next_reply, Next};
 use super::{RpcClient, RpcError};
-use crate::protocol::{broadcast_subject, encode_request, Filter};
+use crate::protocol::{broadcast_subject, Filter};
 
 impl RpcClient {
     /// Node identities, sorted and unique. Agent defaults to "rpcutil" at the caller, not here.
@@ -29,7 +29,7 @@ impl RpcClient {
             filter,
             options.discovery_timeout,
         );
-        let payload = encode_request(&request)?;
+        let payload = self.encode(&request)?;
         let mut replies = self.transport.subscribe(request.reply_to.clone()).await?;
         let subject = broadcast_subject(&options.collective, "discovery");
         self.transport.publish(subject, None, payload).await?;
@@ -43,7 +43,7 @@ impl RpcClient {
                 Some(window) if !found.is_empty() => give_up.min(last_new + window),
                 _ => give_up,
             };
-            match next_reply(&mut replies, &request.id, until).await? {
+            match next_reply(&mut replies, &request.id, until, self.security()).await? {
                 Next::TimedOut => break,
                 Next::Reply(reply) => {
                     if found.insert(reply.sender) {

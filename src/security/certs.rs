@@ -29,6 +29,7 @@ pub struct Credentials {
 }
 
 /// The CA this party trusts, and the certificates it has checked.
+#[derive(Debug)]
 pub struct Trust {
     anchors: Vec<TrustAnchor<'static>>,
     checked: Mutex<HashMap<[u8; 32], Arc<CheckedCert>>>,
@@ -101,6 +102,15 @@ impl CertError {
             CertError::BadSignature => CertErrorKind::BadSignature,
             _ => CertErrorKind::Untrusted,
         }
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("name", &self.name)
+            .field("key", &self.key.kind())
+            .finish_non_exhaustive()
     }
 }
 

@@ -9,6 +9,7 @@ mod config;
 mod keys;
 mod refusal;
 mod replay;
+mod setup;
 mod verify;
 
 pub use authority::{Authority, AuthorityError, IssuedCert};
@@ -21,6 +22,7 @@ pub use config::{
 pub use keys::{KeyError, KeyKind, SigningKey};
 pub use refusal::{Refusal, RefusalKind};
 pub use replay::ReplayCache;
+pub use setup::{ClientSecurity, NodeSecurity, SecurityError, SecurityErrorKind};
 pub use verify::{ReplyVerifier, RequestVerifier};
 
 #[cfg(test)]

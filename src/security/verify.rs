@@ -12,6 +12,7 @@ use super::SecuritySection;
 use crate::protocol::{Reply, Request, Seal, Signer};
 
 /// What a node checks of every request.
+#[derive(Debug)]
 pub struct RequestVerifier {
     trust: Arc<Trust>,
     callers: CallerRules,
@@ -21,6 +22,7 @@ pub struct RequestVerifier {
 }
 
 /// What a client checks of every reply.
+#[derive(Debug)]
 pub struct ReplyVerifier {
     trust: Arc<Trust>,
     accept_unsigned: bool,
