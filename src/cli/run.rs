@@ -61,7 +61,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         report::plural(steps),
         fleet.description
     );
-    let summary = runtime.block_on(async {
+    let (summary, halted) = runtime.block_on(async {
         // Watching the signals only now: until the run starts, Ctrl-C ends the process.
         let context = Arc::new(RunContext {
             rpc: fleet.rpc.clone(),
@@ -73,8 +73,11 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         if let Some(path) = &args.report {
             report::run::write_report(path, &name, &summary, &context.reporter.records())?;
         }
-        Ok::<_, Error>(summary)
+        Ok::<_, Error>((summary, context.stop.cause().map(str::to_string)))
     })?;
+    if let Some(cause) = halted {
+        return Err(Error::Halted { cause });
+    }
     if summary.failed > 0 || summary.skipped > 0 {
         return Err(Error::RunFailed);
     }

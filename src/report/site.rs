@@ -33,6 +33,12 @@ pub enum SiteStatus {
         reason: String,
     },
     Interrupted,
+    /// Stopped because the broker is out of reach (`reason` says where): what the nodes do
+    /// now is unknown. `changed`: disabling them had begun.
+    Unreachable {
+        reason: String,
+        changed: bool,
+    },
 }
 
 impl SiteOutcome {
@@ -70,6 +76,13 @@ pub fn outcome_lines(outcome: &SiteOutcome, what: &str) -> Vec<String> {
             }
         }
         SiteStatus::Interrupted => lines.push(format!("{title} was interrupted (Ctrl-C).")),
+        SiteStatus::Unreachable { reason, changed } => {
+            lines.push(format!("{title} stopped: {reason}."));
+            if !changed {
+                lines.push("Nothing was changed.".to_string());
+                return lines;
+            }
+        }
     }
     let list = |names: &[String]| {
         if names.is_empty() {
@@ -80,6 +93,13 @@ pub fn outcome_lines(outcome: &SiteOutcome, what: &str) -> Vec<String> {
     };
     lines.push(format!("Ran Puppet successfully: {}", list(&outcome.ran)));
     lines.push(format!("Did not run: {}", list(&outcome.not_run)));
+    if let SiteStatus::Unreachable { .. } = outcome.status {
+        lines.push(format!(
+            "Puppet may be left disabled on the {} (\"Disabled during {what} ...\"), and enabled on those of the batch that was under way: once the broker is back, check them (`orchestrate rpc puppet status`), then enable Puppet on them (`orchestrate rpc puppet enable -I NODE`, or `puppet agent --enable` on each)",
+            nodes(outcome.nodes.len()),
+        ));
+        return lines;
+    }
     lines.push(format!(
         "Puppet is left disabled on all {} (\"Disabled during {what} ...\"), as the site may be half deployed: check the nodes, then enable Puppet on them (`orchestrate rpc puppet enable -I NODE`, or `puppet agent --enable` on each)",
         nodes(outcome.nodes.len()),
