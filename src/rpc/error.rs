@@ -31,7 +31,7 @@ pub enum RpcError {
     #[error("cannot address node {target:?}: not a valid identity")]
     InvalidTarget { target: String },
     /// `broker` is where the transport connects (`nats://host:4222`).
-    #[error("the broker at {broker} is unreachable (disconnected for {}, longer than the reconnect grace)", seconds(*.grace))]
+    #[error("the broker at {broker} is unreachable (no connection for {})", seconds(*.grace))]
     Unreachable { broker: String, grace: Duration },
     /// The connection kept dropping: every discovery lost it part way.
     #[error("the connection to the broker at {broker} was lost during each of {attempts} discoveries")]

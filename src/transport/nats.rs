@@ -399,6 +399,41 @@ mod tests {
         assert!(transport.new_inbox().starts_with("_INBOX."));
     }
 
+    /// A server on `port` again, as a restarted broker comes back where clients look for it.
+    fn restart_on(port: u16) -> Server {
+        let child = std::process::Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nats-server");
+        Server(child, port)
+    }
+
+    #[tokio::test]
+    async fn the_link_follows_the_broker_going_and_coming_back() {
+        let server = Server::start();
+        let port = server.1;
+        let url = format!("nats://127.0.0.1:{port}");
+        let nats = Nats::connect(&NatsOptions::new(vec![url.clone()]))
+            .await
+            .unwrap();
+        assert_eq!(nats.broker(), url);
+        let link = nats.link();
+        assert_eq!(link.state().down_since, None);
+        drop(server);
+        let lost = tokio::time::timeout(Duration::from_secs(5), link.disconnected()).await;
+        let since = lost.expect("the loss is seen within 5 s");
+        assert_eq!(link.state().down_since, Some(since));
+        assert_eq!(link.state().losses, 1);
+        let soon = tokio::time::Instant::now() + Duration::from_millis(300);
+        assert!(!link.connected_by(soon).await, "nobody to reconnect to");
+        let _back = restart_on(port);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        assert!(link.connected_by(deadline).await, "reconnected");
+        assert_eq!(link.state().losses, 1);
+    }
+
     #[tokio::test]
     async fn an_unreachable_broker_is_an_error_not_a_hang() {
         // A port just freed: nothing listens there.
