@@ -68,14 +68,20 @@ fn a_broker_killed_mid_run_stops_it_within_the_grace_with_one_clear_error() {
     eprintln!("broker killed mid-step: the run ended {took:?} later");
     // The default grace (5 s), well under one step's timeout (30 s).
     assert!(took < Duration::from_secs(9), "{took:?}\n{whole}");
-    assert!(took >= Duration::from_secs(4), "the grace is waited: {took:?}\n{whole}");
+    assert!(
+        took >= Duration::from_secs(4),
+        "the grace is waited: {took:?}\n{whole}"
+    );
     let lost = unreachable(&server);
     let first = out
         .stdout
         .lines()
         .find(|line| line.starts_with("Mcollective[first]:"))
         .unwrap_or_else(|| panic!("{whole}"));
-    assert!(first.contains(&format!("rpcutil#ping failed: {lost}")), "{whole}");
+    assert!(
+        first.contains(&format!("rpcutil#ping failed: {lost}")),
+        "{whole}"
+    );
     // Those after it are skipped for its failure, the one on its own for the lost broker.
     for later in ["second", "third"] {
         let skipped = format!("Mcollective[{later}]: skipped: Mcollective[first] failed");
@@ -85,7 +91,11 @@ fn a_broker_killed_mid_run_stops_it_within_the_grace_with_one_clear_error() {
     assert!(out.stdout.contains(&elsewhere), "{whole}");
     assert!(!out.stdout.contains("no response"), "{whole}");
     assert!(!out.stdout.contains("try 1 of 10"), "no retry: {whole}");
-    assert!(out.stdout.contains("Run failed: 0 steps ok, 1 failed, 3 skipped"), "{whole}");
+    assert!(
+        out.stdout
+            .contains("Run failed: 0 steps ok, 1 failed, 3 skipped"),
+        "{whole}"
+    );
     assert!(
         out.stderr
             .lines()
@@ -122,16 +132,21 @@ fn a_broker_killed_during_discovery_is_the_same_error_not_an_empty_fleet() {
     // The evaluation's error is the broker's (the playbook's own line is only quoted).
     let error = format!("× discovery failed: {}", unreachable(&server));
     assert!(out.stderr.contains(&error), "{whole}");
-    assert!(!out.stderr.contains("× Could not find any servers"), "{whole}");
-    assert!(!out.stdout.contains("Running discovering"), "nothing ran: {whole}");
+    assert!(
+        !out.stderr.contains("× Could not find any servers"),
+        "{whole}"
+    );
+    assert!(
+        !out.stdout.contains("Running discovering"),
+        "nothing ran: {whole}"
+    );
 }
 
 #[test]
 fn a_broker_back_within_the_grace_lets_the_run_go_on() {
     let mut server = NatsServer::start();
     let _fleet = start_fleet(&server, FLEET);
-    let short = FOUR_STEPS
-        .replace("timeout => 30, tries => 10", "timeout => 5, tries => 3");
+    let short = FOUR_STEPS.replace("timeout => 30, tries => 10", "timeout => 5, tries => 3");
     let mut run = Test::new()
         .file("config.yaml", "nats: {reconnect_grace: 10s}\n")
         .file("back.pp", short)
@@ -155,7 +170,8 @@ fn a_broker_back_within_the_grace_lets_the_run_go_on() {
 }
 
 /// Four nodes whose Puppet runs take 3 s each.
-const SLOW_PUPPET: &str = "nodes:\n- identity: dev[1-4].example.net\n  puppet: {run_duration: 3s}\n";
+const SLOW_PUPPET: &str =
+    "nodes:\n- identity: dev[1-4].example.net\n  puppet: {run_duration: 3s}\n";
 
 #[test]
 fn a_site_run_stops_the_same_way_and_says_what_it_leaves_where() {
@@ -178,10 +194,14 @@ fn a_site_run_stops_the_same_way_and_says_what_it_leaves_where() {
     assert!(took < Duration::from_secs(6), "{took:?}\n{whole}");
     let lost = unreachable(&server);
     assert!(
-        out.stdout.contains(&format!("The site run of production stopped: {lost}")),
+        out.stdout
+            .contains(&format!("The site run of production stopped: {lost}")),
         "{whole}"
     );
-    assert!(out.stdout.contains("Puppet may be left disabled"), "{whole}");
+    assert!(
+        out.stdout.contains("Puppet may be left disabled"),
+        "{whole}"
+    );
     assert!(!out.stdout.contains("succeeded"), "{whole}");
     assert!(!out.stdout.contains("no response"), "{whole}");
 }

@@ -32,7 +32,10 @@ impl RpcClient {
         let link = self.transport.link();
         loop {
             let since = link.disconnected().await;
-            if !link.connected_by(since + self.options.reconnect_grace).await {
+            if !link
+                .connected_by(since + self.options.reconnect_grace)
+                .await
+            {
                 return self.unreachable();
             }
         }
@@ -44,7 +47,13 @@ impl RpcClient {
         let link = self.transport.link();
         match link.state().down_since {
             None => Ok(()),
-            Some(since) if link.connected_by(since + self.options.reconnect_grace).await => Ok(()),
+            Some(since)
+                if link
+                    .connected_by(since + self.options.reconnect_grace)
+                    .await =>
+            {
+                Ok(())
+            }
             Some(_) => Err(self.unreachable()),
         }
     }

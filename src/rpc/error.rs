@@ -34,7 +34,9 @@ pub enum RpcError {
     #[error("the broker at {broker} is unreachable (no connection for {})", seconds(*.grace))]
     Unreachable { broker: String, grace: Duration },
     /// The connection kept dropping: every discovery lost it part way.
-    #[error("the connection to the broker at {broker} was lost during each of {attempts} discoveries")]
+    #[error(
+        "the connection to the broker at {broker} was lost during each of {attempts} discoveries"
+    )]
     Unsettled { broker: String, attempts: u32 },
 }
 
@@ -49,9 +51,7 @@ impl RpcError {
             RpcError::Transport(_) | RpcError::Closed { .. } => RpcErrorKind::Transport,
             RpcError::Encoding(_) => RpcErrorKind::Encoding,
             RpcError::InvalidTarget { .. } => RpcErrorKind::InvalidTarget,
-            RpcError::Unreachable { .. } | RpcError::Unsettled { .. } => {
-                RpcErrorKind::Unreachable
-            }
+            RpcError::Unreachable { .. } | RpcError::Unsettled { .. } => RpcErrorKind::Unreachable,
         }
     }
 }

@@ -212,7 +212,9 @@ impl McollectiveStep {
                 );
             }
             Ok(targets) => targets,
-            Err(error) => return self.request_failed(format!("{what} failed: {error}"), &error.0, vec![]),
+            Err(error) => {
+                return self.request_failed(format!("{what} failed: {error}"), &error.0, vec![])
+            }
         };
         let timeout = self.timeout.unwrap_or(rpc.default_timeout());
         let mut remaining = targets.clone();

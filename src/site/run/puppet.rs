@@ -174,8 +174,7 @@ impl PuppetAgents<'_> {
                         statuscode: None,
                     })
                     .collect(),
-                unreachable: (error.kind() == RpcErrorKind::Unreachable)
-                    .then(|| error.to_string()),
+                unreachable: (error.kind() == RpcErrorKind::Unreachable).then(|| error.to_string()),
             })?;
         let mut failures: Vec<NodeFailure> = result
             .missing
