@@ -6,7 +6,7 @@
 //!   the later steps not started, exit 1 (it used to take 10 × 30 s, every node "no response").
 //! - Killed during discovery: the same error, not the playbook's own "Could not find any
 //!   servers" that an empty discovery led to.
-//! - Restarted within the grace: the run goes on and succeeds.
+//! - Restarted within the grace (the default, 5 s): the run goes on and succeeds.
 //! - The site run stops the same way, and says what it leaves where.
 
 mod support;
@@ -52,9 +52,12 @@ fn timed_finish(run: Process) -> (Output, Duration) {
 fn a_broker_killed_mid_run_stops_it_within_the_grace_with_one_clear_error() {
     let mut server = NatsServer::start();
     let _fleet = start_fleet(&server, FLEET);
+    let scratch = tempfile::tempdir().unwrap();
+    let report = scratch.path().join("report.json");
     let mut run = Test::new()
         .file("lost.pp", FOUR_STEPS)
-        .args(["lost", "--concurrency", "1"])
+        .args(["lost", "--concurrency", "1", "--report"])
+        .arg(&report)
         .nats(&server)
         .deadline(Duration::from_secs(20))
         .status(1)
@@ -102,6 +105,43 @@ fn a_broker_killed_mid_run_stops_it_within_the_grace_with_one_clear_error() {
             .any(|line| line.starts_with(&format!("error: the run stopped: {lost}"))),
         "{whole}"
     );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let stopped = report["summary"]["stopped"].as_str().unwrap_or_default();
+    assert!(stopped.starts_with(&lost), "{report}");
+    assert_eq!(report["steps"][0]["status"], "failed", "{report}");
+}
+
+#[test]
+fn a_request_of_the_rpc_verb_fails_the_same_way() {
+    let mut server = NatsServer::start();
+    let _fleet = start_fleet(&server, FLEET);
+    let run = Test::new()
+        .args([
+            "rpc",
+            "rpcutil",
+            "ping",
+            "-I",
+            "slow1.example.net",
+            "--timeout",
+            "30",
+        ])
+        .nats(&server)
+        .deadline(Duration::from_secs(20))
+        .status(1)
+        .spawn();
+    std::thread::sleep(Duration::from_millis(1500));
+    server.stop();
+    let (out, took) = timed_finish(run);
+    let whole = out.whole();
+    eprintln!("broker killed during `orchestrate rpc`: it ended {took:?} later");
+    assert!(took < Duration::from_secs(9), "{took:?}\n{whole}");
+    let error = format!("error: {}", unreachable(&server));
+    assert!(
+        out.stderr.lines().any(|line| line.starts_with(&error)),
+        "{whole}"
+    );
+    assert!(!out.stdout.contains("no response"), "{whole}");
 }
 
 /// Discovery that takes its whole 4 s (no window), so the broker goes in the middle of it.
@@ -148,9 +188,8 @@ fn a_broker_back_within_the_grace_lets_the_run_go_on() {
     let _fleet = start_fleet(&server, FLEET);
     let short = FOUR_STEPS.replace("timeout => 30, tries => 10", "timeout => 5, tries => 3");
     let mut run = Test::new()
-        .file("config.yaml", "nats: {reconnect_grace: 10s}\n")
         .file("back.pp", short)
-        .args(["back", "--config", "config.yaml", "--concurrency", "1"])
+        .args(["back", "--concurrency", "1"])
         .nats(&server)
         .deadline(Duration::from_secs(45))
         .status(0)

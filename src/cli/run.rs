@@ -61,7 +61,7 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         report::plural(steps),
         fleet.description
     );
-    let (summary, halted) = runtime.block_on(async {
+    let summary = runtime.block_on(async {
         // Watching the signals only now: until the run starts, Ctrl-C ends the process.
         let context = Arc::new(RunContext {
             rpc: fleet.rpc.clone(),
@@ -73,9 +73,9 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         if let Some(path) = &args.report {
             report::run::write_report(path, &name, &summary, &context.reporter.records())?;
         }
-        Ok::<_, Error>((summary, context.stop.cause().map(str::to_string)))
+        Ok::<_, Error>(summary)
     })?;
-    if let Some(cause) = halted {
+    if let Some(cause) = summary.stopped {
         return Err(Error::Halted { cause });
     }
     if summary.failed > 0 || summary.skipped > 0 {

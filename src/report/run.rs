@@ -58,6 +58,9 @@ pub struct Summary {
     pub skipped: usize,
     pub nodes: usize,
     pub seconds: f64,
+    /// Why the run stopped itself before its end (`the broker at URL is unreachable`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 impl Summary {
@@ -162,6 +165,7 @@ impl Reporter {
             skipped: count(StepStatus::Skipped),
             nodes: nodes.len(),
             seconds: took.as_secs_f64(),
+            stopped: None,
         }
     }
 
