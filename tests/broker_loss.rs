@@ -5,7 +5,7 @@
 //!   within the reconnect grace (5 s by default), saying "the broker at URL is unreachable",
 //!   the later steps not started, exit 1 (it used to take 10 × 30 s, every node "no response").
 //! - Killed during discovery: the same error, not the playbook's own "Could not find any
-//!   servers" that an empty discovery led to.
+//!   servers" that an empty discovery led to; lost for a moment, the discovery is made again.
 //! - Restarted within the grace (the default, 5 s): the run goes on and succeeds.
 //! - The site run stops the same way, and says what it leaves where.
 
@@ -179,6 +179,36 @@ fn a_broker_killed_during_discovery_is_the_same_error_not_an_empty_fleet() {
     assert!(
         !out.stdout.contains("Running discovering"),
         "nothing ran: {whole}"
+    );
+}
+
+#[test]
+fn a_discovery_that_lost_the_broker_for_a_moment_is_made_again() {
+    let mut server = NatsServer::start();
+    let _fleet = start_fleet(&server, FLEET);
+    let run = Test::new()
+        .file("discovering.pp", DISCOVERING)
+        .args([
+            "discovering",
+            "--discovery-timeout",
+            "4",
+            "--discovery-window",
+            "0",
+        ])
+        .nats(&server)
+        .deadline(Duration::from_secs(30))
+        .status(0)
+        .spawn();
+    std::thread::sleep(Duration::from_millis(1500));
+    server.restart();
+    let out = run.finish();
+    let whole = out.whole();
+    assert!(out.stderr.contains("discovering again"), "{whole}");
+    // Both nodes, though the first discovery lost the broker part way.
+    assert!(
+        out.stdout
+            .contains("rpcutil#ping executed successfully on 2 nodes"),
+        "{whole}"
     );
 }
 

@@ -197,8 +197,8 @@ impl Reporter {
 
 /// Tells the user of a playbook run what a stop does, as it comes: the first signal (or the
 /// run itself, when it cannot go on) lets the running steps finish and starts nothing new, the
-/// second signal abandons them. Returns once the
-/// stop is forced (never, if it is not), having said so; the run is to be dropped then.
+/// second signal abandons them. Returns once the stop is forced (never, if it is not), having
+/// said so; the run is to be dropped then.
 pub async fn until_forced(stop: &Stop, reporter: &Reporter) {
     stop.requested().await;
     match stop.cause() {

@@ -156,8 +156,9 @@ struct SiteRunState<'a> {
 }
 
 impl SiteRunState<'_> {
-    /// A failure that is the broker's rather than the nodes' (see [`PuppetFailure`]) is
-    /// `Halt::Failed` whatever the step, and reported as such.
+    /// A failure of the broker rather than of the nodes (`PuppetFailure::unreachable`) ends
+    /// the run as `Halt::Failed` at any point, the first check included (where the nodes'
+    /// failures are a refusal).
     async fn run(&mut self, groups: &[Vec<String>], stop: &Stop) -> Result<(), Halt> {
         let all = self.all.clone();
         let count = nodes(all.len());
