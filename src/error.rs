@@ -31,6 +31,10 @@ pub enum Error {
     /// A step failed; the run's output has said which.
     #[error("the run failed")]
     RunFailed,
+    /// The run stopped because it could not go on (the cause: the broker at URL is
+    /// unreachable); its output has said which steps did not run.
+    #[error("the run stopped: {cause}")]
+    Halted { cause: String },
     /// The fleet file cannot be used, or the simulated fleet cannot be served.
     #[error(transparent)]
     Fleet(#[from] crate::fleet::FleetError),
@@ -74,7 +78,9 @@ pub enum Error {
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::CheckFailed { .. } | Error::RunFailed => 1,
+            Error::CheckFailed { .. } | Error::RunFailed | Error::Halted { .. } => 1,
+            // Lost part way: the request failed, the command line was fine.
+            Error::Rpc(error) if error.kind() == crate::rpc::RpcErrorKind::Unreachable => 1,
             Error::Evaluation(failure) => match failure.error.kind() {
                 EvalErrorKind::Fail | EvalErrorKind::Fleet => 1,
                 _ => 2,

@@ -78,7 +78,8 @@ impl FleetArgs {
 }
 
 /// The RPC client's options for `user`: discovery times from the command line (seconds), else
-/// from the configuration, else Choria's 2 s with a 300 ms window.
+/// from the configuration, else Choria's 2 s with a 300 ms window; the reconnect grace from
+/// the configuration's `nats` section, else 5 s.
 pub fn client_options(
     user: &str,
     broker: &Broker,
@@ -93,6 +94,10 @@ pub fn client_options(
     }
     if let Some(window) = window.or(discovery.window) {
         options.discovery_window = (!window.is_zero()).then_some(window);
+    }
+    let nats = broker.config.nats.as_ref();
+    if let Some(grace) = nats.and_then(|nats| nats.reconnect_grace) {
+        options.reconnect_grace = grace;
     }
     options
 }

@@ -18,8 +18,22 @@ impl RpcClient {
     /// `filter` (the agent added), so each node running the agent and selected by the filter
     /// answers. Collects until every `expected` node (the discovered ones) has answered, or
     /// `timeout`. A node not expected that answers (it came up after discovery) is kept;
-    /// `missing` lists the expected nodes that did not answer.
+    /// `missing` lists the expected nodes that did not answer. A broker that stays away
+    /// longer than the reconnect grace fails it ([`RpcError::Unreachable`]).
     pub async fn broadcast_call(
+        &self,
+        agent: &str,
+        action: &str,
+        data: &Value,
+        filter: &Filter,
+        expected: &[String],
+        timeout: Duration,
+    ) -> Result<CallResult, RpcError> {
+        let call = self.broadcast_once(agent, action, data, filter, expected, timeout);
+        self.while_connected(call).await
+    }
+
+    async fn broadcast_once(
         &self,
         agent: &str,
         action: &str,

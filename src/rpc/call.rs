@@ -81,8 +81,21 @@ impl RpcClient {
     /// `timeout` elapsed (counted from when the requests are out). Never fails because nodes
     /// failed: that is in the result. The request carries an empty filter: the targets were
     /// chosen already, and a target lacking the agent should say so (statuscode 2) rather than
-    /// stay silent.
+    /// stay silent. A broker that stays away longer than the reconnect grace fails it
+    /// ([`RpcError::Unreachable`]).
     pub async fn call(
+        &self,
+        agent: &str,
+        action: &str,
+        data: &Value,
+        targets: &[String],
+        timeout: Duration,
+    ) -> Result<CallResult, RpcError> {
+        let call = self.call_directly(agent, action, data, targets, timeout);
+        self.while_connected(call).await
+    }
+
+    async fn call_directly(
         &self,
         agent: &str,
         action: &str,
@@ -140,7 +153,7 @@ impl RpcClient {
 /// Waits until the requests have left this process, so the nodes get the whole timeout. A
 /// broker that is down holds them until it is back (the client reconnects): the wait is
 /// bounded by the timeout, after which the collection starts anyway and reports who did not
-/// answer.
+/// answer (a broker away for longer than the reconnect grace ends the request before).
 pub(super) async fn flush(transport: &dyn Transport, timeout: Duration) -> Result<(), RpcError> {
     match tokio::time::timeout(timeout, transport.flush()).await {
         Ok(result) => Ok(result?),

@@ -4,6 +4,7 @@
 mod broadcast;
 mod call;
 mod collect;
+mod connection;
 mod discover;
 mod error;
 mod options;
@@ -21,7 +22,7 @@ use crate::transport::Transport;
 
 pub use call::{CallResult, NodeFailure, NodeReply};
 pub use error::{RpcError, RpcErrorKind};
-pub use options::ClientOptions;
+pub use options::{ClientOptions, DEFAULT_RECONNECT_GRACE};
 
 /// The time to live written into every request, unless the request waits longer.
 const DEFAULT_TTL: Duration = Duration::from_secs(60);
