@@ -113,6 +113,22 @@ async fn connect(nats: &NatsOptions, stop: &Stop) -> Option<Nats> {
     }
 }
 
+/// Whether security is on, and with which certificate.
+fn security_line(config: &AgentConfig) -> String {
+    let Some(section) = &config.security else {
+        return "off: unsigned requests are taken from anyone on the broker (add a security: section)".to_string();
+    };
+    match section.files() {
+        Ok(files) => format!(
+            "on: certificate {}, CA {}, callers {}",
+            files.cert.display(),
+            files.ca.display(),
+            section.allowed_callers().join(" ")
+        ),
+        Err(error) => error.to_string(),
+    }
+}
+
 fn print_check(daemon: &Daemon, config: &AgentConfig, nats: Option<&NatsOptions>) {
     let node = daemon.node();
     let info = node.info();
@@ -128,6 +144,7 @@ fn print_check(daemon: &Daemon, config: &AgentConfig, nats: Option<&NatsOptions>
     println!("agents: {}", info.agents.join(", "));
     println!("concurrency: {}", config.concurrency);
     println!("action timeout: {} s", config.action_timeout.as_secs_f64());
+    println!("security: {}", security_line(config));
     println!("subjects:");
     for subject in daemon.subjects() {
         println!("  {subject}");
