@@ -71,6 +71,7 @@ mod tests {
             time,
             filter: Filter::default(),
             reply_to: "r".into(),
+            sensitive_inputs: Vec::new(),
         }
     }
 

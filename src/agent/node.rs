@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::{Agent, DiscoveryAgent, RpcutilAgent};
+use super::{Agent, DiscoveryAgent, Guard, RpcutilAgent};
 
 /// What a filter and the built-in agents know about a node.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -34,6 +34,8 @@ pub struct Node {
     agents: BTreeMap<String, Hosted>,
     /// How long an action of an agent without a limit of its own may take; None: no limit.
     default_limit: Option<Duration>,
+    /// Security on: the action policies and the audit log (shared by the nodes of a fleet).
+    guard: Option<Arc<Guard>>,
 }
 
 /// An agent as a node runs it.
@@ -65,6 +67,7 @@ impl Node {
             },
             agents: BTreeMap::new(),
             default_limit: None,
+            guard: None,
         };
         node.add_agent("rpcutil", RPCUTIL.clone());
         node.add_agent("discovery", DISCOVERY.clone());
@@ -86,6 +89,15 @@ impl Node {
     /// Limits the actions of every agent without a limit of its own to `limit`.
     pub fn limit_actions(&mut self, limit: Duration) {
         self.default_limit = Some(limit);
+    }
+
+    /// Checks every request against `guard`'s policies and audits it, before any agent runs.
+    pub fn guard_with(&mut self, guard: Arc<Guard>) {
+        self.guard = Some(guard);
+    }
+
+    pub fn guard(&self) -> Option<&Arc<Guard>> {
+        self.guard.as_ref()
     }
 
     fn host(&mut self, name: &str, hosted: Hosted) {

@@ -16,6 +16,7 @@ mod reply;
 mod request;
 mod request_id;
 mod secure;
+mod sensitive;
 pub mod statuscode;
 mod subject;
 mod transport_layer;
@@ -25,6 +26,7 @@ pub use filter::{regex_pattern as filter_regex_pattern, FactFilter, Filter, Filt
 pub use reply::{decode_reply, encode_reply, Reply, RpcReplyBody};
 pub use request::{decode_request, encode_request, Request};
 pub use request_id::new_request_id;
+pub use sensitive::{redact_inputs, REDACTED};
 pub use subject::{
     broadcast_subject, direct_subject, direct_subjects, is_subject_token, is_valid_identity,
     reply_subject, Addressee,

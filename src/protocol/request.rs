@@ -33,6 +33,8 @@ pub struct Request {
     pub filter: Filter,
     /// The subject replies go to (transport header `reply-to`).
     pub reply_to: String,
+    /// The inputs that held a Puppet `Sensitive` value (see `sensitive.rs`), in the RPC body.
+    pub sensitive_inputs: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -61,6 +63,8 @@ struct RpcRequestBody {
     action: String,
     #[serde(default)]
     data: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    sensitive_inputs: Vec<String>,
 }
 
 /// The request as wire bytes: transport( secure( request( base64 body ) ) ).
@@ -69,6 +73,7 @@ pub fn encode_request(request: &Request) -> Result<Bytes, ProtocolError> {
         agent: request.agent.clone(),
         action: request.action.clone(),
         data: request.data.clone(),
+        sensitive_inputs: request.sensitive_inputs.clone(),
     };
     let message = RequestMessage {
         protocol: REQUEST.to_string(),
@@ -117,6 +122,7 @@ pub fn decode_request(bytes: &[u8]) -> Result<Request, ProtocolError> {
         time: envelope.time,
         filter: envelope.filter,
         reply_to,
+        sensitive_inputs: body.sensitive_inputs,
     })
 }
 
@@ -158,6 +164,7 @@ impl Request {
             time: super::unix_now(),
             filter,
             reply_to: super::reply_subject("mcollective", "orch", id),
+            sensitive_inputs: Vec::new(),
         }
     }
 }
@@ -186,6 +193,7 @@ mod tests {
                 ..Filter::default()
             },
             reply_to: "mcollective.reply.orch.example.net.0123456789abcdef0123456789abcdef".into(),
+            sensitive_inputs: Vec::new(),
         }
     }
 
@@ -290,6 +298,7 @@ mod tests {
             agent: request.agent.clone(),
             action: request.action.clone(),
             data: request.data.clone(),
+            sensitive_inputs: Vec::new(),
         };
         let mut envelope = envelope_of(request);
         envelope.agent = agent.into();

@@ -79,6 +79,7 @@ impl RpcClient {
             ttl: DEFAULT_TTL.max(wait).as_secs_f64().ceil() as u64,
             time: unix_now(),
             filter,
+            sensitive_inputs: Vec::new(),
         }
     }
 }
