@@ -111,3 +111,149 @@ fn entry(request: &Request, decision: &Decision, sensitive: &[String]) -> AuditE
         reason: decision.reason.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::agent::{Agent, Intake, Node};
+    use crate::protocol::{decode_reply, encode_request, REDACTED};
+    use crate::transport::BoxFuture;
+
+    /// An agent that counts the requests that reach it, and declares `token` secret.
+    #[derive(Default)]
+    struct Counting(AtomicUsize);
+
+    impl Agent for Counting {
+        fn handle<'a>(&'a self, _: &'a NodeInfo, _: &'a Request) -> BoxFuture<'a, RpcReplyBody> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async { RpcReplyBody::ok(json!({})) })
+        }
+
+        fn sensitive_inputs(&self, _: &str) -> Vec<String> {
+            vec!["token".into()]
+        }
+    }
+
+    struct Guarded {
+        node: Node,
+        agent: Arc<Counting>,
+        audit: std::path::PathBuf,
+        _dir: tempfile::TempDir,
+    }
+
+    fn guarded(policy: &str) -> Guarded {
+        let dir = tempfile::tempdir().unwrap();
+        let policies = dir.path().join("policies");
+        std::fs::create_dir(&policies).unwrap();
+        std::fs::write(policies.join("appmgr.policy"), policy).unwrap();
+        let audit = dir.path().join("audit.log");
+        let guard = Guard::new(
+            NodePolicies::new(&policies),
+            Some(AuditLog::open(&audit).unwrap()),
+        );
+        let mut node = Node::new(
+            "web1.example.net",
+            "mcollective",
+            Default::default(),
+            vec![],
+        );
+        let agent = Arc::new(Counting::default());
+        node.add_agent("appmgr", agent.clone());
+        node.guard_with(Arc::new(guard));
+        Guarded {
+            node,
+            agent,
+            audit,
+            _dir: dir,
+        }
+    }
+
+    async fn ask(node: &Node, request: &Request) -> RpcReplyBody {
+        let payload = encode_request(request).unwrap();
+        let reply = node
+            .handle(&Intake::new("mcollective"), &payload)
+            .await
+            .unwrap();
+        decode_reply(&reply.payload).unwrap().rpc_body().unwrap()
+    }
+
+    fn audit_lines(guarded: &Guarded) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&guarded.audit)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_denied_request_is_answered_statuscode_1_and_never_reaches_its_agent() {
+        let guarded = guarded("policy default deny\nallow\t*\tstatus\t*\t*\n");
+        let mut status = Request::example("appmgr", "status", json!({}), Filter::default());
+        status.id = "1".repeat(32);
+        assert_eq!(ask(&guarded.node, &status).await.statuscode, statuscode::OK);
+        let mut upgrade = Request::example(
+            "appmgr",
+            "upgrade",
+            json!({"revision": 20, "token": "t0ps3cret", "password": "hunter2"}),
+            Filter::default(),
+        );
+        upgrade.sensitive_inputs = vec!["password".into()];
+        let denied = ask(&guarded.node, &upgrade).await;
+        assert_eq!(denied.statuscode, statuscode::ABORTED);
+        assert_eq!(denied.statusmsg, NOT_AUTHORIZED);
+        assert_eq!(guarded.agent.0.load(Ordering::SeqCst), 1, "only status ran");
+        guarded.node.guard().unwrap().audit().unwrap().sync().await;
+        let lines = audit_lines(&guarded);
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["decision"], "allow");
+        assert_eq!(lines[0]["request_id"], status.id);
+        assert_eq!(lines[1]["decision"], "deny");
+        assert_eq!(lines[1]["action"], "upgrade");
+        assert_eq!(lines[1]["caller"], "choria=rip.mcollective");
+        assert!(
+            lines[1]["reason"].as_str().unwrap().contains("default"),
+            "{}",
+            lines[1]
+        );
+        assert_eq!(
+            lines[1]["data"],
+            json!({"revision": 20, "token": REDACTED, "password": REDACTED}),
+            "the agent's and the caller's sensitive inputs"
+        );
+        let raw = std::fs::read_to_string(&guarded.audit).unwrap();
+        assert!(
+            !raw.contains("hunter2") && !raw.contains("t0ps3cret"),
+            "{raw}"
+        );
+    }
+
+    #[tokio::test]
+    async fn built_in_agents_need_a_policy_and_discovery_does_not() {
+        let guarded = guarded("policy default allow\n");
+        let ping = Request::example("rpcutil", "ping", json!({}), Filter::default());
+        let denied = ask(&guarded.node, &ping).await;
+        assert_eq!(
+            denied.statusmsg, NOT_AUTHORIZED,
+            "no rpcutil.policy, no default.policy"
+        );
+        let discovery = Request::example("discovery", "ping", json!({}), Filter::default());
+        assert_eq!(
+            ask(&guarded.node, &discovery).await.statuscode,
+            statuscode::OK
+        );
+        guarded.node.guard().unwrap().audit().unwrap().sync().await;
+        let lines = audit_lines(&guarded);
+        assert_eq!(lines[0]["decision"], "deny");
+        assert!(lines[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no policy for agent rpcutil"));
+        assert_eq!(lines[1]["agent"], "discovery");
+        assert_eq!(lines[1]["decision"], "allow");
+    }
+}
