@@ -533,3 +533,125 @@ fn a_site_run_drives_real_puppet_in_group_order() {
     }
     drop(agents);
 }
+
+/// Action policies and the audit log on a real daemon: a policy allows `rpcutil#ping` and
+/// `appmgr#status` and denies `appmgr#upgrade`; the caller gets statuscode 1 with Choria's
+/// words, the external program never runs (it would write its state file), every request is in
+/// the audit log with its decision, and an edited policy takes effect without a restart.
+#[test]
+fn policies_deny_before_the_agent_runs_and_every_request_is_audited() {
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let env = [("APPMGR_STATE_DIR", state.display().to_string())];
+    let security =
+        "puppet: {enabled: false}\nsecurity: {policies: policies, audit_log: audit.log}\n";
+    let config = node_config(
+        dir.path(),
+        "web1.example.net",
+        "alfa",
+        &server.url(),
+        security,
+    );
+    let folder = config.parent().unwrap().to_path_buf();
+    let policies = folder.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    std::fs::write(
+        policies.join("rpcutil.policy"),
+        "policy default deny\nallow\t*\tping\t*\t*\n",
+    )
+    .unwrap();
+    let appmgr_policy = policies.join("appmgr.policy");
+    std::fs::write(
+        &appmgr_policy,
+        "policy default deny\nallow\t*\tstatus\tcluster=alfa\tapp\ndeny\t*\tupgrade\t*\t*\n",
+    )
+    .unwrap();
+    let agent = start_agent(&config, &env);
+    let node = ["-I", "web1.example.net"];
+    let ask = |agent: &str, action: &str, inputs: &[&str]| {
+        let args: Vec<&str> = [agent, action]
+            .iter()
+            .chain(inputs)
+            .chain(&node)
+            .copied()
+            .collect();
+        let (_, code, message, _) = replies(&rpc(&server, &args)).remove(0);
+        (code, message)
+    };
+
+    assert_eq!(ask("rpcutil", "ping", &[]), (0, "OK".to_string()));
+    assert_eq!(ask("appmgr", "status", &[]).0, 0);
+    let denied = (
+        1,
+        "You are not authorized to call this agent or action".to_string(),
+    );
+    assert_eq!(ask("appmgr", "upgrade", &["revision=21"]), denied);
+    assert_eq!(
+        ask("rpcutil", "inventory", &[]),
+        denied,
+        "rpcutil's default"
+    );
+    let state_file = state.join("appmgr-web1.example.net.json");
+    assert!(!state_file.exists(), "the upgrade ran: {state_file:?}");
+
+    // An edit takes effect once the cache looks again (at most a second later).
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(&appmgr_policy, "policy default allow\n").unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(ask("appmgr", "upgrade", &["revision=22"]).0, 0);
+    assert!(state_file.exists(), "the allowed upgrade ran");
+
+    agent.terminate();
+    let output = agent.finish();
+    assert_eq!(output.status, 0, "{}", output.whole());
+    assert!(
+        output.stderr.contains("not authorized"),
+        "{}",
+        output.stderr
+    );
+    let audit = folder.join("audit.log");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&audit).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let lines: Vec<Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let decisions: Vec<(&str, &str, &str)> = lines
+        .iter()
+        .map(|line| {
+            (
+                line["agent"].as_str().unwrap(),
+                line["action"].as_str().unwrap(),
+                line["decision"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("rpcutil", "ping", "allow"),
+            ("appmgr", "status", "allow"),
+            ("appmgr", "upgrade", "deny"),
+            ("rpcutil", "inventory", "deny"),
+            ("appmgr", "upgrade", "allow"),
+        ]
+    );
+    let denial = &lines[2];
+    assert_eq!(denial["data"]["revision"], 21);
+    assert!(
+        denial["caller"].as_str().unwrap().starts_with("choria="),
+        "{denial}"
+    );
+    assert_eq!(denial["request_id"].as_str().unwrap().len(), 32);
+    assert!(
+        denial["reason"].as_str().unwrap().contains("line 3 of"),
+        "{denial}"
+    );
+}
