@@ -204,6 +204,26 @@ mod tests {
         assert_eq!(decode_request(&wire).unwrap(), request);
     }
 
+    /// The marker rides in the RPC body, which Choria nodes read only `agent`, `action` and
+    /// `data` of; without sensitive inputs the body is exactly Choria's.
+    #[test]
+    fn sensitive_inputs_are_named_in_the_body_and_round_trip() {
+        let mut request = sample();
+        request.sensitive_inputs = vec!["password".into()];
+        let wire = encode_request(&request).unwrap();
+        assert_eq!(decode_request(&wire).unwrap(), request);
+        let transport: serde_json::Value = serde_json::from_slice(&wire).unwrap();
+        let secure: serde_json::Value =
+            serde_json::from_slice(&from_base64("t", transport["data"].as_str().unwrap()).unwrap())
+                .unwrap();
+        let inner: serde_json::Value =
+            serde_json::from_str(secure["message"].as_str().unwrap()).unwrap();
+        let body: serde_json::Value =
+            serde_json::from_slice(&from_base64("b", inner["message"].as_str().unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(body["sensitive_inputs"], json!(["password"]));
+    }
+
     #[test]
     fn every_layer_has_choria_shape() {
         let wire = encode_request(&sample()).unwrap();

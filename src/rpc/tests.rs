@@ -511,3 +511,52 @@ async fn a_thousand_nodes_answer() {
     assert_eq!(result.replies.len(), 1000);
     assert!(result.missing.is_empty());
 }
+
+/// The client's own record: every request (discovery, direct, broadcast) with its id, agent,
+/// action, targets or filter, time and redacted inputs; marked inputs travel in the request.
+#[tokio::test]
+async fn the_client_records_what_it_sent_with_sensitive_inputs_redacted() {
+    let (rpc, _fleet, broker) = serve(fixture("playbooks/fleet.yaml")).await;
+    let mut seen = broker.subscribe("mcollective.node.>".into()).await.unwrap();
+    let marking = rpc.marking_sensitive(&names(&["password", "absent"]));
+    let targets = marking
+        .discover("rpcutil", &fact("cluster=bravo"))
+        .await
+        .unwrap();
+    let data = json!({"user": "app", "password": "hunter2"});
+    marking
+        .call(
+            "rpcutil",
+            "ping",
+            &data,
+            &targets[..1],
+            Duration::from_secs(2),
+        )
+        .await
+        .unwrap();
+    let wire = decode_request(&seen.next().await.unwrap().payload).unwrap();
+    assert_eq!(
+        wire.sensitive_inputs,
+        ["password"],
+        "only the inputs it has"
+    );
+    assert_eq!(wire.data["password"], "hunter2", "the node gets the secret");
+    let sent = rpc.sent();
+    assert_eq!(sent.len(), 2, "the clone records into the same log");
+    assert_eq!(
+        (sent[0].agent.as_str(), sent[0].action.as_str()),
+        ("discovery", "ping")
+    );
+    assert!(sent[0].targets.is_empty());
+    assert_eq!(
+        sent[0].filter.as_ref().unwrap().fact,
+        fact("cluster=bravo").fact
+    );
+    assert_eq!(sent[1].request_id, wire.id);
+    assert_eq!(sent[1].targets, targets[..1]);
+    assert_eq!(sent[1].time, wire.time);
+    assert_eq!(
+        sent[1].data,
+        json!({"user": "app", "password": crate::protocol::REDACTED})
+    );
+}
