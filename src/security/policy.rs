@@ -2,10 +2,10 @@
 //! (docs/security.md, "Action policies").
 //!
 //! ```text
-//! # <policies>/puppet.policy
+//! # <policies>/puppet.policy (fields separated by TABs, shown here as <TAB>)
 //! policy default deny
-//! allow	choria=ops.mcollective /^choria=deploy\./	status runonce	cluster=bravo	role::app
-//! deny	*	disable	*	*
+//! allow<TAB>choria=ops.mcollective /^choria=deploy\./<TAB>status runonce<TAB>cluster=bravo<TAB>role::app
+//! deny<TAB>*<TAB>disable<TAB>*<TAB>*
 //! ```
 //!
 //! One file per agent, `<policies>/<agent>.policy`, else `default.policy`; with neither the
