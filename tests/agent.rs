@@ -180,6 +180,11 @@ fn bad_configurations_exit_2_with_the_reason() {
             "agents_dir: /nonexistent\npuppet: {enabled: false}\n",
             "cannot read the agents folder",
         ),
+        (
+            "puppet: {enabled: false}\nnats: {servers: [nats://127.0.0.1:1]}\n\
+             security: {audit_log: /nonexistent/audit.log}\n",
+            "cannot open the audit log /nonexistent/audit.log",
+        ),
     ];
     for (text, expected) in cases {
         let config = dir.path().join("agent.yaml");
