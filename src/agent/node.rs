@@ -9,6 +9,8 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::{Agent, DiscoveryAgent, Guard, RpcutilAgent};
+use crate::protocol::Signer;
+use crate::security::Credentials;
 
 /// What a filter and the built-in agents know about a node.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -36,6 +38,8 @@ pub struct Node {
     default_limit: Option<Duration>,
     /// Security on: the action policies and the audit log (shared by the nodes of a fleet).
     guard: Option<Arc<Guard>>,
+    /// With security on: the node's certificate and key, which sign its replies.
+    credentials: Option<Arc<Credentials>>,
 }
 
 /// An agent as a node runs it.
@@ -68,6 +72,7 @@ impl Node {
             agents: BTreeMap::new(),
             default_limit: None,
             guard: None,
+            credentials: None,
         };
         node.add_agent("rpcutil", RPCUTIL.clone());
         node.add_agent("discovery", DISCOVERY.clone());
@@ -98,6 +103,18 @@ impl Node {
 
     pub fn guard(&self) -> Option<&Arc<Guard>> {
         self.guard.as_ref()
+    }
+
+    /// Signs this node's replies with `credentials` (its own certificate).
+    pub fn sign_replies(&mut self, credentials: Arc<Credentials>) {
+        self.credentials = Some(credentials);
+    }
+
+    /// What signs this node's replies; None: they are only hashed, as Choria's.
+    pub fn signer(&self) -> Option<&dyn Signer> {
+        self.credentials
+            .as_deref()
+            .map(|credentials| credentials as &dyn Signer)
     }
 
     fn host(&mut self, name: &str, hosted: Hosted) {

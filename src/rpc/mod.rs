@@ -4,6 +4,7 @@
 mod broadcast;
 mod call;
 mod collect;
+mod connection;
 mod discover;
 mod error;
 mod options;
@@ -14,12 +15,15 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::protocol::{new_request_id, reply_subject, unix_now, Filter, Request};
+use crate::protocol::{
+    encode_signed_request, new_request_id, reply_subject, unix_now, Filter, Request,
+};
+use crate::security::ClientSecurity;
 use crate::transport::Transport;
 
 pub use call::{CallResult, NodeFailure, NodeReply};
 pub use error::{RpcError, RpcErrorKind};
-pub use options::ClientOptions;
+pub use options::{ClientOptions, DEFAULT_RECONNECT_GRACE};
 pub use sent::SentRequest;
 
 use sent::{Addressed, SentLog};
@@ -36,6 +40,8 @@ pub struct RpcClient {
     sent: Arc<SentLog>,
     /// The inputs this client's requests mark sensitive (see [`RpcClient::marking_sensitive`]).
     sensitive: Arc<[String]>,
+    /// With security on: what signs requests and checks replies.
+    security: Option<Arc<ClientSecurity>>,
 }
 
 impl RpcClient {
@@ -43,6 +49,7 @@ impl RpcClient {
         RpcClient {
             transport,
             options: Arc::new(options),
+            security: None,
             sent: Arc::default(),
             sensitive: Arc::new([]),
         }
@@ -60,6 +67,36 @@ impl RpcClient {
     /// Every request this client (and its clones) sent, in order, sensitive inputs redacted.
     pub fn sent(&self) -> Vec<SentRequest> {
         self.sent.all()
+    }
+
+    /// The client with security on: requests signed and sent as `choria=<certname>` from
+    /// sender `<certname>` (so the replies come back on the certificate's own reply subjects,
+    /// the ones a broker's permissions give it), and replies taken only when signed by the
+    /// node that answered.
+    pub fn secured(
+        transport: Arc<dyn Transport>,
+        mut options: ClientOptions,
+        security: Arc<ClientSecurity>,
+    ) -> RpcClient {
+        options.caller_id = security.caller_id();
+        options.sender_id = security.certname().to_string();
+        RpcClient {
+            transport,
+            options: Arc::new(options),
+            security: Some(security),
+            sent: Arc::default(),
+            sensitive: Arc::new([]),
+        }
+    }
+
+    pub fn security(&self) -> Option<&ClientSecurity> {
+        self.security.as_deref()
+    }
+
+    /// The request on the wire, signed when security is on.
+    fn encode(&self, request: &Request) -> Result<bytes::Bytes, RpcError> {
+        let signer = self.security().map(ClientSecurity::signer);
+        Ok(encode_signed_request(request, signer)?)
     }
 
     pub fn options(&self) -> &ClientOptions {
