@@ -154,6 +154,10 @@ pub enum ConfigError {
     Agents(#[from] LoadError),
     #[error("security.audit_log: {0}")]
     Audit(#[from] AuditError),
+    #[error(transparent)]
+    Security(#[from] crate::security::SecurityError),
+    #[error("identity {identity:?} is not a name of the certificate {}: its replies would be refused; set identity to the certificate's name", cert.display())]
+    IdentityNotInCertificate { identity: String, cert: PathBuf },
 }
 
 /// What kind of failure a [`ConfigError`] is.
@@ -169,6 +173,8 @@ pub enum ConfigErrorKind {
     Agents,
     /// The audit log cannot be opened.
     Audit,
+    /// The `security:` section cannot be used.
+    Security,
 }
 
 impl ConfigError {
@@ -179,6 +185,9 @@ impl ConfigError {
             ConfigError::Puppet(_) => ConfigErrorKind::Puppet,
             ConfigError::Agents(_) => ConfigErrorKind::Agents,
             ConfigError::Audit(_) => ConfigErrorKind::Audit,
+            ConfigError::Security(_) | ConfigError::IdentityNotInCertificate { .. } => {
+                ConfigErrorKind::Security
+            }
             _ => ConfigErrorKind::Invalid,
         }
     }
