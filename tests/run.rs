@@ -333,6 +333,17 @@ fn a_sensitive_value_appears_in_no_output() {
         repo().args(["graph", "secret"]).status(0).run(),
     ];
     let report = std::fs::read_to_string(&report).unwrap();
+    // The orchestrator's record of what it sent: the request, its secret redacted.
+    let written: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let sent = &written["requests"][0];
+    assert_eq!(
+        (&sent["agent"], &sent["action"]),
+        (&"nrpe".into(), &"runcommand".into())
+    );
+    assert_eq!(sent["targets"], serde_json::json!(["web1.example.net"]));
+    assert_eq!(sent["data"]["command"], "Sensitive [value redacted]");
+    assert_eq!(sent["request_id"].as_str().unwrap().len(), 32, "{sent}");
+    assert!(sent["time"].as_u64().unwrap() > 1_700_000_000, "{sent}");
     assert!(
         runs[0].stdout.contains("Sensitive [value redacted]"),
         "{}",

@@ -126,6 +126,7 @@ fn request() -> Request {
         ttl: 60,
         time: unix_now(),
         filter: Filter::default(),
+        sensitive_inputs: Vec::new(),
     }
 }
 
@@ -454,4 +455,172 @@ fn a_signed_client_is_answered_with_signed_replies() {
         .run();
     assert!(out.stdout.contains("no response"), "{}", out.whole());
     node.terminate();
+}
+
+/// A node running the repository's `appmgr` (its state file in `state`) with the policies
+/// `files` (name, text) and the audit log `audit.log`; its configuration.
+fn policed_node(pki: &Pki, server: &NatsServer, files: &[(&str, &str)], audit: &str) -> PathBuf {
+    pki.ssldir(NODE);
+    let folder = pki.dir.join(NODE);
+    let policies = folder.join("policies");
+    std::fs::create_dir_all(&policies).unwrap();
+    for (name, text) in files {
+        std::fs::write(policies.join(name), text).unwrap();
+    }
+    std::fs::write(folder.join("facts.yaml"), "cluster: alfa\n").unwrap();
+    std::fs::write(folder.join("classes.txt"), "app\n").unwrap();
+    let config = folder.join("agent.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "identity: {NODE}\nnats: {{servers: ['{}']}}\nagents_dir: {}\npuppet: {{enabled: false}}\n\
+             facts: facts.yaml\nclasses: classes.txt\n\
+             security: {{ssldir: ssl, certname: {NODE}, policies: policies, audit_log: {audit}}}\n",
+            server.url(),
+            support::repo_root().join("playbooks/agent/agents").display(),
+        ),
+    )
+    .unwrap();
+    config
+}
+
+/// Action policies and the audit log with a signed client: a policy allows `rpcutil#ping`
+/// and `appmgr#status` and denies `appmgr#upgrade`; the caller gets statuscode 1 with
+/// Choria's words, the external program never runs (it would write its state file), every
+/// request is in the audit log with its decision, and an edited policy takes effect without
+/// a restart.
+#[test]
+fn policies_deny_before_the_agent_runs_and_every_request_is_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path());
+    let server = NatsServer::start();
+    let appmgr_policy =
+        "policy default deny\nallow\t*\tstatus\tcluster=alfa\tapp\ndeny\t*\tupgrade\t*\t*\n";
+    let config = policed_node(
+        &pki,
+        &server,
+        &[
+            (
+                "rpcutil.policy",
+                "policy default deny\nallow\t*\tping\t*\t*\n",
+            ),
+            ("appmgr.policy", appmgr_policy),
+        ],
+        "audit.log",
+    );
+    let folder = config.parent().unwrap().to_path_buf();
+    let state = dir.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let node = Test::new()
+        .args(["agent", "--config"])
+        .arg(&config)
+        .env("APPMGR_STATE_DIR", &state)
+        .deadline(Duration::from_secs(60))
+        .start(" serving ");
+    let client = client_config(&pki, &server);
+    let ask = |agent: &str, action: &str, inputs: &[&str]| {
+        let out = Test::new()
+            .args(["rpc", "--json", agent, action])
+            .args(inputs)
+            .args(["-I", NODE, "--config"])
+            .arg(&client)
+            .run();
+        let result: serde_json::Value = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|error| panic!("{error}: {}", out.whole()));
+        let reply = &result["replies"][0];
+        (
+            reply["statuscode"].as_u64().unwrap(),
+            reply["statusmsg"].as_str().unwrap().to_string(),
+        )
+    };
+
+    assert_eq!(ask("rpcutil", "ping", &[]), (0, "OK".to_string()));
+    assert_eq!(ask("appmgr", "status", &[]).0, 0);
+    let denied = (
+        1,
+        "You are not authorized to call this agent or action".to_string(),
+    );
+    assert_eq!(ask("appmgr", "upgrade", &["revision=21"]), denied);
+    assert_eq!(
+        ask("rpcutil", "inventory", &[]),
+        denied,
+        "rpcutil's default"
+    );
+    let state_file = state.join(format!("appmgr-{NODE}.json"));
+    assert!(!state_file.exists(), "the upgrade ran: {state_file:?}");
+
+    // An edit takes effect once the cache looks again (at most a second later).
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(
+        folder.join("policies/appmgr.policy"),
+        "policy default allow\n",
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(ask("appmgr", "upgrade", &["revision=22"]).0, 0);
+    assert!(state_file.exists(), "the allowed upgrade ran");
+
+    node.terminate();
+    let output = node.finish();
+    assert_eq!(output.status, 0, "{}", output.whole());
+    assert!(
+        output.stderr.contains("not authorized"),
+        "{}",
+        output.stderr
+    );
+    let audit = folder.join("audit.log");
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(&audit).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&audit)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let decisions: Vec<(&str, &str, &str)> = lines
+        .iter()
+        .map(|line| {
+            (
+                line["agent"].as_str().unwrap(),
+                line["action"].as_str().unwrap(),
+                line["decision"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            ("rpcutil", "ping", "allow"),
+            ("appmgr", "status", "allow"),
+            ("appmgr", "upgrade", "deny"),
+            ("rpcutil", "inventory", "deny"),
+            ("appmgr", "upgrade", "allow"),
+        ]
+    );
+    let denial = &lines[2];
+    assert_eq!(denial["data"]["revision"], 21);
+    assert_eq!(denial["caller"], "choria=rip.mcollective");
+    assert_eq!(denial["sender"], "rip.mcollective");
+    assert_eq!(denial["request_id"].as_str().unwrap().len(), 32);
+    assert!(
+        denial["reason"].as_str().unwrap().contains("line 3 of"),
+        "{denial}"
+    );
+}
+
+/// An audit log that cannot be opened stops the daemon at start, naming the file.
+#[test]
+fn an_audit_log_that_cannot_be_opened_is_a_configuration_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path());
+    let server = NatsServer::start();
+    let config = policed_node(&pki, &server, &[], "/nonexistent/audit.log");
+    let out = Test::new().args(["agent", "--config"]).arg(&config).run();
+    assert_eq!(out.status, 2, "{}", out.whole());
+    assert!(
+        out.stderr
+            .contains("cannot open the audit log /nonexistent/audit.log"),
+        "{}",
+        out.stderr
+    );
 }

@@ -78,6 +78,7 @@ mod tests {
             time,
             filter: Filter::default(),
             reply_to: "r".into(),
+            sensitive_inputs: Vec::new(),
         }
     }
 

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::external::LoadError;
 use crate::protocol::{is_subject_token, is_valid_identity};
-use crate::security::SecuritySection;
+use crate::security::{AuditError, SecuritySection};
 use crate::transport::{NatsAuth, NatsOptions, DEFAULT_CONNECT_TIMEOUT};
 
 /// How many requests a node handles at once by default: enough that a slow action does not
@@ -19,6 +19,10 @@ pub const DEFAULT_CONCURRENCY: usize = 8;
 /// How long an action may run by default before it is answered statuscode 5 (and an external
 /// program is killed).
 pub const DEFAULT_ACTION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where the action policies are when `security.policies` is not set: `policies` beside the
+/// configuration file, as in Choria.
+pub const DEFAULT_POLICIES_DIR: &str = "policies";
 
 /// The whole file.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -148,6 +152,8 @@ pub enum ConfigError {
     Puppet(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Agents(#[from] LoadError),
+    #[error("security.audit_log: {0}")]
+    Audit(#[from] AuditError),
     #[error(transparent)]
     Security(#[from] crate::security::SecurityError),
     #[error("identity {identity:?} is not a name of the certificate {}: its replies would be refused; set identity to the certificate's name", cert.display())]
@@ -165,6 +171,8 @@ pub enum ConfigErrorKind {
     Puppet,
     /// The agents folder cannot be read.
     Agents,
+    /// The audit log cannot be opened.
+    Audit,
     /// The `security:` section cannot be used.
     Security,
 }
@@ -176,6 +184,7 @@ impl ConfigError {
             ConfigError::InFile { problem, .. } => problem.kind(),
             ConfigError::Puppet(_) => ConfigErrorKind::Puppet,
             ConfigError::Agents(_) => ConfigErrorKind::Agents,
+            ConfigError::Audit(_) => ConfigErrorKind::Audit,
             ConfigError::Security(_) | ConfigError::IdentityNotInCertificate { .. } => {
                 ConfigErrorKind::Security
             }
@@ -277,6 +286,9 @@ impl AgentConfig {
             resolve(credentials);
         }
         if let Some(security) = &mut self.security {
+            security
+                .policies
+                .get_or_insert_with(|| PathBuf::from(DEFAULT_POLICIES_DIR));
             security.resolve_relative_to(base);
         }
         if let Some(puppet) = &mut self.puppet {

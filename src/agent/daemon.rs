@@ -15,13 +15,13 @@ use std::time::Duration;
 use serde_json::Map;
 use tokio::sync::Semaphore;
 
-use super::config::{AgentConfig, ConfigError, PuppetConfig};
+use super::config::{AgentConfig, ConfigError, PuppetConfig, DEFAULT_POLICIES_DIR};
 use super::external::load_agents;
 use super::facts::{parse_classes, parse_facts, WatchedFile};
 use super::puppet::PuppetAgent;
-use super::{Agent, Dropped, Intake, Node, Outgoing};
+use super::{Agent, Dropped, Guard, Intake, Node, NodePolicies, Outgoing};
 use crate::protocol::{broadcast_subject, direct_subject};
-use crate::security::NodeSecurity;
+use crate::security::{AuditLog, NodeSecurity, SecuritySection};
 use crate::stop::Stop;
 use crate::transport::{Message, Subscription, Transport, TransportError, TransportErrorKind};
 
@@ -47,6 +47,8 @@ pub struct Daemon {
     classes: Mutex<Option<WatchedFile<Vec<String>>>>,
     /// The node as of the last look at the facts and classes files.
     node: Mutex<Arc<Node>>,
+    /// Security on: the policies and audit log every request passes after the filter.
+    guard: Option<Arc<Guard>>,
 }
 
 /// The node's name on the wire: the configured identity, else with security on the
@@ -114,9 +116,16 @@ impl Daemon {
             agents: Vec::new(),
             facts: Mutex::new(facts),
             classes: Mutex::new(classes),
+            guard: None,
         };
         daemon.rebuild_node();
         daemon
+    }
+
+    /// Checks every request against `guard` (policies, audit) before its agent runs.
+    pub fn guard_with(&mut self, guard: Guard) {
+        self.guard = Some(Arc::new(guard));
+        self.rebuild_node();
     }
 
     /// The daemon a configuration describes: the `puppet` agent (unless disabled, or not
@@ -155,6 +164,9 @@ impl Daemon {
             action_timeout: config.action_timeout,
             security,
         });
+        if let Some(security) = &config.security {
+            daemon.guard_with(guard_of(security)?);
+        }
         if let Some(puppet) = puppet {
             tracing::info!(command = %puppet.describe_command(), "puppet agent ready");
             daemon.add_agent("puppet", Arc::new(puppet), config.action_timeout);
@@ -212,6 +224,9 @@ impl Daemon {
             classes,
         );
         node.limit_actions(self.settings.action_timeout);
+        if let Some(guard) = &self.guard {
+            node.guard_with(guard.clone());
+        }
         if let Some(security) = &self.settings.security {
             node.sign_replies(security.credentials.clone());
         }
@@ -313,6 +328,10 @@ impl Listening {
         tracing::info!("stopping: no new requests; finishing those in hand");
         while listeners.join_next().await.is_some() {}
         finish_in_hand(&slots, permits, transport.as_ref(), stop).await;
+        // The audit lines of the requests answered are on disk before the process ends.
+        if let Some(audit) = daemon.guard.as_ref().and_then(|guard| guard.audit()) {
+            audit.sync().await;
+        }
         if lost {
             return Err(TransportError::new(
                 TransportErrorKind::NotConnected,
@@ -322,6 +341,27 @@ impl Listening {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The guard a `security:` section describes: its policies folder, and its audit log opened
+/// now (so a log that cannot be written stops the daemon at start, not at the first request).
+fn guard_of(security: &SecuritySection) -> Result<Guard, ConfigError> {
+    let dir = security
+        .policies
+        .clone()
+        .unwrap_or_else(|| DEFAULT_POLICIES_DIR.into());
+    if !dir.is_dir() {
+        tracing::warn!(policies = %dir.display(), "the policies folder is missing: every request but discovery is denied");
+    }
+    let audit = match &security.audit_log {
+        Some(path) => Some(AuditLog::open(path)?),
+        None => {
+            tracing::warn!("security is on but no audit_log is set: requests are not audited");
+            None
+        }
+    };
+    tracing::info!(policies = %dir.display(), audit_log = ?security.audit_log, "action policies on");
+    Ok(Guard::new(NodePolicies::new(dir), audit))
 }
 
 /// Waits for the requests in hand to be answered and their replies sent: as long as they

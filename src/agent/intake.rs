@@ -5,8 +5,9 @@
 //! verify) is done once per message however many nodes then consider it; [`Node::accept`]
 //! (the filter) and [`Accepted::answer`] (dispatch, the reply) once per node. [`Node::handle`]
 //! runs them all for one node. Each stage says why a message goes no further with a typed
-//! [`Dropped`]. Signature verification and replay refusal belong in [`Intake::admit`]; policies
-//! in [`Node::accept`]; the audit next to the "answered" log line of [`Accepted::answer`].
+//! [`Dropped`]. Signature verification and replay refusal belong in [`Intake::admit`]; the
+//! policies and the audit (`authorize.rs`) open [`Accepted::answer`]: a denied request is
+//! answered statuscode 1 and never reaches its agent.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -214,7 +215,10 @@ impl Accepted<'_> {
     /// Runs the action (within the agent's time limit, if it has one) and encodes the reply,
     /// addressed to the request's reply subject.
     pub async fn answer(&self) -> Result<Outgoing, Dropped> {
-        let body = self.dispatch().await;
+        let body = match self.authorize().await {
+            Some(denied) => denied,
+            None => self.dispatch().await,
+        };
         // Every request answered is in the log: who asked what, and how it went.
         tracing::info!(
             node = %self.node.identity(),
@@ -227,6 +231,18 @@ impl Accepted<'_> {
             "answered"
         );
         self.reply(&body)
+    }
+
+    /// The node's guard's verdict (policies, audit): Some(reply) for a denied request.
+    async fn authorize(&self) -> Option<RpcReplyBody> {
+        let guard = self.node.guard()?;
+        let sensitive = match &self.agent {
+            Some((agent, _)) => agent.sensitive_inputs(&self.request.action),
+            None => Vec::new(),
+        };
+        guard
+            .check(self.node.info(), self.request, &sensitive)
+            .await
     }
 
     async fn dispatch(&self) -> RpcReplyBody {

@@ -2,9 +2,11 @@
 //! acceptance checks (collective, ttl and time), the filter, dispatch to an agent, and the
 //! encoded reply) serves the simulated fleet for each of its nodes and the node daemon
 //! (`orchestrate agent`, [`daemon`]) for its one node, with the real `puppet` agent and
-//! external agents besides.
+//! external agents besides. With security on, the action policies and the audit log
+//! (`authorize.rs`) stand between the filter and the agent.
 
 mod acceptance;
+mod authorize;
 pub mod config;
 pub mod daemon;
 mod discovery;
@@ -20,6 +22,7 @@ use crate::protocol::{Request, RpcReplyBody};
 use crate::transport::BoxFuture;
 
 pub use acceptance::{check_request, Rejection, ALLOWED_CLOCK_SKEW_SECS};
+pub use authorize::{Guard, NodePolicies, NOT_AUTHORIZED};
 pub use discovery::DiscoveryAgent;
 pub use filter::CompiledFilter;
 pub use intake::{Accepted, Admitted, Dropped, DroppedKind, Intake};
@@ -36,6 +39,12 @@ pub trait Agent: Send + Sync + 'static {
         node: &'a NodeInfo,
         request: &'a Request,
     ) -> BoxFuture<'a, RpcReplyBody>;
+
+    /// The inputs of `action` that hold secrets, redacted in the audit log besides those the
+    /// caller marked sensitive.
+    fn sensitive_inputs(&self, _action: &str) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A string input of a request, if given as a string.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
-use super::{Agent, DiscoveryAgent, RpcutilAgent};
+use super::{Agent, DiscoveryAgent, Guard, RpcutilAgent};
 use crate::protocol::Signer;
 use crate::security::Credentials;
 
@@ -36,6 +36,8 @@ pub struct Node {
     agents: BTreeMap<String, Hosted>,
     /// How long an action of an agent without a limit of its own may take; None: no limit.
     default_limit: Option<Duration>,
+    /// Security on: the action policies and the audit log (shared by the nodes of a fleet).
+    guard: Option<Arc<Guard>>,
     /// With security on: the node's certificate and key, which sign its replies.
     credentials: Option<Arc<Credentials>>,
 }
@@ -69,6 +71,7 @@ impl Node {
             },
             agents: BTreeMap::new(),
             default_limit: None,
+            guard: None,
             credentials: None,
         };
         node.add_agent("rpcutil", RPCUTIL.clone());
@@ -91,6 +94,15 @@ impl Node {
     /// Limits the actions of every agent without a limit of its own to `limit`.
     pub fn limit_actions(&mut self, limit: Duration) {
         self.default_limit = Some(limit);
+    }
+
+    /// Checks every request against `guard`'s policies and audits it, before any agent runs.
+    pub fn guard_with(&mut self, guard: Arc<Guard>) {
+        self.guard = Some(guard);
+    }
+
+    pub fn guard(&self) -> Option<&Arc<Guard>> {
+        self.guard.as_ref()
     }
 
     /// Signs this node's replies with `credentials` (its own certificate).

@@ -8,6 +8,7 @@ use clap::{Args, Parser};
 use super::setup::{self, at_least_one, Evaluated, PlaybookTarget};
 use crate::eval::Value;
 use crate::report::{self, Reporter};
+use crate::rpc::RpcClient;
 use crate::run::{self, RunContext};
 use crate::stop::Stop;
 use crate::Error;
@@ -71,7 +72,13 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         });
         let summary = run::run(&prepared, context.clone()).await?;
         if let Some(path) = &args.report {
-            report::run::write_report(path, &name, &summary, &context.reporter.records())?;
+            let requests = context
+                .rpc
+                .as_ref()
+                .map(RpcClient::sent)
+                .unwrap_or_default();
+            let steps = context.reporter.records();
+            report::run::write_report(path, &name, &summary, &steps, &requests)?;
         }
         Ok::<_, Error>(summary)
     })?;

@@ -315,6 +315,20 @@ impl<'r> StepArgs<'r> {
         })
     }
 
+    /// The keys of hash parameter `name` whose values hold a `Sensitive` value: a node
+    /// receives them revealed, and the request marks them so that audit logs and reports
+    /// redact them.
+    pub fn sensitive_keys(&self, name: &str) -> Vec<String> {
+        match self.resource.params.get(name) {
+            Some(Value::Hash(map)) => map
+                .iter()
+                .filter(|(key, value)| key.holds_sensitive() || value.holds_sensitive())
+                .map(|(key, _)| key.to_display_string())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn words(&self, name: &str) -> Result<Vec<String>, EvalError> {
         Ok(match self.typed(name)? {
             Some(Typed::Words(w)) => w,

@@ -40,7 +40,7 @@ pub enum Value {
 pub struct Secret(Box<Value>);
 
 /// How every output of a sensitive value reads.
-pub const REDACTED: &str = "Sensitive [value redacted]";
+pub const REDACTED: &str = crate::protocol::REDACTED;
 
 impl Secret {
     /// Wraps a value; a sensitive value is not wrapped twice (`Sensitive(Sensitive('x'))` is
@@ -124,6 +124,18 @@ impl Value {
             Value::String(s) => s.clone(),
             Value::Undef => String::new(),
             other => other.to_string(),
+        }
+    }
+
+    /// Whether a `Sensitive` value is in it, at any depth (hash keys included).
+    pub fn holds_sensitive(&self) -> bool {
+        match self {
+            Value::Sensitive(_) => true,
+            Value::Array(items) => items.iter().any(Value::holds_sensitive),
+            Value::Hash(map) => map
+                .iter()
+                .any(|(key, value)| key.holds_sensitive() || value.holds_sensitive()),
+            _ => false,
         }
     }
 

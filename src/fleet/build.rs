@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::agent::{Agent, Node};
+use crate::agent::{Agent, Guard, Node, NodePolicies};
 
 use super::defined::DefinedAgent;
 use super::file::{FleetFile, NodeSpec};
@@ -12,8 +12,12 @@ use super::scripted::Scripted;
 use crate::agent::puppet::PuppetAgent;
 
 /// Every node of the fleet, its agents in place. Defined agents are shared between nodes;
-/// scripts and Puppet state are each node's own.
+/// scripts and Puppet state are each node's own. With `policies:` every node applies them
+/// (one cache for the fleet); there is no audit log for simulated nodes.
 pub(crate) fn build_nodes(fleet: &FleetFile, collective: &str) -> Vec<Node> {
+    let guard = fleet
+        .policies()
+        .map(|dir| Arc::new(Guard::new(NodePolicies::new(dir), None)));
     let shared: BTreeMap<&str, Arc<dyn Agent>> = fleet
         .agents
         .iter()
@@ -25,7 +29,13 @@ pub(crate) fn build_nodes(fleet: &FleetFile, collective: &str) -> Vec<Node> {
     fleet
         .nodes
         .iter()
-        .map(|spec| build_node(spec, &shared, collective))
+        .map(|spec| {
+            let mut node = build_node(spec, &shared, collective);
+            if let Some(guard) = &guard {
+                node.guard_with(guard.clone());
+            }
+            node
+        })
         .collect()
 }
 

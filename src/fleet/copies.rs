@@ -34,6 +34,7 @@ impl FleetFile {
         Ok(FleetFile {
             agents: self.agents.clone(),
             nodes,
+            policies: self.policies.clone(),
         })
     }
 
@@ -53,6 +54,7 @@ impl FleetFile {
         FleetFile {
             agents: Default::default(),
             nodes: (1..=count).map(node).collect(),
+            policies: None,
         }
     }
 }

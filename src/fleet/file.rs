@@ -2,7 +2,7 @@
 //! The format is documented in docs/fleet.md.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -59,6 +59,9 @@ pub enum FleetProblem {
 pub struct FleetFile {
     pub(crate) agents: BTreeMap<String, BTreeMap<String, ActionSpec>>,
     pub(crate) nodes: Vec<NodeSpec>,
+    /// A folder of action policies every node applies (`policies:`); None: every request is
+    /// allowed, as without security.
+    pub(crate) policies: Option<PathBuf>,
 }
 
 /// One simulated node, as the file describes it.
@@ -110,6 +113,7 @@ struct RawFleet {
     #[serde(default)]
     agents: BTreeMap<String, BTreeMap<String, ActionSpec>>,
     nodes: Vec<RawNode>,
+    policies: Option<PathBuf>,
 }
 
 #[derive(Default, Deserialize)]
@@ -169,7 +173,14 @@ impl FleetFile {
             path: path.to_path_buf(),
             source,
         })?;
-        FleetFile::parse(&text, &path.display().to_string())
+        let mut fleet = FleetFile::parse(&text, &path.display().to_string())?;
+        // A relative policies folder is the fleet file's neighbour.
+        if let (Some(policies), Some(base)) = (&mut fleet.policies, path.parent()) {
+            if policies.is_relative() {
+                *policies = base.join(&*policies);
+            }
+        }
+        Ok(fleet)
     }
 
     /// Reads a fleet file's text; `origin` names it in errors.
@@ -187,11 +198,17 @@ impl FleetFile {
         Ok(FleetFile {
             agents: raw.agents,
             nodes,
+            policies: raw.policies,
         })
     }
 
     pub fn node_count(&self) -> usize {
         self.nodes.len()
+    }
+
+    /// The folder of action policies the nodes apply, if the file gives one.
+    pub fn policies(&self) -> Option<&Path> {
+        self.policies.as_deref()
     }
 
     /// The identities of the fleet's nodes, in file order.

@@ -16,6 +16,7 @@ mod reply;
 mod request;
 mod request_id;
 mod secure;
+mod sensitive;
 pub mod statuscode;
 mod subject;
 mod transport_layer;
@@ -30,6 +31,7 @@ pub use request::{
 };
 pub use request_id::new_request_id;
 pub use secure::{Seal, Signer};
+pub use sensitive::{redact_inputs, REDACTED};
 pub use subject::{
     broadcast_subject, direct_subject, direct_subjects, is_subject_token, is_valid_identity,
     reply_subject, Addressee,

@@ -33,6 +33,8 @@ pub struct Request {
     pub filter: Filter,
     /// The subject replies go to (transport header `reply-to`).
     pub reply_to: String,
+    /// The inputs that held a Puppet `Sensitive` value (see `sensitive.rs`), in the RPC body.
+    pub sensitive_inputs: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -61,6 +63,8 @@ struct RpcRequestBody {
     action: String,
     #[serde(default)]
     data: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    sensitive_inputs: Vec<String>,
 }
 
 /// The request as wire bytes, unsigned: transport( secure( request( base64 body ) ) ).
@@ -77,6 +81,7 @@ pub fn encode_signed_request(
         agent: request.agent.clone(),
         action: request.action.clone(),
         data: request.data.clone(),
+        sensitive_inputs: request.sensitive_inputs.clone(),
     };
     let message = RequestMessage {
         protocol: REQUEST.to_string(),
@@ -132,6 +137,7 @@ pub fn decode_sealed_request(bytes: &[u8]) -> Result<(Request, Seal), ProtocolEr
         time: envelope.time,
         filter: envelope.filter,
         reply_to,
+        sensitive_inputs: body.sensitive_inputs,
     };
     Ok((request, seal))
 }
@@ -174,6 +180,7 @@ impl Request {
             time: super::unix_now(),
             filter,
             reply_to: super::reply_subject("mcollective", "orch", id),
+            sensitive_inputs: Vec::new(),
         }
     }
 }
@@ -202,6 +209,7 @@ mod tests {
                 ..Filter::default()
             },
             reply_to: "mcollective.reply.orch.example.net.0123456789abcdef0123456789abcdef".into(),
+            sensitive_inputs: Vec::new(),
         }
     }
 
@@ -210,6 +218,26 @@ mod tests {
         let request = sample();
         let wire = encode_request(&request).unwrap();
         assert_eq!(decode_request(&wire).unwrap(), request);
+    }
+
+    /// The marker rides in the RPC body, which Choria nodes read only `agent`, `action` and
+    /// `data` of; without sensitive inputs the body is exactly Choria's.
+    #[test]
+    fn sensitive_inputs_are_named_in_the_body_and_round_trip() {
+        let mut request = sample();
+        request.sensitive_inputs = vec!["password".into()];
+        let wire = encode_request(&request).unwrap();
+        assert_eq!(decode_request(&wire).unwrap(), request);
+        let transport: serde_json::Value = serde_json::from_slice(&wire).unwrap();
+        let secure: serde_json::Value =
+            serde_json::from_slice(&from_base64("t", transport["data"].as_str().unwrap()).unwrap())
+                .unwrap();
+        let inner: serde_json::Value =
+            serde_json::from_str(secure["message"].as_str().unwrap()).unwrap();
+        let body: serde_json::Value =
+            serde_json::from_slice(&from_base64("b", inner["message"].as_str().unwrap()).unwrap())
+                .unwrap();
+        assert_eq!(body["sensitive_inputs"], json!(["password"]));
     }
 
     #[test]
@@ -306,6 +334,7 @@ mod tests {
             agent: request.agent.clone(),
             action: request.action.clone(),
             data: request.data.clone(),
+            sensitive_inputs: Vec::new(),
         };
         let mut envelope = envelope_of(request);
         envelope.agent = agent.into();

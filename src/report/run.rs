@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::seconds;
-use crate::rpc::NodeFailure;
+use crate::rpc::{NodeFailure, SentRequest};
 use crate::stop::Stop;
 
 /// Prints step lines as they happen (steps run concurrently; a line is never interleaved).
@@ -86,17 +86,20 @@ impl WriteError {
 }
 
 /// Writes the JSON report of the run of `playbook` to `path`:
-/// `{"playbook", "summary", "steps": [every step's record]}`.
+/// `{"playbook", "summary", "steps": [every step's record], "requests": [every request sent]}`
+/// (the orchestrator's record of what it asked, `Sensitive` inputs redacted).
 pub fn write_report(
     path: &Path,
     playbook: &str,
     summary: &Summary,
     steps: &[StepRecord],
+    requests: &[SentRequest],
 ) -> Result<(), WriteError> {
     let report = serde_json::json!({
         "playbook": playbook,
         "summary": summary,
         "steps": steps,
+        "requests": requests,
     });
     let text = serde_json::to_string_pretty(&report).unwrap_or_default();
     std::fs::write(path, text + "\n").map_err(|source| WriteError {
@@ -222,7 +225,7 @@ mod tests {
     fn a_report_that_cannot_be_written_says_so() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing/report.json");
-        let error = write_report(&path, "upgrade", &Summary::default(), &[]).unwrap_err();
+        let error = write_report(&path, "upgrade", &Summary::default(), &[], &[]).unwrap_err();
         assert_eq!(error.kind(), std::io::ErrorKind::NotFound);
         let text = error.to_string();
         assert!(
@@ -247,7 +250,7 @@ mod tests {
         });
         let summary = reporter.summary(Duration::from_secs(1));
         assert_eq!((summary.tolerated, summary.nodes), (1, 1));
-        write_report(&path, "upgrade", &summary, &reporter.records()).unwrap();
+        write_report(&path, "upgrade", &summary, &reporter.records(), &[]).unwrap();
         let written: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(written["steps"][0]["status"], "tolerated");

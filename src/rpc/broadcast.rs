@@ -46,6 +46,7 @@ impl RpcClient {
         let filter = filter.clone().with_agent(agent);
         let request = self.new_request(agent, action, data, filter, timeout);
         let payload = self.encode(&request)?;
+        self.sent.record(&request, super::Addressed::Broadcast);
         let mut replies = self.transport.subscribe(request.reply_to.clone()).await?;
         let subject = broadcast_subject(&self.options.collective, agent);
         self.transport.publish(subject, None, payload).await?;

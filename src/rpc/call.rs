@@ -7,7 +7,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::collect::{next_reply, Next};
-use super::{RpcClient, RpcError};
+use super::{Addressed, RpcClient, RpcError};
 use crate::protocol::{direct_subject, statuscode, Filter, Reply};
 use crate::transport::{validate_publish_subject, Transport};
 
@@ -110,6 +110,8 @@ impl RpcClient {
         }
         let request = self.new_request(agent, action, data, Filter::default(), timeout);
         let payload = self.encode(&request)?;
+        let addressed: Vec<&str> = targets.iter().copied().collect();
+        self.sent.record(&request, Addressed::Nodes(&addressed));
         let mut replies = self.transport.subscribe(request.reply_to.clone()).await?;
         for subject in subjects {
             self.transport

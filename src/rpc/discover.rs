@@ -59,6 +59,7 @@ impl RpcClient {
             options.discovery_timeout,
         );
         let payload = self.encode(&request)?;
+        self.sent.record(&request, super::Addressed::Broadcast);
         let mut replies = self.transport.subscribe(request.reply_to.clone()).await?;
         let subject = broadcast_subject(&options.collective, "discovery");
         self.transport.publish(subject, None, payload).await?;

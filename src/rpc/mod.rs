@@ -8,6 +8,7 @@ mod connection;
 mod discover;
 mod error;
 mod options;
+mod sent;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,9 @@ use crate::transport::Transport;
 pub use call::{CallResult, NodeFailure, NodeReply};
 pub use error::{RpcError, RpcErrorKind};
 pub use options::{ClientOptions, DEFAULT_RECONNECT_GRACE};
+pub use sent::SentRequest;
+
+use sent::{Addressed, SentLog};
 
 /// The time to live written into every request, unless the request waits longer.
 const DEFAULT_TTL: Duration = Duration::from_secs(60);
@@ -32,6 +36,10 @@ const DEFAULT_TTL: Duration = Duration::from_secs(60);
 pub struct RpcClient {
     transport: Arc<dyn Transport>,
     options: Arc<ClientOptions>,
+    /// Every request sent by this client and its clones.
+    sent: Arc<SentLog>,
+    /// The inputs this client's requests mark sensitive (see [`RpcClient::marking_sensitive`]).
+    sensitive: Arc<[String]>,
     /// With security on: what signs requests and checks replies.
     security: Option<Arc<ClientSecurity>>,
 }
@@ -42,7 +50,23 @@ impl RpcClient {
             transport,
             options: Arc::new(options),
             security: None,
+            sent: Arc::default(),
+            sensitive: Arc::new([]),
         }
+    }
+
+    /// A clone whose requests mark `inputs` as holding Puppet `Sensitive` values (those of
+    /// them a request has): redacted in the nodes' audit logs and in [`RpcClient::sent`].
+    pub fn marking_sensitive(&self, inputs: &[String]) -> RpcClient {
+        RpcClient {
+            sensitive: inputs.into(),
+            ..self.clone()
+        }
+    }
+
+    /// Every request this client (and its clones) sent, in order, sensitive inputs redacted.
+    pub fn sent(&self) -> Vec<SentRequest> {
+        self.sent.all()
     }
 
     /// The client with security on: requests signed and sent as `choria=<certname>` from
@@ -60,6 +84,8 @@ impl RpcClient {
             transport,
             options: Arc::new(options),
             security: Some(security),
+            sent: Arc::default(),
+            sensitive: Arc::new([]),
         }
     }
 
@@ -102,6 +128,12 @@ impl RpcClient {
             Value::Null => Value::Object(Default::default()),
             other => other.clone(),
         };
+        let sensitive_inputs = self
+            .sensitive
+            .iter()
+            .filter(|name| data.get(name.as_str()).is_some())
+            .cloned()
+            .collect();
         Request {
             reply_to: reply_subject(&self.options.collective, &self.options.sender_id, &id),
             id,
@@ -114,6 +146,7 @@ impl RpcClient {
             ttl: DEFAULT_TTL.max(wait).as_secs_f64().ceil() as u64,
             time: unix_now(),
             filter,
+            sensitive_inputs,
         }
     }
 }

@@ -511,3 +511,114 @@ async fn a_thousand_nodes_answer() {
     assert_eq!(result.replies.len(), 1000);
     assert!(result.missing.is_empty());
 }
+
+/// The client's own record: every request (discovery, direct, broadcast) with its id, agent,
+/// action, targets or filter, time and redacted inputs; marked inputs travel in the request.
+#[tokio::test]
+async fn the_client_records_what_it_sent_with_sensitive_inputs_redacted() {
+    let (rpc, _fleet, broker) = serve(fixture("playbooks/fleet.yaml")).await;
+    let mut seen = broker.subscribe("mcollective.node.>".into()).await.unwrap();
+    let marking = rpc.marking_sensitive(&names(&["password", "absent"]));
+    let targets = marking
+        .discover("rpcutil", &fact("cluster=bravo"))
+        .await
+        .unwrap();
+    let data = json!({"user": "app", "password": "hunter2"});
+    marking
+        .call(
+            "rpcutil",
+            "ping",
+            &data,
+            &targets[..1],
+            Duration::from_secs(2),
+        )
+        .await
+        .unwrap();
+    let wire = decode_request(&seen.next().await.unwrap().payload).unwrap();
+    assert_eq!(
+        wire.sensitive_inputs,
+        ["password"],
+        "only the inputs it has"
+    );
+    assert_eq!(wire.data["password"], "hunter2", "the node gets the secret");
+    let sent = rpc.sent();
+    assert_eq!(sent.len(), 2, "the clone records into the same log");
+    assert_eq!(
+        (sent[0].agent.as_str(), sent[0].action.as_str()),
+        ("discovery", "ping")
+    );
+    assert!(sent[0].targets.is_empty());
+    assert_eq!(
+        sent[0].filter.as_ref().unwrap().fact,
+        fact("cluster=bravo").fact
+    );
+    assert_eq!(sent[1].request_id, wire.id);
+    assert_eq!(sent[1].targets, targets[..1]);
+    assert_eq!(sent[1].time, wire.time);
+    assert_eq!(
+        sent[1].data,
+        json!({"user": "app", "password": crate::protocol::REDACTED})
+    );
+}
+
+/// A fleet file's `policies:` folder (beside the file) applies to every simulated node; the
+/// embedded default without it allows everything.
+#[tokio::test]
+async fn a_fleet_with_policies_denies_what_they_deny() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("policies")).unwrap();
+    std::fs::write(
+        dir.path().join("policies/rpcutil.policy"),
+        "policy default deny\nallow\t*\tping\tcluster=alfa\t*\n",
+    )
+    .unwrap();
+    let file = dir.path().join("fleet.yaml");
+    std::fs::write(
+        &file,
+        "policies: policies\nnodes:\n  - {identity: a1, facts: {cluster: alfa}}\n  - {identity: b1, facts: {cluster: bravo}}\n",
+    )
+    .unwrap();
+    let fleet = FleetFile::load(&file).unwrap();
+    assert_eq!(
+        fleet.policies(),
+        Some(dir.path().join("policies").as_path())
+    );
+    let (rpc, _fleet, _) = serve(fleet).await;
+    let nodes = names(&["a1", "b1"]);
+    let ping = rpc
+        .call(
+            "rpcutil",
+            "ping",
+            &json!({}),
+            &nodes,
+            Duration::from_secs(2),
+        )
+        .await
+        .unwrap();
+    let codes: Vec<(String, u8)> = ping
+        .replies
+        .iter()
+        .map(|reply| (reply.identity.clone(), reply.statuscode))
+        .collect();
+    assert_eq!(codes, [("a1".into(), 0), ("b1".into(), 1)]);
+    assert_eq!(ping.replies[1].statusmsg, crate::agent::NOT_AUTHORIZED);
+    let discovered = rpc.discover("rpcutil", &Filter::default()).await.unwrap();
+    assert_eq!(discovered, nodes, "discovery is not subject to policies");
+    let open = FleetFile::parse("nodes: [{identity: c1}]", "inline").unwrap();
+    assert_eq!(open.policies(), None);
+    let (rpc, _open, _) = serve(open).await;
+    let inventory = rpc
+        .call(
+            "rpcutil",
+            "inventory",
+            &json!({}),
+            &names(&["c1"]),
+            Duration::from_secs(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        inventory.replies[0].statuscode, 0,
+        "allow-all without policies"
+    );
+}

@@ -18,6 +18,8 @@ pub struct McollectiveStep {
     pub agent: String,
     pub action: String,
     pub arguments: serde_json::Value,
+    /// The arguments that hold a `Sensitive` value, marked so in the request.
+    pub sensitive_arguments: Vec<String>,
     pub filter: Filter,
     pub limit_nodes: Option<usize>,
     pub tries: u32,
@@ -95,6 +97,7 @@ impl McollectiveStep {
         step.arguments = args
             .hash("arguments")?
             .unwrap_or_else(|| serde_json::json!({}));
+        step.sensitive_arguments = args.sensitive_keys("arguments");
         step.tries = args.count("tries")?.unwrap_or(1);
         step.try_sleep = args.duration("try_sleep_time")?.unwrap_or_default();
         step.batch_sleep = args.duration("batch_sleep_time")?.unwrap_or_default();
@@ -130,6 +133,7 @@ impl McollectiveStep {
             agent,
             action,
             arguments: serde_json::json!({}),
+            sensitive_arguments: Vec::new(),
             filter,
             limit_nodes: args.count("limit_nodes")?.map(|n| n as usize),
             tries: 1,
@@ -299,6 +303,7 @@ impl McollectiveStep {
         timeout: Duration,
     ) -> Result<Vec<NodeFailure>, RpcError> {
         let size = self.batch_size.unwrap_or(nodes.len()).max(1);
+        let rpc = rpc.marking_sensitive(&self.sensitive_arguments);
         let mut failures = Vec::new();
         for (index, batch) in nodes.chunks(size).enumerate() {
             if index > 0 && !self.batch_sleep.is_zero() {
@@ -418,6 +423,7 @@ mod tests_support {
             agent: "appmgr".into(),
             action: "upgrade".into(),
             arguments: serde_json::json!({ "revision": 20 }),
+            sensitive_arguments: Vec::new(),
             filter: Filter {
                 fact: vec![FactFilter::parse("cluster=bravo").unwrap()],
                 ..Filter::default()

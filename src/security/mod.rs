@@ -2,16 +2,19 @@
 //! signed requests and replies, no replays, action policies and an audit trail
 //! (docs/security.md).
 
+mod audit;
 mod authority;
 mod callers;
 mod certs;
 mod config;
 mod keys;
+mod policy;
 mod refusal;
 mod replay;
 mod setup;
 mod verify;
 
+pub use audit::{AuditEntry, AuditError, AuditErrorKind, AuditLog};
 pub use authority::{Authority, AuthorityError, IssuedCert};
 pub use callers::{CallerRuleError, CallerRules};
 pub use certs::{CertError, CertErrorKind, CheckedCert, Credentials, Trust, Usage};
@@ -20,6 +23,10 @@ pub use config::{
     DEFAULT_MAX_TTL, DEFAULT_PRIVILEGED_CALLERS,
 };
 pub use keys::{KeyError, KeyKind, SigningKey};
+pub use policy::{
+    Asking, Decision, Effect, LineProblem, NodeCondition, Policies, PolicyError, PolicyErrorKind,
+    PolicyFile, DEFAULT_POLICY,
+};
 pub use refusal::{Refusal, RefusalKind};
 pub use replay::ReplayCache;
 pub use setup::{ClientSecurity, NodeSecurity, SecurityError, SecurityErrorKind};

@@ -33,6 +33,7 @@ fn request(caller: &str, ttl: u64) -> Request {
         ttl,
         time: unix_now(),
         filter: Filter::default(),
+        sensitive_inputs: Vec::new(),
     }
 }
 

@@ -11,6 +11,7 @@
 //!     inputs:
 //!       revision: {type: [integer, string], pattern: '^[0-9]+$'}
 //!       force: {type: boolean, optional: true}
+//!       token: {type: string, sensitive: true}   # redacted in the audit log
 //!   status: {}
 //! ```
 
@@ -65,6 +66,9 @@ pub struct InputMetadata {
     /// Required unless optional, as in Choria's DDL.
     #[serde(default)]
     pub optional: bool,
+    /// A secret: the audit log shows it redacted, whatever the caller marked.
+    #[serde(default)]
+    pub sensitive: bool,
     /// A regular expression a string value must match (unanchored: anchor it with ^ and $).
     #[serde(default, deserialize_with = "deserialize_pattern")]
     pub pattern: Option<Regex>,
@@ -121,6 +125,21 @@ impl AgentMetadata {
             return Err(MetadataError::NoTime);
         }
         Ok(metadata)
+    }
+
+    /// The inputs of `action` declared `sensitive: true`.
+    pub fn sensitive_inputs(&self, action: &str) -> Vec<String> {
+        self.actions
+            .get(action)
+            .map(|metadata| {
+                metadata
+                    .inputs
+                    .iter()
+                    .filter(|(_, input)| input.sensitive)
+                    .map(|(name, _)| name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Checks a request for `action` with inputs `data` (see [`ActionMetadata::check`]).

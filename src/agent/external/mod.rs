@@ -212,6 +212,10 @@ impl Agent for ExternalAgent {
     ) -> BoxFuture<'a, RpcReplyBody> {
         Box::pin(self.answer(node, request))
     }
+
+    fn sensitive_inputs(&self, action: &str) -> Vec<String> {
+        self.metadata.sensitive_inputs(action)
+    }
 }
 
 /// Why the agents folder, or one agent in it, cannot be loaded.
