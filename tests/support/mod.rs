@@ -4,6 +4,7 @@
 // Every test binary compiles the whole harness and uses only part of it.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod env;
 pub mod nats;
 pub mod normalise;
