@@ -192,12 +192,13 @@ impl Config {
         };
         let mut options = NatsOptions::new(servers);
         options.auth = auth;
-        options.tls = broker_tls(section.tls.as_ref(), self.security.as_ref()).map_err(|source| {
-            ConfigError::Tls {
-                origin: self.origin(),
-                source,
-            }
-        })?;
+        options.tls =
+            broker_tls(section.tls.as_ref(), self.security.as_ref()).map_err(|source| {
+                ConfigError::Tls {
+                    origin: self.origin(),
+                    source,
+                }
+            })?;
         Ok(Some(options))
     }
 
@@ -320,7 +321,10 @@ mod tests {
         let no_section = Config::parse("nats: {servers: [a], tls: true}").unwrap();
         let refused = no_section.nats_options(None).unwrap_err();
         assert_eq!(refused.kind(), ConfigErrorKind::Nats);
-        assert!(refused.to_string().contains("no security section"), "{refused}");
+        assert!(
+            refused.to_string().contains("no security section"),
+            "{refused}"
+        );
     }
 
     #[test]
@@ -333,7 +337,11 @@ mod tests {
 ",
         )
         .unwrap();
-        let explicit = Config::read(&path).unwrap().nats_options(None).unwrap().unwrap();
+        let explicit = Config::read(&path)
+            .unwrap()
+            .nats_options(None)
+            .unwrap()
+            .unwrap();
         let files = explicit.tls.unwrap();
         assert_eq!(files.ca, dir.path().join("ca.pem"));
         assert_eq!(files.key, dir.path().join("me.key"));
@@ -344,7 +352,10 @@ security: {ssldir: /ssl, certname: rip.mcollective}
         )
         .unwrap();
         let by_default = security.nats_options(None).unwrap().unwrap().tls.unwrap();
-        assert_eq!(by_default.cert, PathBuf::from("/ssl/certs/rip.mcollective.pem"));
+        assert_eq!(
+            by_default.cert,
+            PathBuf::from("/ssl/certs/rip.mcollective.pem")
+        );
         let off = Config::parse(
             "nats: {servers: [nats://b:4222], tls: false}
 security: {ssldir: /ssl, certname: rip.mcollective}

@@ -26,8 +26,8 @@ pub use reply::{decode_reply, encode_reply, Reply, RpcReplyBody};
 pub use request::{decode_request, encode_request, Request};
 pub use request_id::new_request_id;
 pub use subject::{
-    broadcast_subject, direct_subject, direct_subjects, is_subject_token, is_valid_identity,
-    reply_subject, Addressee,
+    broadcast_subject, broadcast_subjects, direct_subject, direct_subjects, is_subject_token,
+    is_valid_identity, replies_to, reply_subject, reply_subjects, Addressee,
 };
 
 /// Seconds since the Unix epoch, the unit of the envelopes' `time`.

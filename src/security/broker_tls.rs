@@ -102,7 +102,11 @@ impl<'de> Visitor<'de> for BrokerTlsVisitor {
     }
 
     fn visit_bool<E: de::Error>(self, on: bool) -> Result<BrokerTls, E> {
-        Ok(if on { BrokerTls::Security } else { BrokerTls::Off })
+        Ok(if on {
+            BrokerTls::Security
+        } else {
+            BrokerTls::Off
+        })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<BrokerTls, A::Error> {
@@ -137,11 +141,22 @@ mod tests {
             })
         );
         let missing = setting("{ca: ca.pem, cert: me.pem}").unwrap_err();
-        assert!(missing.to_string().contains("missing field `key`"), "{missing}");
+        assert!(
+            missing.to_string().contains("missing field `key`"),
+            "{missing}"
+        );
         let typo = setting("{ca: a, cert: b, key: c, verify: false}").unwrap_err();
-        assert!(typo.to_string().contains("unknown field `verify`"), "{typo}");
+        assert!(
+            typo.to_string().contains("unknown field `verify`"),
+            "{typo}"
+        );
         let other = setting("yes please").unwrap_err();
-        assert!(other.to_string().contains("true, false, or {ca, cert, key}"), "{other}");
+        assert!(
+            other
+                .to_string()
+                .contains("true, false, or {ca, cert, key}"),
+            "{other}"
+        );
     }
 
     #[test]
@@ -158,7 +173,10 @@ mod tests {
             broker_tls(Some(&BrokerTls::Security), Some(&section)).unwrap(),
             Some(files)
         );
-        assert_eq!(broker_tls(Some(&BrokerTls::Off), Some(&section)).unwrap(), None);
+        assert_eq!(
+            broker_tls(Some(&BrokerTls::Off), Some(&section)).unwrap(),
+            None
+        );
         assert_eq!(broker_tls(None, None).unwrap(), None);
     }
 

@@ -38,7 +38,12 @@ fn every_key_kind_and_form_is_taken() {
         KeyKind::Ed25519,
         KeyKind::Rsa,
     ] {
-        let files = files(&dir.path().join(format!("{kind:?}")), &ca, "rip.mcollective", kind);
+        let files = files(
+            &dir.path().join(format!("{kind:?}")),
+            &ca,
+            "rip.mcollective",
+            kind,
+        );
         let config = files
             .client_config()
             .unwrap_or_else(|error| panic!("{kind:?}: {error}"));
@@ -53,13 +58,34 @@ fn missing_and_unreadable_files_are_named() {
     let good = files(dir.path(), &ca, "rip.mcollective", KeyKind::EcdsaP256);
     let gone = dir.path().join("gone.pem");
     for (files, what) in [
-        (TlsFiles { ca: gone.clone(), ..good.clone() }, "CA certificate"),
-        (TlsFiles { cert: gone.clone(), ..good.clone() }, "certificate"),
-        (TlsFiles { key: gone.clone(), ..good.clone() }, "key"),
+        (
+            TlsFiles {
+                ca: gone.clone(),
+                ..good.clone()
+            },
+            "CA certificate",
+        ),
+        (
+            TlsFiles {
+                cert: gone.clone(),
+                ..good.clone()
+            },
+            "certificate",
+        ),
+        (
+            TlsFiles {
+                key: gone.clone(),
+                ..good.clone()
+            },
+            "key",
+        ),
     ] {
         let text = message(files.client_config());
         assert!(
-            text.starts_with(&format!("cannot read the NATS TLS {what} {}", gone.display())),
+            text.starts_with(&format!(
+                "cannot read the NATS TLS {what} {}",
+                gone.display()
+            )),
             "{text}"
         );
     }
@@ -72,16 +98,43 @@ fn files_that_are_not_what_they_should_be_are_named() {
     let good = files(dir.path(), &ca, "rip.mcollective", KeyKind::EcdsaP256);
     let text_file = dir.path().join("notes.txt");
     std::fs::write(&text_file, "not a certificate\n").unwrap();
-    let ca_not_pem = message(TlsFiles { ca: text_file.clone(), ..good.clone() }.client_config());
+    let ca_not_pem = message(
+        TlsFiles {
+            ca: text_file.clone(),
+            ..good.clone()
+        }
+        .client_config(),
+    );
     assert_eq!(
         ca_not_pem,
-        format!("the NATS TLS CA certificate {} holds no PEM certificate", text_file.display())
+        format!(
+            "the NATS TLS CA certificate {} holds no PEM certificate",
+            text_file.display()
+        )
     );
     // A key where the certificate should be, and a certificate where the key should be.
-    let swapped_cert = message(TlsFiles { cert: good.key.clone(), ..good.clone() }.client_config());
-    assert!(swapped_cert.contains("holds no PEM certificate"), "{swapped_cert}");
-    assert!(swapped_cert.contains(&good.key.display().to_string()), "{swapped_cert}");
-    let swapped_key = message(TlsFiles { key: good.cert.clone(), ..good.clone() }.client_config());
+    let swapped_cert = message(
+        TlsFiles {
+            cert: good.key.clone(),
+            ..good.clone()
+        }
+        .client_config(),
+    );
+    assert!(
+        swapped_cert.contains("holds no PEM certificate"),
+        "{swapped_cert}"
+    );
+    assert!(
+        swapped_cert.contains(&good.key.display().to_string()),
+        "{swapped_cert}"
+    );
+    let swapped_key = message(
+        TlsFiles {
+            key: good.cert.clone(),
+            ..good.clone()
+        }
+        .client_config(),
+    );
     assert_eq!(
         swapped_key,
         format!(
@@ -95,8 +148,18 @@ fn files_that_are_not_what_they_should_be_are_named() {
 fn a_key_of_another_certificate_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let ca = Authority::new("pairs");
-    let mine = files(&dir.path().join("a"), &ca, "rip.mcollective", KeyKind::EcdsaP256);
-    let other = files(&dir.path().join("b"), &ca, "bob.mcollective", KeyKind::EcdsaP256);
+    let mine = files(
+        &dir.path().join("a"),
+        &ca,
+        "rip.mcollective",
+        KeyKind::EcdsaP256,
+    );
+    let other = files(
+        &dir.path().join("b"),
+        &ca,
+        "bob.mcollective",
+        KeyKind::EcdsaP256,
+    );
     let mixed = TlsFiles {
         key: other.key.clone(),
         ..mine.clone()
