@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::certs::{write_ssldir, Authority, SslFiles};
+use support::certs::{write_ssldir, Authority, KeyKind, SslFiles};
 use support::nats::NatsServer;
 use support::{Output, Process, Test};
 
@@ -44,13 +44,18 @@ impl Site {
 
     /// The same with the certificate from `issuer` (the CA file stays this site's).
     fn ssldir_issued_by(&self, name: &str, issuer: &Authority) -> (PathBuf, SslFiles) {
+        self.ssldir_with(name, issuer, KeyKind::EcdsaP256)
+    }
+
+    /// The same with a key of `kind`.
+    fn ssldir_with(&self, name: &str, issuer: &Authority, kind: KeyKind) -> (PathBuf, SslFiles) {
         let ssldir = self.path(name).join("ssl");
         let alt_names: &[&str] = if name == "localhost" {
             &["127.0.0.1"]
         } else {
             &[]
         };
-        let issued = issuer.issue(name, alt_names);
+        let issued = issuer.issue_with(name, alt_names, kind);
         let files = write_ssldir(&ssldir, name, &issued, &self.ca.pem());
         (ssldir, files)
     }
@@ -165,17 +170,43 @@ fn assert_refused(output: &Output, expected: &str) {
     );
 }
 
+/// Every key kind through a real handshake: the client's RSA in PKCS#1 (as Puppet's CA
+/// issues), the node's Ed25519, the fleet's ECDSA P-256.
 #[test]
 fn a_ping_goes_to_a_real_agent_and_a_fleet_over_mutual_tls() {
     let site = Site::new("ping");
-    let server = site.broker();
-    let (node_ssl, _) = site.ssldir("web1.example.net");
-    let _agent = start_agent(&site.agent_config("web1.example.net", &server.tls_url(), &node_ssl));
-    let (client_ssl, _) = site.ssldir("rip.mcollective");
+    let mut server = site.broker();
+    let (node_ssl, node_files) = site.ssldir_with("web1.example.net", &site.ca, KeyKind::Ed25519);
+    let agent_config = site.agent_config("web1.example.net", &server.tls_url(), &node_ssl);
+    let check = Test::new()
+        .args(["agent", "--check", "--config"])
+        .arg(&agent_config)
+        .status(0)
+        .run();
+    assert!(
+        check.stdout.contains(&format!(
+            "broker TLS: ca {}, cert {}, key {}\n",
+            node_files.ca.display(),
+            node_files.cert.display(),
+            node_files.key.display()
+        )),
+        "{}",
+        check.whole()
+    );
+    let mut agent = start_agent(&agent_config);
+    let (client_ssl, _) = site.ssldir_with("rip.mcollective", &site.ca, KeyKind::Rsa);
     let client = site.client_config("rip.mcollective", &server.tls_url(), &client_ssl);
     let direct = ping(&client, &["-I", "web1.example.net"]);
     assert_eq!(direct.status, 0, "{}", direct.whole());
     assert_eq!(answered(&direct), ["web1.example.net"]);
+
+    // A broker restarted: the agent reconnects over TLS with the same certificates.
+    server.restart();
+    agent.wait_for_stderr("reconnected to the broker");
+    assert_eq!(
+        answered(&ping(&client, &["-I", "web1.example.net"])),
+        ["web1.example.net"]
+    );
 
     // orchestrate fleet on explicit nats.tls files (a node's certificate), reached with a
     // nats:// URL: the configuration, not the URL, asks for TLS.
