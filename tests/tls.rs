@@ -63,7 +63,12 @@ impl Site {
     /// A broker requiring a client certificate from this CA, its own certificate from
     /// `issuer`.
     fn broker_issued_by(&self, issuer: &Authority) -> NatsServer {
-        let (_, files) = self.ssldir_issued_by("localhost", issuer);
+        self.broker_named("localhost", issuer)
+    }
+
+    /// A broker whose certificate is made out to `name` (and `127.0.0.1` for `localhost`).
+    fn broker_named(&self, name: &str, issuer: &Authority) -> NatsServer {
+        let (_, files) = self.ssldir_issued_by(name, issuer);
         let config = self.path("broker.conf");
         std::fs::write(
             &config,
@@ -274,6 +279,24 @@ fn a_broker_certificate_from_another_ca_is_refused_by_the_client() {
             "error: the broker at {} has a certificate that does not chain to the CA in {}\n",
             server.tls_url(),
             files.ca.display()
+        ),
+    );
+}
+
+#[test]
+fn a_broker_certificate_for_another_host_is_refused_by_the_client() {
+    let site = Site::new("ours");
+    let server = site.broker_named("broker.example.net", &site.ca);
+    let (ssl, _) = site.ssldir("rip.mcollective");
+    let out = ping(
+        &site.client_config("rip.mcollective", &server.tls_url(), &ssl),
+        &[],
+    );
+    assert_refused(
+        &out,
+        &format!(
+            "error: the broker's certificate at {} is not made out to 127.0.0.1 (it names broker.example.net)\n",
+            server.tls_url()
         ),
     );
 }

@@ -89,7 +89,11 @@ impl TlsFiles {
             }) => format!(
                 "the broker's certificate at {server} is not made out to {} (it names {})",
                 expected.to_str(),
-                presented.join(", ")
+                presented
+                    .iter()
+                    .map(|shown| presented_name(shown))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             rustls::Error::InvalidCertificate(_) => format!(
                 "the broker's certificate at {server} is refused ({cause}); it was checked against the CA in {}",
@@ -135,6 +139,16 @@ fn rustls_cause<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a 
         current = error.source();
     }
     None
+}
+
+/// A name of a certificate as webpki shows it (`DnsName("broker.example.net")`,
+/// `IpAddress(10.0.0.1)`): the name alone.
+fn presented_name(shown: &str) -> &str {
+    shown
+        .split_once('(')
+        .and_then(|(_, inner)| inner.strip_suffix(')'))
+        .map(|inner| inner.trim_matches('"'))
+        .unwrap_or(shown)
 }
 
 fn describe_alert(alert: AlertDescription) -> &'static str {

@@ -188,3 +188,13 @@ fn handshake_errors_are_found_inside_io_errors() {
     assert_eq!(rustls_cause(&unrelated), None);
     assert_eq!(explain_without_files(&unrelated, "nats://x:1"), None);
 }
+
+#[test]
+fn presented_names_are_shown_plain() {
+    assert_eq!(
+        presented_name("DnsName(\"broker.example.net\")"),
+        "broker.example.net"
+    );
+    assert_eq!(presented_name("IpAddress(10.0.0.1)"), "10.0.0.1");
+    assert_eq!(presented_name("DirectoryName"), "DirectoryName");
+}
