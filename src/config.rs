@@ -52,6 +52,10 @@ pub struct NatsSection {
     /// Mutual TLS: `{ca, cert, key}`, `true` (the security section's certificates, the
     /// default when there is a security section) or `false`.
     pub tls: Option<BrokerTls>,
+    /// How long a lost connection may take to come back before a request fails with "the
+    /// broker at URL is unreachable" and the run stops (default 5 s).
+    #[serde(default, deserialize_with = "crate::duration::deserialize_optional")]
+    pub reconnect_grace: Option<Duration>,
 }
 
 /// `discovery:` how long broadcast discovery waits.
@@ -275,10 +279,12 @@ mod tests {
     #[test]
     fn a_whole_file_parses() {
         let config = Config::parse(
-            "nats:\n  servers: [nats://b1:4222, nats://b2:4222]\n  user: orch\n  password: secret\n\
+            "nats:\n  servers: [nats://b1:4222, nats://b2:4222]\n  user: orch\n  password: secret\n  reconnect_grace: 2s\n\
              collective: production\ndiscovery: {timeout: 3, window: 250ms}\n",
         )
         .unwrap();
+        let grace = config.nats.as_ref().and_then(|nats| nats.reconnect_grace);
+        assert_eq!(grace, Some(Duration::from_secs(2)));
         assert_eq!(config.collective.as_deref(), Some("production"));
         assert_eq!(config.discovery.timeout, Some(Duration::from_secs(3)));
         assert_eq!(config.discovery.window, Some(Duration::from_millis(250)));
@@ -318,6 +324,7 @@ mod tests {
         let several = both.nats_options(None).unwrap_err();
         assert_eq!(several.kind(), ConfigErrorKind::Nats);
         assert!(several.to_string().contains("give one of"), "{several}");
+        assert!(Config::parse("nats: {reconnect_grace: soon}").is_err());
         let no_section = Config::parse("nats: {servers: [a], tls: true}").unwrap();
         let refused = no_section.nats_options(None).unwrap_err();
         assert_eq!(refused.kind(), ConfigErrorKind::Nats);
@@ -333,8 +340,7 @@ mod tests {
         let path = dir.path().join("config.yaml");
         std::fs::write(
             &path,
-            "nats: {servers: [tls://b:4222], tls: {ca: ca.pem, cert: me.pem, key: me.key}}
-",
+            "nats: {servers: [tls://b:4222], tls: {ca: ca.pem, cert: me.pem, key: me.key}}\n",
         )
         .unwrap();
         let explicit = Config::read(&path)
@@ -346,9 +352,7 @@ mod tests {
         assert_eq!(files.ca, dir.path().join("ca.pem"));
         assert_eq!(files.key, dir.path().join("me.key"));
         let security = Config::parse(
-            "nats: {servers: [nats://b:4222]}
-security: {ssldir: /ssl, certname: rip.mcollective}
-",
+            "nats: {servers: [nats://b:4222]}\nsecurity: {ssldir: /ssl, certname: rip.mcollective}\n",
         )
         .unwrap();
         let by_default = security.nats_options(None).unwrap().unwrap().tls.unwrap();
@@ -357,9 +361,7 @@ security: {ssldir: /ssl, certname: rip.mcollective}
             PathBuf::from("/ssl/certs/rip.mcollective.pem")
         );
         let off = Config::parse(
-            "nats: {servers: [nats://b:4222], tls: false}
-security: {ssldir: /ssl, certname: rip.mcollective}
-",
+            "nats: {servers: [nats://b:4222], tls: false}\nsecurity: {ssldir: /ssl, certname: rip.mcollective}\n",
         )
         .unwrap();
         assert_eq!(off.nats_options(None).unwrap().unwrap().tls, None);

@@ -452,9 +452,7 @@ mod tests {
         let secure = dir.path().join("secure.yaml");
         std::fs::write(
             &secure,
-            "nats: {servers: ['tls://b:4222']}
-security: {ssldir: ssl, certname: web1.example.net}
-",
+            "nats: {servers: ['tls://b:4222']}\nsecurity: {ssldir: ssl, certname: web1.example.net}\n",
         )
         .unwrap();
         let tls = AgentConfig::load(&secure)

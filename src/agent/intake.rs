@@ -11,16 +11,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::acceptance::{check_request, Rejection};
+use super::acceptance::{check_request, Rejection, ALLOWED_CLOCK_SKEW_SECS};
 use super::{Agent, CompiledFilter, Node, Outgoing};
 use crate::protocol::{
-    decode_request, encode_reply, statuscode, unix_now, ProtocolError, Reply, Request, RpcReplyBody,
+    decode_sealed_request, encode_signed_reply, statuscode, unix_now, ProtocolError, Reply,
+    Request, RpcReplyBody,
 };
+use crate::security::{Refusal, RequestVerifier};
 
 /// What one collective's nodes admit: the checks done once per message.
 #[derive(Clone, Debug)]
 pub struct Intake {
     collective: String,
+    /// With security on: the signature, caller and replay checks.
+    verifier: Option<Arc<RequestVerifier>>,
 }
 
 /// A request that decoded and passed verification: what each node then considers.
@@ -46,6 +50,12 @@ pub enum Dropped {
     Undecodable(#[source] ProtocolError),
     #[error(transparent)]
     Refused(#[from] Rejection),
+    #[error("request {id} from {caller:?} refused: {refusal}")]
+    Unverified {
+        id: String,
+        caller: String,
+        refusal: Refusal,
+    },
     #[error("request {id}: the filter does not select {node}")]
     NotSelected { id: String, node: String },
     #[error("request {id}: {node} could not encode its reply: {source}")]
@@ -62,6 +72,9 @@ pub enum DroppedKind {
     Undecodable,
     /// Another collective's, expired, or from the future ([`Rejection`] says which).
     Refused,
+    /// Security is on and the signature, the certificate, the caller, the ttl or the request
+    /// id (a replay) does not pass.
+    Unverified,
     NotSelected,
     Unencodable,
 }
@@ -71,6 +84,7 @@ impl Dropped {
         match self {
             Dropped::Undecodable(_) => DroppedKind::Undecodable,
             Dropped::Refused(_) => DroppedKind::Refused,
+            Dropped::Unverified { .. } => DroppedKind::Unverified,
             Dropped::NotSelected { .. } => DroppedKind::NotSelected,
             Dropped::Unencodable { .. } => DroppedKind::Unencodable,
         }
@@ -90,10 +104,25 @@ impl Dropped {
 
 impl Intake {
     /// The intake of a node (or nodes) serving `collective`.
+    /// Without security: nothing is signed, anyone on the broker may ask.
     pub fn new(collective: impl Into<String>) -> Intake {
         Intake {
             collective: collective.into(),
+            verifier: None,
         }
+    }
+
+    /// With security on: nothing unsigned, untrusted, replayed or from a caller not allowed
+    /// goes further.
+    pub fn secured(collective: impl Into<String>, verifier: Arc<RequestVerifier>) -> Intake {
+        Intake {
+            collective: collective.into(),
+            verifier: Some(verifier),
+        }
+    }
+
+    pub fn is_secured(&self) -> bool {
+        self.verifier.is_some()
     }
 
     pub fn collective(&self) -> &str {
@@ -107,8 +136,23 @@ impl Intake {
 
     /// [`Intake::admit`] at Unix time `now`.
     pub fn admit_at(&self, payload: &[u8], now: u64) -> Result<Admitted, Dropped> {
-        let request = decode_request(payload).map_err(Dropped::Undecodable)?;
-        check_request(&request, &self.collective, now)?;
+        let (request, seal) = decode_sealed_request(payload).map_err(Dropped::Undecodable)?;
+        let skew = self
+            .verifier
+            .as_ref()
+            .map_or(ALLOWED_CLOCK_SKEW_SECS, |verifier| {
+                verifier.max_clock_skew().as_secs()
+            });
+        check_request(&request, &self.collective, now, skew)?;
+        if let Some(verifier) = &self.verifier {
+            verifier
+                .verify(&request, &seal, now)
+                .map_err(|refusal| Dropped::Unverified {
+                    id: request.id.clone(),
+                    caller: request.caller.clone(),
+                    refusal,
+                })?;
+        }
         let filter = CompiledFilter::compile(&request.filter);
         Ok(Admitted { request, filter })
     }
@@ -196,8 +240,9 @@ impl Accepted<'_> {
     fn reply(&self, body: &RpcReplyBody) -> Result<Outgoing, Dropped> {
         let request = self.request;
         let identity = self.node.identity();
+        let signer = self.node.signer();
         Reply::rpc(&request.id, identity, &request.agent, unix_now(), body)
-            .and_then(|reply| encode_reply(&reply))
+            .and_then(|reply| encode_signed_reply(&reply, signer))
             .map(|payload| Outgoing {
                 subject: request.reply_to.clone(),
                 payload,

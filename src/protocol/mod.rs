@@ -22,9 +22,14 @@ mod transport_layer;
 
 pub use error::ProtocolError;
 pub use filter::{regex_pattern as filter_regex_pattern, FactFilter, Filter, FilterError};
-pub use reply::{decode_reply, encode_reply, Reply, RpcReplyBody};
-pub use request::{decode_request, encode_request, Request};
+pub use reply::{
+    decode_reply, decode_sealed_reply, encode_reply, encode_signed_reply, Reply, RpcReplyBody,
+};
+pub use request::{
+    decode_request, decode_sealed_request, encode_request, encode_signed_request, Request,
+};
 pub use request_id::new_request_id;
+pub use secure::{Seal, Signer};
 pub use subject::{
     broadcast_subject, broadcast_subjects, direct_subject, direct_subjects, is_subject_token,
     is_valid_identity, replies_to, reply_subject, reply_subjects, Addressee,
