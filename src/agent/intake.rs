@@ -32,6 +32,8 @@ pub struct Intake {
 pub struct Admitted {
     request: Request,
     filter: CompiledFilter,
+    /// With security on: who remembers the requests each node took.
+    verifier: Option<Arc<RequestVerifier>>,
 }
 
 /// A request one node will answer: it selects the node, and names the agent to run (None: an
@@ -154,7 +156,11 @@ impl Intake {
                 })?;
         }
         let filter = CompiledFilter::compile(&request.filter);
-        Ok(Admitted { request, filter })
+        Ok(Admitted {
+            request,
+            filter,
+            verifier: self.verifier.clone(),
+        })
     }
 }
 
@@ -175,6 +181,16 @@ impl Node {
                 id: admitted.request.id.clone(),
                 node: self.identity().to_string(),
             });
+        }
+        if let Some(verifier) = &admitted.verifier {
+            let request = &admitted.request;
+            verifier
+                .first_time(request, self.identity(), unix_now())
+                .map_err(|refusal| Dropped::Unverified {
+                    id: request.id.clone(),
+                    caller: request.caller.clone(),
+                    refusal,
+                })?;
         }
         Ok(Accepted {
             node: self,

@@ -25,6 +25,8 @@ pub struct Credentials {
     pubcert: String,
     /// The certificate's CN: the caller name (`choria=<name>`) of a client.
     name: String,
+    /// The CN and the DNS SANs: the identities a node may answer as.
+    names: Vec<String>,
     key: SigningKey,
 }
 
@@ -150,12 +152,23 @@ impl Credentials {
         }
         let name = common_name(&cert)
             .ok_or_else(|| CertError::Unparsable("the certificate has no common name".into()))?;
-        Ok(Credentials { pubcert, name, key })
+        let names = names_of(&cert);
+        Ok(Credentials {
+            pubcert,
+            name,
+            names,
+            key,
+        })
     }
 
     /// The certificate's common name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether `name` is the certificate's CN or one of its DNS SANs.
+    pub fn is_named(&self, name: &str) -> bool {
+        self.names.iter().any(|own| own == name)
     }
 
     pub fn pubcert(&self) -> &str {

@@ -148,7 +148,10 @@ fn every_forgery_is_refused() {
 
     let (r, s) = signed(&request("choria=rip.mcollective", 60), Some(&rip));
     verifier.verify(&r, &s, now).unwrap();
-    assert_eq!(refused(&r, &s), RefusalKind::Replay);
+    verifier.first_time(&r, "web1", now).unwrap();
+    verifier.first_time(&r, "web2", now).unwrap();
+    let replayed = verifier.first_time(&r, "web1", now).unwrap_err();
+    assert_eq!(replayed.kind(), RefusalKind::Replay);
 }
 
 #[test]

@@ -48,9 +48,8 @@ impl RequestVerifier {
     }
 
     /// Whether `request` (read from `seal.message`) is signed by a caller who may call, within
-    /// the longest ttl, and not taken before. Its time against the clock is checked with the
-    /// collective, before this (agent/acceptance.rs). The request is remembered only once
-    /// every check passed: a forgery bearing a real request's id must not block the real one.
+    /// the longest ttl. Its time against the clock is checked with the collective, before this
+    /// (agent/acceptance.rs); whether a node took it before, after ([`RequestVerifier::first_time`]).
     pub fn verify(&self, request: &Request, seal: &Seal, now: u64) -> Result<(), Refusal> {
         if request.ttl > self.max_ttl {
             return Err(Refusal::TtlTooLong {
@@ -69,11 +68,20 @@ impl RequestVerifier {
             .verify(seal.message.as_bytes(), &seal.signature)
             .map_err(refusal_of)?;
         self.callers.check(&request.caller, &signer)?;
-        let until = request.time.saturating_add(request.ttl);
-        if !self.replays.first_time(&request.id, until, now) {
-            return Err(Refusal::Replayed(request.id.clone()));
-        }
         Ok(())
+    }
+
+    /// Whether `node` takes the verified `request` for the first time, remembering it until its
+    /// ttl ends. Asked per node, since one direct call sends one request, same id, to each of
+    /// its targets (a simulated fleet sees them all); asked only of a request that passed
+    /// [`RequestVerifier::verify`], so a forgery bearing a real request's id cannot block it.
+    pub fn first_time(&self, request: &Request, node: &str, now: u64) -> Result<(), Refusal> {
+        let until = request.time.saturating_add(request.ttl);
+        let key = format!("{}/{node}", request.id);
+        match self.replays.first_time(&key, until, now) {
+            true => Ok(()),
+            false => Err(Refusal::Replayed(request.id.clone())),
+        }
     }
 }
 
