@@ -15,6 +15,8 @@ pub struct NatsServer {
     /// A configuration file (TLS, authorization) the server is started with, again on
     /// restart.
     config: Option<PathBuf>,
+    /// The folder of a configuration written here ([`NatsServer::start_tls`]).
+    _config_dir: Option<tempfile::TempDir>,
 }
 
 impl NatsServer {
@@ -30,12 +32,30 @@ impl NatsServer {
         NatsServer::start_configured(Some(config.to_path_buf()))
     }
 
+    /// A server requiring mutual TLS, as docs/nats.md shows it (`tls { verify: true }`): its
+    /// certificate and key, and the CA a client's certificate must be signed by.
+    pub fn start_tls(ca: &Path, cert: &Path, key: &Path) -> NatsServer {
+        let dir = tempfile::tempdir().expect("a folder for the configuration");
+        let config = dir.path().join("nats-server.conf");
+        let text = format!(
+            "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  ca_file: \"{}\"\n  verify: true\n  timeout: 5\n}}\n",
+            cert.display(),
+            key.display(),
+            ca.display()
+        );
+        std::fs::write(&config, text).expect("the configuration is written");
+        let mut server = NatsServer::start_configured(Some(config));
+        server._config_dir = Some(dir);
+        server
+    }
+
     fn start_configured(config: Option<PathBuf>) -> NatsServer {
         let ports = tempfile::tempdir().expect("a folder for the ports file");
         let mut server = NatsServer {
             child: None,
             port: 0,
             config,
+            _config_dir: None,
         };
         let dir = ports
             .path()
@@ -54,6 +74,7 @@ impl NatsServer {
             child: None,
             port,
             config: None,
+            _config_dir: None,
         };
         server.launch();
         server
