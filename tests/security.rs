@@ -54,18 +54,7 @@ impl Pki {
     /// A broker requiring mutual TLS with this CA's certificates (docs/nats.md): everything
     /// here runs over TLS, as a real fleet does.
     fn broker(&self) -> NatsServer {
-        let files = self
-            .ca
-            .issue_with("localhost", |params| {
-                let loopback = std::net::IpAddr::from([127, 0, 0, 1]);
-                params
-                    .subject_alt_names
-                    .push(rcgen::SanType::IpAddress(loopback));
-            })
-            .unwrap()
-            .write_ssldir(&self.dir.join("broker/ssl"), "localhost", &self.ca.ca_pem())
-            .unwrap();
-        NatsServer::start_tls(&files.ca, &files.cert, &files.key)
+        support::certs::tls_broker(&self.dir, &self.ca, &self.ca, "localhost")
     }
 
     /// The TLS files of `name`, a party with a certificate of this CA.

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::certs::{write_ssldir, Authority, KeyKind, SslFiles};
+use orchestrate::security::{Authority, CertFiles};
+use support::certs::{authority, tls_broker, write_ssldir, KeyForm};
 use support::nats::NatsServer;
 use support::{Output, Process, Test};
 
@@ -29,7 +30,7 @@ impl Site {
     fn new(name: &str) -> Site {
         Site {
             dir: tempfile::tempdir().unwrap(),
-            ca: Authority::new(name),
+            ca: authority(name),
         }
     }
 
@@ -38,25 +39,19 @@ impl Site {
     }
 
     /// `<dir>/<name>/ssl`, Puppet's layout for `name`, issued by this CA.
-    fn ssldir(&self, name: &str) -> (PathBuf, SslFiles) {
+    fn ssldir(&self, name: &str) -> (PathBuf, CertFiles) {
         self.ssldir_issued_by(name, &self.ca)
     }
 
     /// The same with the certificate from `issuer` (the CA file stays this site's).
-    fn ssldir_issued_by(&self, name: &str, issuer: &Authority) -> (PathBuf, SslFiles) {
-        self.ssldir_with(name, issuer, KeyKind::EcdsaP256)
+    fn ssldir_issued_by(&self, name: &str, issuer: &Authority) -> (PathBuf, CertFiles) {
+        self.ssldir_with(name, issuer, KeyForm::Ecdsa)
     }
 
-    /// The same with a key of `kind`.
-    fn ssldir_with(&self, name: &str, issuer: &Authority, kind: KeyKind) -> (PathBuf, SslFiles) {
+    /// The same with a key of `form`.
+    fn ssldir_with(&self, name: &str, issuer: &Authority, form: KeyForm) -> (PathBuf, CertFiles) {
         let ssldir = self.path(name).join("ssl");
-        let alt_names: &[&str] = if name == "localhost" {
-            &["127.0.0.1"]
-        } else {
-            &[]
-        };
-        let issued = issuer.issue_with(name, alt_names, kind);
-        let files = write_ssldir(&ssldir, name, &issued, &self.ca.pem());
+        let files = write_ssldir(&ssldir, name, issuer, form, &self.ca.ca_pem());
         (ssldir, files)
     }
 
@@ -68,19 +63,7 @@ impl Site {
 
     /// A broker whose certificate is made out to `name` (and `127.0.0.1` for `localhost`).
     fn broker_named(&self, name: &str, issuer: &Authority) -> NatsServer {
-        let (_, files) = self.ssldir_issued_by(name, issuer);
-        let config = self.path("broker.conf");
-        std::fs::write(
-            &config,
-            format!(
-                "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  ca_file: \"{}\"\n  verify: true\n  timeout: 5\n}}\n",
-                files.cert.display(),
-                files.key.display(),
-                files.ca.display()
-            ),
-        )
-        .unwrap();
-        NatsServer::start_with_config(&config)
+        tls_broker(&self.path(name), &self.ca, issuer, name)
     }
 
     fn broker(&self) -> NatsServer {
@@ -181,7 +164,7 @@ fn assert_refused(output: &Output, expected: &str) {
 fn a_ping_goes_to_a_real_agent_and_a_fleet_over_mutual_tls() {
     let site = Site::new("ping");
     let mut server = site.broker();
-    let (node_ssl, node_files) = site.ssldir_with("web1.example.net", &site.ca, KeyKind::Ed25519);
+    let (node_ssl, node_files) = site.ssldir_with("web1.example.net", &site.ca, KeyForm::Ed25519);
     let agent_config = site.agent_config("web1.example.net", &server.tls_url(), &node_ssl);
     let check = Test::new()
         .args(["agent", "--check", "--config"])
@@ -199,7 +182,7 @@ fn a_ping_goes_to_a_real_agent_and_a_fleet_over_mutual_tls() {
         check.whole()
     );
     let mut agent = start_agent(&agent_config);
-    let (client_ssl, _) = site.ssldir_with("rip.mcollective", &site.ca, KeyKind::Rsa);
+    let (client_ssl, _) = site.ssldir_with("rip.mcollective", &site.ca, KeyForm::RsaPkcs1);
     let client = site.client_config("rip.mcollective", &server.tls_url(), &client_ssl);
     let direct = ping(&client, &["-I", "web1.example.net"]);
     assert_eq!(direct.status, 0, "{}", direct.whole());
@@ -213,18 +196,30 @@ fn a_ping_goes_to_a_real_agent_and_a_fleet_over_mutual_tls() {
         ["web1.example.net"]
     );
 
-    // orchestrate fleet on explicit nats.tls files (a node's certificate), reached with a
-    // nats:// URL: the configuration, not the URL, asks for TLS.
-    let (_, fleet_files) = site.ssldir("fleet.example.net");
+    // orchestrate fleet on explicit nats.tls files, reached with a nats:// URL: the
+    // configuration, not the URL, asks for TLS. Its nodes sign with their own certificates
+    // from the same ssldir.
+    let (fleet_ssl, fleet_files) = site.ssldir("fleet.example.net");
+    for node in ["node00001.example.net", "node00002.example.net"] {
+        write_ssldir(
+            &fleet_ssl,
+            node,
+            &site.ca,
+            KeyForm::Ecdsa,
+            &site.ca.ca_pem(),
+        );
+    }
     let fleet_config = site.path("fleet.yaml");
     std::fs::write(
         &fleet_config,
         format!(
-            "nats:\n  servers: ['{}']\n  tls: {{ca: {}, cert: {}, key: {}}}\n",
+            "nats:\n  servers: ['{}']\n  tls: {{ca: {}, cert: {}, key: {}}}\n\
+             security: {{ssldir: {}, certname: fleet.example.net}}\n",
             server.url(),
             fleet_files.ca.display(),
             fleet_files.cert.display(),
-            fleet_files.key.display()
+            fleet_files.key.display(),
+            fleet_ssl.display()
         ),
     )
     .unwrap();
@@ -248,7 +243,7 @@ fn a_ping_goes_to_a_real_agent_and_a_fleet_over_mutual_tls() {
 fn a_client_certificate_from_another_ca_is_refused_by_the_broker() {
     let site = Site::new("ours");
     let server = site.broker();
-    let stranger = Authority::new("theirs");
+    let stranger = authority("theirs");
     let (ssl, files) = site.ssldir_issued_by("rip.mcollective", &stranger);
     let out = ping(
         &site.client_config("rip.mcollective", &server.tls_url(), &ssl),
@@ -267,7 +262,7 @@ fn a_client_certificate_from_another_ca_is_refused_by_the_broker() {
 #[test]
 fn a_broker_certificate_from_another_ca_is_refused_by_the_client() {
     let site = Site::new("ours");
-    let server = site.broker_issued_by(&Authority::new("impostor"));
+    let server = site.broker_issued_by(&authority("impostor"));
     let (ssl, files) = site.ssldir("rip.mcollective");
     let out = ping(
         &site.client_config("rip.mcollective", &server.tls_url(), &ssl),
@@ -322,10 +317,8 @@ fn missing_files_are_named_by_the_client_and_the_agent() {
         .arg(site.agent_config("web1.example.net", &server.tls_url(), &ssl))
         .deadline(Duration::from_secs(10))
         .run();
-    assert_refused(
-        &agent,
-        &format!("cannot read the NATS TLS key {}", files.key.display()),
-    );
+    // The daemon loads its signing key first; either way the file is named.
+    assert_refused(&agent, &format!("cannot read {}", files.key.display()));
     assert!(started.elapsed() < Duration::from_secs(5), "no retrying");
 }
 
@@ -333,7 +326,7 @@ fn missing_files_are_named_by_the_client_and_the_agent() {
 fn an_agent_whose_certificate_the_broker_refuses_stops_at_once() {
     let site = Site::new("ours");
     let server = site.broker();
-    let (ssl, files) = site.ssldir_issued_by("web1.example.net", &Authority::new("theirs"));
+    let (ssl, files) = site.ssldir_issued_by("web1.example.net", &authority("theirs"));
     let out = Test::new()
         .args(["agent", "--config"])
         .arg(site.agent_config("web1.example.net", &server.url(), &ssl))
@@ -373,7 +366,7 @@ struct Session {
 
 impl Session {
     /// Connected and past CONNECT: the broker has mapped the certificate to a user.
-    fn open(server: &NatsServer, files: &SslFiles) -> Session {
+    fn open(server: &NatsServer, files: &CertFiles) -> Session {
         let mut tcp = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
         tcp.set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
@@ -472,7 +465,6 @@ fn with_broker_config_each_certificate_uses_only_its_own_subjects() {
         .stdout("")
         .run();
     let server = NatsServer::start_with_config(&conf);
-    let (_, rip) = site.ssldir("rip.mcollective");
     let (_, bob) = site.ssldir("bob.mcollective");
     let (web1_ssl, web1) = site.ssldir("web1.example.net");
     let (_, web2) = site.ssldir("web2.example.net");
@@ -485,6 +477,21 @@ fn with_broker_config_each_certificate_uses_only_its_own_subjects() {
         "{}",
         agent.stderr_so_far()
     );
+
+    // orchestrate rpc as rip: a signed request through the permissions, and its reply back
+    // on rip's own reply subjects, by discovery and directly.
+    let (rip_ssl, _) = site.ssldir("rip.mcollective");
+    let rip_config = site.client_config("rip.mcollective", &server.tls_url(), &rip_ssl);
+    for args in [&[][..], &["-I", "web1.example.net"][..]] {
+        let out = ping(&rip_config, args);
+        assert_eq!(out.status, 0, "{}", out.whole());
+        assert_eq!(answered(&out), ["web1.example.net"]);
+        assert!(
+            !out.stderr.contains("Permissions Violation"),
+            "{}",
+            out.whole()
+        );
+    }
 
     let mut node = Session::open(&server, &web1);
     node.send("SUB mcollective.node.web1.example.net 1");
@@ -507,6 +514,11 @@ fn with_broker_config_each_certificate_uses_only_its_own_subjects() {
     assert_eq!(node.read_for(Duration::from_millis(500)), "");
 
     // A client's certificate can, to one node and to all.
+    let rip = CertFiles {
+        ca: rip_ssl.join("certs/ca.pem"),
+        cert: rip_ssl.join("certs/rip.mcollective.pem"),
+        key: rip_ssl.join("private_keys/rip.mcollective.pem"),
+    };
     let mut client = Session::open(&server, &rip);
     client.publish("mcollective.node.web1.example.net", "hello");
     client.publish("mcollective.broadcast.agent.rpcutil", "all");

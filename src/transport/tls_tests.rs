@@ -5,21 +5,54 @@
 use std::path::Path;
 
 use super::*;
+use crate::security::{Authority, KeyKind};
 
-#[path = "../../tests/support/certs.rs"]
-mod certs;
+#[path = "../../tests/support/openssl.rs"]
+mod openssl;
 
-use certs::{Authority, KeyKind};
+/// The key's form in its file.
+#[derive(Clone, Copy, Debug)]
+enum KeyForm {
+    EcdsaPkcs8,
+    EcdsaSec1,
+    Ed25519,
+    RsaPkcs1,
+}
 
-/// The files of `name`, issued by `ca` with a key of `kind`, in `dir`.
-fn files(dir: &Path, ca: &Authority, name: &str, kind: KeyKind) -> TlsFiles {
-    let issued = ca.issue_with(name, &[], kind);
-    let written = certs::write_ssldir(dir, name, &issued, &ca.pem());
+/// The files of `name`, issued by `ca` with a key of `form`, in Puppet's layout under `dir`.
+fn files(dir: &Path, ca: &Authority, name: &str, form: KeyForm) -> TlsFiles {
+    let generate = |algorithm| rcgen::KeyPair::generate_for(algorithm).unwrap();
+    let (key, rewritten) = match form {
+        KeyForm::EcdsaPkcs8 => (generate(&rcgen::PKCS_ECDSA_P256_SHA256), None),
+        KeyForm::EcdsaSec1 => {
+            let key = generate(&rcgen::PKCS_ECDSA_P256_SHA256);
+            let sec1 = openssl::to_sec1(&key.serialize_pem());
+            (key, Some(sec1))
+        }
+        KeyForm::Ed25519 => (generate(&rcgen::PKCS_ED25519), None),
+        KeyForm::RsaPkcs1 => {
+            let pkcs8 = openssl::rsa_pkcs8();
+            let pkcs1 = openssl::to_pkcs1(&pkcs8);
+            (rcgen::KeyPair::from_pem(&pkcs8).unwrap(), Some(pkcs1))
+        }
+    };
+    let written = ca
+        .issue_for_key(name, key, |_| {})
+        .unwrap()
+        .write_ssldir(dir, name, &ca.ca_pem())
+        .unwrap();
+    if let Some(pem) = rewritten {
+        std::fs::write(&written.key, pem).unwrap();
+    }
     TlsFiles {
         ca: written.ca,
         cert: written.cert,
         key: written.key,
     }
+}
+
+fn authority(name: &str) -> Authority {
+    Authority::new(name, KeyKind::EcdsaP256).unwrap()
 }
 
 fn message(result: Result<ClientConfig, TransportError>) -> String {
@@ -31,12 +64,12 @@ fn message(result: Result<ClientConfig, TransportError>) -> String {
 #[test]
 fn every_key_kind_and_form_is_taken() {
     let dir = tempfile::tempdir().unwrap();
-    let ca = Authority::new("keys");
+    let ca = authority("keys");
     for kind in [
-        KeyKind::EcdsaP256,
-        KeyKind::EcdsaP256Sec1,
-        KeyKind::Ed25519,
-        KeyKind::Rsa,
+        KeyForm::EcdsaPkcs8,
+        KeyForm::EcdsaSec1,
+        KeyForm::Ed25519,
+        KeyForm::RsaPkcs1,
     ] {
         let files = files(
             &dir.path().join(format!("{kind:?}")),
@@ -54,8 +87,8 @@ fn every_key_kind_and_form_is_taken() {
 #[test]
 fn missing_and_unreadable_files_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let ca = Authority::new("missing");
-    let good = files(dir.path(), &ca, "rip.mcollective", KeyKind::EcdsaP256);
+    let ca = authority("missing");
+    let good = files(dir.path(), &ca, "rip.mcollective", KeyForm::EcdsaPkcs8);
     let gone = dir.path().join("gone.pem");
     for (files, what) in [
         (
@@ -94,8 +127,8 @@ fn missing_and_unreadable_files_are_named() {
 #[test]
 fn files_that_are_not_what_they_should_be_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let ca = Authority::new("wrong");
-    let good = files(dir.path(), &ca, "rip.mcollective", KeyKind::EcdsaP256);
+    let ca = authority("wrong");
+    let good = files(dir.path(), &ca, "rip.mcollective", KeyForm::EcdsaPkcs8);
     let text_file = dir.path().join("notes.txt");
     std::fs::write(&text_file, "not a certificate\n").unwrap();
     let ca_not_pem = message(
@@ -147,18 +180,18 @@ fn files_that_are_not_what_they_should_be_are_named() {
 #[test]
 fn a_key_of_another_certificate_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let ca = Authority::new("pairs");
+    let ca = authority("pairs");
     let mine = files(
         &dir.path().join("a"),
         &ca,
         "rip.mcollective",
-        KeyKind::EcdsaP256,
+        KeyForm::EcdsaPkcs8,
     );
     let other = files(
         &dir.path().join("b"),
         &ca,
         "bob.mcollective",
-        KeyKind::EcdsaP256,
+        KeyForm::EcdsaPkcs8,
     );
     let mixed = TlsFiles {
         key: other.key.clone(),

@@ -8,6 +8,7 @@ pub mod certs;
 pub mod env;
 pub mod nats;
 pub mod normalise;
+pub mod openssl;
 pub mod process;
 pub mod test;
 
