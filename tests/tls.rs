@@ -358,6 +358,29 @@ fn a_tls_broker_without_certificates_configured_says_so() {
         .contains("set nats.tls {ca, cert, key} or a security section"));
 }
 
+#[test]
+fn a_broker_without_tls_is_named_as_such() {
+    let site = Site::new("plain");
+    let server = NatsServer::start();
+    let (ssl, _) = site.ssldir("rip.mcollective");
+    let out = ping(
+        &site.client_config("rip.mcollective", &server.url(), &ssl),
+        &[],
+    );
+    assert_refused(
+        &out,
+        &format!(
+            "error: the broker at {} does not speak TLS (it answered the TLS handshake with",
+            server.url()
+        ),
+    );
+    assert!(
+        out.stderr.contains("or set nats.tls: false"),
+        "{}",
+        out.whole()
+    );
+}
+
 /// One connection speaking NATS's text protocol over TLS with a certificate, as any client
 /// could: what the broker answers, permission errors included, is read as it comes.
 struct Session {

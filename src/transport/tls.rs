@@ -104,6 +104,10 @@ impl TlsFiles {
                 self.cert.display(),
                 describe_alert(*alert)
             ),
+            // A broker without TLS answers the handshake in plain NATS.
+            rustls::Error::InvalidMessage(_) => format!(
+                "the broker at {server} does not speak TLS (it answered the TLS handshake with {cause}): give it a tls block (docs/nats.md), or set nats.tls: false to connect without TLS"
+            ),
             other => format!("TLS with the broker at {server} failed: {other}"),
         })
     }
