@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::security::SecuritySection;
+use crate::security::{broker_tls, BrokerTls, BrokerTlsError, SecuritySection};
 use crate::transport::{NatsAuth, NatsOptions};
 
 /// The system-wide configuration file, tried last.
@@ -49,21 +49,13 @@ pub struct NatsSection {
     pub user: Option<String>,
     pub password: Option<String>,
     pub token: Option<String>,
-    /// Parsed so configurations can be written now; using it is refused until TLS lands.
-    pub tls: Option<TlsSection>,
+    /// Mutual TLS: `{ca, cert, key}`, `true` (the security section's certificates, the
+    /// default when there is a security section) or `false`.
+    pub tls: Option<BrokerTls>,
     /// How long a lost connection may take to come back before a request fails with "the
     /// broker at URL is unreachable" and the run stops (default 5 s).
     #[serde(default, deserialize_with = "crate::duration::deserialize_optional")]
     pub reconnect_grace: Option<Duration>,
-}
-
-/// `nats.tls:` the CA that signed the broker's certificate, and the client's own.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsSection {
-    pub ca: Option<PathBuf>,
-    pub cert: Option<PathBuf>,
-    pub key: Option<PathBuf>,
 }
 
 /// `discovery:` how long broadcast discovery waits.
@@ -93,10 +85,11 @@ pub enum ConfigError {
         path: PathBuf,
         source: serde_yaml_ng::Error,
     },
-    #[error(
-        "{origin}: nats.tls is set, but TLS is not supported yet; remove it to connect without TLS"
-    )]
-    Tls { origin: String },
+    #[error("{origin}: {source}")]
+    Tls {
+        origin: String,
+        source: BrokerTlsError,
+    },
     #[error("{origin}: nats.password needs nats.user")]
     PasswordWithoutUser { origin: String },
     #[error(
@@ -150,8 +143,13 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        if let (Some(security), Some(base)) = (&mut config.security, path.parent()) {
-            security.resolve_relative_to(base);
+        if let Some(base) = path.parent() {
+            if let Some(security) = &mut config.security {
+                security.resolve_relative_to(base);
+            }
+            if let Some(tls) = config.nats.as_mut().and_then(|nats| nats.tls.as_mut()) {
+                tls.resolve_relative_to(base);
+            }
         }
         config.source = Some(path.to_path_buf());
         Ok(config)
@@ -177,11 +175,6 @@ impl Config {
         if servers.is_empty() {
             return Ok(None);
         }
-        if section.tls.is_some() {
-            return Err(ConfigError::Tls {
-                origin: self.origin(),
-            });
-        }
         let auth = match (&section.credentials, &section.user, &section.token) {
             (Some(path), None, None) => NatsAuth::Credentials(path.clone()),
             (None, Some(user), None) => NatsAuth::UserPassword {
@@ -203,6 +196,13 @@ impl Config {
         };
         let mut options = NatsOptions::new(servers);
         options.auth = auth;
+        options.tls =
+            broker_tls(section.tls.as_ref(), self.security.as_ref()).map_err(|source| {
+                ConfigError::Tls {
+                    origin: self.origin(),
+                    source,
+                }
+            })?;
         Ok(Some(options))
     }
 
@@ -325,15 +325,48 @@ mod tests {
         assert_eq!(several.kind(), ConfigErrorKind::Nats);
         assert!(several.to_string().contains("give one of"), "{several}");
         assert!(Config::parse("nats: {reconnect_grace: soon}").is_err());
-        let tls =
-            Config::parse("nats: {servers: [a], tls: {ca: /ca.pem, cert: c, key: k}}").unwrap();
-        assert_eq!(
-            tls.nats.as_ref().unwrap().tls.as_ref().unwrap().ca,
-            Some(PathBuf::from("/ca.pem"))
+        let no_section = Config::parse("nats: {servers: [a], tls: true}").unwrap();
+        let refused = no_section.nats_options(None).unwrap_err();
+        assert_eq!(refused.kind(), ConfigErrorKind::Nats);
+        assert!(
+            refused.to_string().contains("no security section"),
+            "{refused}"
         );
-        let refused = tls.nats_options(None).unwrap_err();
-        assert!(matches!(refused, ConfigError::Tls { .. }), "{refused}");
-        assert!(refused.to_string().contains("TLS is not supported yet"));
+    }
+
+    #[test]
+    fn tls_from_nats_tls_or_the_security_section() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.yaml");
+        std::fs::write(
+            &path,
+            "nats: {servers: [tls://b:4222], tls: {ca: ca.pem, cert: me.pem, key: me.key}}\n",
+        )
+        .unwrap();
+        let explicit = Config::read(&path)
+            .unwrap()
+            .nats_options(None)
+            .unwrap()
+            .unwrap();
+        let files = explicit.tls.unwrap();
+        assert_eq!(files.ca, dir.path().join("ca.pem"));
+        assert_eq!(files.key, dir.path().join("me.key"));
+        let security = Config::parse(
+            "nats: {servers: [nats://b:4222]}\nsecurity: {ssldir: /ssl, certname: rip.mcollective}\n",
+        )
+        .unwrap();
+        let by_default = security.nats_options(None).unwrap().unwrap().tls.unwrap();
+        assert_eq!(
+            by_default.cert,
+            PathBuf::from("/ssl/certs/rip.mcollective.pem")
+        );
+        let off = Config::parse(
+            "nats: {servers: [nats://b:4222], tls: false}\nsecurity: {ssldir: /ssl, certname: rip.mcollective}\n",
+        )
+        .unwrap();
+        assert_eq!(off.nats_options(None).unwrap().unwrap().tls, None);
+        let plain = Config::parse("nats: {servers: [nats://b:4222]}").unwrap();
+        assert_eq!(plain.nats_options(None).unwrap().unwrap().tls, None);
     }
 
     #[test]

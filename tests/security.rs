@@ -15,7 +15,7 @@ use orchestrate::protocol::{
     reply_subject, unix_now, Filter, Reply, Request, RpcReplyBody, Signer,
 };
 use orchestrate::security::{Authority, Credentials, KeyKind};
-use orchestrate::transport::{Nats, NatsOptions, Transport};
+use orchestrate::transport::{Nats, NatsOptions, TlsFiles, Transport};
 use serde_json::json;
 use support::nats::NatsServer;
 use support::{Process, Test};
@@ -49,6 +49,30 @@ impl Pki {
 
     fn credentials(&self, name: &str) -> Credentials {
         self.ca.credentials(name).unwrap()
+    }
+
+    /// A broker requiring mutual TLS with this CA's certificates (docs/nats.md): everything
+    /// here runs over TLS, as a real fleet does.
+    fn broker(&self) -> NatsServer {
+        support::certs::tls_broker(&self.dir, &self.ca, &self.ca, "localhost")
+    }
+
+    /// The TLS files of `name`, a party with a certificate of this CA.
+    fn tls_files(&self, name: &str) -> TlsFiles {
+        let ssldir = self.ssldir(name);
+        TlsFiles {
+            ca: ssldir.join("certs/ca.pem"),
+            cert: ssldir.join("certs").join(format!("{name}.pem")),
+            key: ssldir.join("private_keys").join(format!("{name}.pem")),
+        }
+    }
+
+    /// How an attacker on the broker connects: with a certificate of the CA (mutual TLS lets
+    /// every one in), here `mallory.mcollective`'s.
+    fn attacker(&self, server: &NatsServer) -> NatsOptions {
+        let mut options = NatsOptions::new(vec![server.url()]);
+        options.tls = Some(self.tls_files("mallory.mcollective"));
+        options
     }
 }
 
@@ -165,12 +189,10 @@ fn tamper(wire: &[u8], inner: impl Fn(&mut serde_json::Value)) -> bytes::Bytes {
 async fn every_forged_request_is_refused_and_logged_and_nothing_runs() {
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::new(dir.path());
-    let server = NatsServer::start();
+    let server = pki.broker();
     let ran = dir.path().join("ran.log");
     let node = start_node(&pki, &server, &ran);
-    let nats = Nats::connect(&NatsOptions::new(vec![server.url()]))
-        .await
-        .unwrap();
+    let nats = Nats::connect(&pki.attacker(&server)).await.unwrap();
     let rip = pki.credentials("rip.mcollective");
 
     // The genuine request is answered: the node works.
@@ -351,14 +373,14 @@ async fn every_forged_request_is_refused_and_logged_and_nothing_runs() {
 fn a_forged_reply_is_ignored_by_the_client() {
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::new(dir.path());
-    let server = NatsServer::start();
+    let server = pki.broker();
     let config = client_config(&pki, &server);
     let forger = pki.credentials("web2.example.net");
-    let url = server.url();
+    let attacker = pki.attacker(&server);
     // The forger answers every request to ghost.example.net as ghost, signed with web2's key.
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let (nats, mut requests) = runtime.block_on(async {
-        let nats = Arc::new(Nats::connect(&NatsOptions::new(vec![url])).await.unwrap());
+        let nats = Arc::new(Nats::connect(&attacker).await.unwrap());
         let requests = nats
             .subscribe(direct_subject("mcollective", "ghost.example.net"))
             .await
@@ -416,7 +438,7 @@ fn a_forged_reply_is_ignored_by_the_client() {
 fn a_signed_client_is_answered_with_signed_replies() {
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::new(dir.path());
-    let server = NatsServer::start();
+    let server = pki.broker();
     let ran = dir.path().join("ran.log");
     let node = start_node(&pki, &server, &ran);
     let config = client_config(&pki, &server);
@@ -432,11 +454,18 @@ fn a_signed_client_is_answered_with_signed_replies() {
     );
     let log = node.stderr_so_far();
     assert!(log.contains("caller=choria=rip.mcollective"), "{log}");
-    // Unsigned, the same client is refused.
+    // Unsigned (TLS files, no security section), the same client is refused.
+    let tls = pki.tls_files("rip.mcollective");
     let unsigned = pki.dir.join("unsigned.yaml");
     std::fs::write(
         &unsigned,
-        format!("nats: {{servers: ['{}']}}\n", server.url()),
+        format!(
+            "nats:\n  servers: ['{}']\n  tls: {{ca: {}, cert: {}, key: {}}}\n",
+            server.url(),
+            tls.ca.display(),
+            tls.cert.display(),
+            tls.key.display()
+        ),
     )
     .unwrap();
     let out = Test::new()

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::external::LoadError;
 use crate::protocol::{is_subject_token, is_valid_identity};
-use crate::security::{AuditError, SecuritySection};
+use crate::security::{broker_tls, AuditError, BrokerTls, BrokerTlsError, SecuritySection};
 use crate::transport::{NatsAuth, NatsOptions, DEFAULT_CONNECT_TIMEOUT};
 
 /// How many requests a node handles at once by default: enough that a slow action does not
@@ -69,6 +69,9 @@ pub struct NatsConfig {
     pub credentials: Option<PathBuf>,
     #[serde(default, deserialize_with = "crate::duration::deserialize_optional")]
     pub connect_timeout: Option<Duration>,
+    /// Mutual TLS: `{ca, cert, key}`, `true` (the security section's certificates, the
+    /// default when there is a security section) or `false`.
+    pub tls: Option<BrokerTls>,
 }
 
 /// `puppet:` — how the `puppet` agent finds Puppet's files and starts runs.
@@ -145,6 +148,8 @@ pub enum ConfigError {
     HalfALogin,
     #[error("nats: give one of user/password, token or credentials")]
     SeveralLogins,
+    #[error(transparent)]
+    BrokerTls(#[from] BrokerTlsError),
     #[error("puppet.settings: {name:?} is not a Puppet setting name")]
     NotAPuppetSetting { name: String },
     /// The `puppet` agent is configured but cannot run.
@@ -255,6 +260,9 @@ impl AgentConfig {
             if ways.iter().filter(|given| **given).count() > 1 {
                 return Err(ConfigError::SeveralLogins);
             }
+            if nats.tls == Some(BrokerTls::Security) && self.security.is_none() {
+                return Err(BrokerTlsError::NoSecuritySection.into());
+            }
         }
         if let Some(puppet) = &self.puppet {
             for name in puppet.settings.keys() {
@@ -278,12 +286,13 @@ impl AgentConfig {
         {
             resolve(path);
         }
-        if let Some(credentials) = self
-            .nats
-            .as_mut()
-            .and_then(|nats| nats.credentials.as_mut())
-        {
-            resolve(credentials);
+        if let Some(nats) = &mut self.nats {
+            if let Some(credentials) = &mut nats.credentials {
+                resolve(credentials);
+            }
+            if let Some(tls) = &mut nats.tls {
+                tls.resolve_relative_to(base);
+            }
         }
         if let Some(security) = &mut self.security {
             security
@@ -319,9 +328,13 @@ impl AgentConfig {
             .unwrap_or_else(|| "mcollective".to_string())
     }
 
-    /// The broker connection for node `identity`, if a broker is configured.
-    pub fn nats_options(&self, identity: &str) -> Option<NatsOptions> {
-        let nats = self.nats.as_ref()?;
+    /// The broker connection for node `identity`, if a broker is configured: with mutual
+    /// TLS by `nats.tls` or the security section, and the node's own inboxes
+    /// (`_INBOX.<identity>`, which a broker's permissions can grant it alone).
+    pub fn nats_options(&self, identity: &str) -> Result<Option<NatsOptions>, ConfigError> {
+        let Some(nats) = self.nats.as_ref() else {
+            return Ok(None);
+        };
         let mut options = NatsOptions::new(nats.servers.clone());
         options.auth = match (&nats.user, &nats.password, &nats.token, &nats.credentials) {
             (Some(user), Some(password), _, _) => NatsAuth::UserPassword {
@@ -334,7 +347,9 @@ impl AgentConfig {
         };
         options.connect_timeout = nats.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT);
         options.name = format!("orchestrate agent {identity}");
-        Some(options)
+        options.tls = broker_tls(nats.tls.as_ref(), self.security.as_ref())?;
+        options.inbox_prefix = Some(format!("_INBOX.{identity}"));
+        Ok(Some(options))
     }
 }
 
@@ -393,7 +408,7 @@ mod tests {
         assert_eq!(config.concurrency, DEFAULT_CONCURRENCY);
         assert_eq!(config.action_timeout, DEFAULT_ACTION_TIMEOUT);
         assert!(!config.identity().is_empty());
-        assert!(config.nats_options("x").is_none());
+        assert!(config.nats_options("x").unwrap().is_none());
     }
 
     #[test]
@@ -407,8 +422,13 @@ mod tests {
         assert_eq!(config.identity(), "web1.example.net");
         assert_eq!(config.collective(), "dc1");
         assert_eq!(config.action_timeout, Duration::from_millis(1500));
-        let options = config.nats_options("web1.example.net").unwrap();
+        let options = config.nats_options("web1.example.net").unwrap().unwrap();
         assert_eq!(options.auth, NatsAuth::Token("s3cret".into()));
+        assert_eq!(options.tls, None);
+        assert_eq!(
+            options.inbox_prefix.as_deref(),
+            Some("_INBOX.web1.example.net")
+        );
         assert_eq!(options.connect_timeout, Duration::from_secs(2));
         let puppet = config.puppet.unwrap();
         assert_eq!(puppet.settings["vardir"], "/tmp/v");
@@ -426,6 +446,8 @@ mod tests {
             ("action_timeout: ten", "is not a duration"),
             ("nats: {servers: []}", "no server"),
             ("nats: {servers: [x], user: u}", "go together"),
+            ("nats: {servers: [x], tls: true}", "no security section"),
+            ("nats: {servers: [x], tls: {ca: a}}", "missing field `cert`"),
             ("puppet: {settings: {'--x': y}}", "not a Puppet setting"),
             ("- a list", "invalid type"),
         ] {
@@ -448,6 +470,24 @@ mod tests {
         let config = AgentConfig::load(&path).unwrap();
         assert_eq!(config.facts.unwrap(), dir.path().join("facts.yaml"));
         assert_eq!(config.agents_dir.unwrap(), PathBuf::from("/abs/agents"));
+        let secure = dir.path().join("secure.yaml");
+        std::fs::write(
+            &secure,
+            "nats: {servers: ['tls://b:4222']}\nsecurity: {ssldir: ssl, certname: web1.example.net}\n",
+        )
+        .unwrap();
+        let tls = AgentConfig::load(&secure)
+            .unwrap()
+            .nats_options("web1.example.net")
+            .unwrap()
+            .unwrap()
+            .tls
+            .expect("TLS from the security section");
+        assert_eq!(tls.ca, dir.path().join("ssl/certs/ca.pem"));
+        assert_eq!(
+            tls.key,
+            dir.path().join("ssl/private_keys/web1.example.net.pem")
+        );
         let missing = AgentConfig::load(&dir.path().join("none.yaml")).unwrap_err();
         assert_eq!(missing.kind(), ConfigErrorKind::Read);
         assert!(missing.to_string().contains("cannot read"));

@@ -14,7 +14,7 @@ use clap::Args;
 use crate::agent::config::AgentConfig;
 use crate::agent::daemon::Daemon;
 use crate::stop::Stop;
-use crate::transport::{Nats, NatsOptions, Transport};
+use crate::transport::{Nats, NatsOptions, Transport, TransportErrorKind};
 use crate::Error;
 
 #[derive(Debug, Args)]
@@ -37,7 +37,7 @@ pub fn run(args: AgentArgs) -> Result<(), Error> {
     super::logging::init_at("info");
     let config = AgentConfig::load(&args.config)?;
     let daemon = Daemon::from_config(&config)?;
-    let nats = config.nats_options(daemon.identity());
+    let nats = config.nats_options(daemon.identity())?;
     if args.check {
         print_check(&daemon, &config, nats.as_ref());
         return Ok(());
@@ -62,7 +62,7 @@ pub fn run(args: AgentArgs) -> Result<(), Error> {
 /// Serves until stopped: connecting, subscribing, serving and finishing each end on `stop`.
 async fn serve(daemon: Arc<Daemon>, nats: NatsOptions, stop: &Stop) -> Result<(), Error> {
     // Stopped before serving: nothing was announced, nothing to tell.
-    let Some(connection) = connect(&nats, stop).await else {
+    let Some(connection) = connect(&nats, stop).await? else {
         return Ok(());
     };
     let transport: Arc<dyn Transport> = Arc::new(connection.clone());
@@ -92,19 +92,24 @@ const SUBSCRIBED_WITHIN: Duration = Duration::from_secs(10);
 
 /// Connects to the broker, trying again (1 s, 2 s, ... up to 30 s apart) while it is
 /// unreachable: a node booting before its broker must still come up. None when stopped first.
-async fn connect(nats: &NatsOptions, stop: &Stop) -> Option<Nats> {
+/// A TLS failure (a file that cannot be used, a certificate refused either way) is a mistake
+/// to correct, not a broker to wait for: it ends the daemon at once.
+async fn connect(nats: &NatsOptions, stop: &Stop) -> Result<Option<Nats>, Error> {
     let mut delay = Duration::from_secs(1);
     loop {
         let attempt = tokio::select! {
-            () = stop.requested() => return None,
+            () = stop.requested() => return Ok(None),
             attempt = Nats::connect(nats) => attempt,
         };
         match attempt {
-            Ok(connection) => return Some(connection),
+            Ok(connection) => return Ok(Some(connection)),
+            Err(error) if error.kind() == TransportErrorKind::Tls => {
+                return Err(Error::Connect(error))
+            }
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?delay, "cannot reach the broker yet");
                 tokio::select! {
-                    () = stop.requested() => return None,
+                    () = stop.requested() => return Ok(None),
                     () = tokio::time::sleep(delay) => {}
                 }
                 delay = (delay * 2).min(MAX_RETRY_DELAY);
@@ -139,6 +144,14 @@ fn print_check(daemon: &Daemon, config: &AgentConfig, nats: Option<&NatsOptions>
         nats.map(NatsOptions::describe)
             .unwrap_or_else(|| "none (set nats.servers)".to_string())
     );
+    if let Some(tls) = nats.and_then(|nats| nats.tls.as_ref()) {
+        println!(
+            "broker TLS: ca {}, cert {}, key {}",
+            tls.ca.display(),
+            tls.cert.display(),
+            tls.key.display()
+        );
+    }
     println!("facts: {}", info.facts.len());
     println!("classes: {}", info.classes.join(", "));
     println!("agents: {}", info.agents.join(", "));

@@ -2,6 +2,7 @@
 
 mod agent;
 mod broker;
+mod broker_config;
 mod check;
 mod fleet;
 mod graph;
@@ -46,6 +47,8 @@ pub enum Command {
     Fleet(fleet::FleetServeArgs),
     /// The node daemon: serve this node's agents on NATS until SIGTERM: `orchestrate agent --config FILE`.
     Agent(agent::AgentArgs),
+    /// Write a nats-server configuration for a real fleet: mutual TLS, each certificate its own subjects.
+    BrokerConfig(broker_config::BrokerConfigArgs),
     /// `orchestrate PLAYBOOK [NAME=VALUE...]` runs a playbook.
     #[command(external_subcommand)]
     Playbook(Vec<String>),
@@ -76,6 +79,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Fleet(args) => fleet::run(args),
         Command::Rpc(args) => rpc::run(args),
         Command::Agent(args) => agent::run(args),
+        Command::BrokerConfig(args) => broker_config::run(args),
         Command::Playbook(words) => Err(Error::usage(format!(
             "cannot run {}: parse the command line with cli::parse",
             words.join(" ")

@@ -33,8 +33,8 @@ pub use request_id::new_request_id;
 pub use secure::{Seal, Signer};
 pub use sensitive::{redact_inputs, REDACTED};
 pub use subject::{
-    broadcast_subject, direct_subject, direct_subjects, is_subject_token, is_valid_identity,
-    reply_subject, Addressee,
+    broadcast_subject, broadcast_subjects, direct_subject, direct_subjects, is_subject_token,
+    is_valid_identity, replies_to, reply_subject, reply_subjects, Addressee,
 };
 
 /// Seconds since the Unix epoch, the unit of the envelopes' `time`.

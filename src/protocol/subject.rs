@@ -59,6 +59,20 @@ pub fn reply_subject(collective: &str, sender: &str, request_id: &str) -> String
     format!("{collective}.reply.{sender}.{request_id}")
 }
 
+/// The wildcards of a broker's permissions (`orchestrate broker-config`): every broadcast,
+/// every reply, and every reply to one sender.
+pub fn broadcast_subjects(collective: &str) -> String {
+    format!("{collective}.broadcast.agent.>")
+}
+
+pub fn reply_subjects(collective: &str) -> String {
+    format!("{collective}.reply.>")
+}
+
+pub fn replies_to(collective: &str, sender: &str) -> String {
+    format!("{collective}.reply.{sender}.>")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

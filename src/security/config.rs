@@ -163,8 +163,24 @@ impl SecuritySection {
     }
 }
 
-/// `puppet config print NAME` (agent section), when Puppet is installed and answers.
+/// `puppet config print NAME` (agent section), when Puppet is installed and answers. Asked
+/// once per process and name: Puppet takes a second or more to start, and the request
+/// signer, the broker's TLS and the node's daemon each want the files.
 fn puppet_setting(name: &str) -> Option<String> {
+    static ANSWERS: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
+    > = std::sync::OnceLock::new();
+    let answers = ANSWERS.get_or_init(Default::default);
+    let mut answers = answers
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    answers
+        .entry(name.to_string())
+        .or_insert_with(|| ask_puppet(name))
+        .clone()
+}
+
+fn ask_puppet(name: &str) -> Option<String> {
     let output = std::process::Command::new("puppet")
         .args(["config", "print", name, "--section", "agent"])
         .stderr(std::process::Stdio::null())

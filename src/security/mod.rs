@@ -4,6 +4,7 @@
 
 mod audit;
 mod authority;
+mod broker_tls;
 mod callers;
 mod certs;
 mod config;
@@ -16,6 +17,7 @@ mod verify;
 
 pub use audit::{AuditEntry, AuditError, AuditErrorKind, AuditLog};
 pub use authority::{Authority, AuthorityError, IssuedCert};
+pub use broker_tls::{broker_tls, BrokerTls, BrokerTlsError, BrokerTlsFiles};
 pub use callers::{CallerRuleError, CallerRules};
 pub use certs::{CertError, CertErrorKind, CheckedCert, Credentials, Trust, Usage};
 pub use config::{

@@ -11,6 +11,9 @@ pub enum TransportErrorKind {
     NotConnected,
     /// The broker refuses a message this large.
     PayloadTooLarge,
+    /// A TLS file cannot be used, or the TLS handshake with the broker failed (its
+    /// certificate or ours refused): a mistake to correct, not a broker to wait for.
+    Tls,
     /// Anything else the broker or the network reports.
     Other,
 }
@@ -63,6 +66,7 @@ impl fmt::Display for TransportErrorKind {
             TransportErrorKind::InvalidSubject => "invalid subject",
             TransportErrorKind::NotConnected => "not connected",
             TransportErrorKind::PayloadTooLarge => "payload too large",
+            TransportErrorKind::Tls => "TLS",
             TransportErrorKind::Other => "transport error",
         };
         formatter.write_str(text)

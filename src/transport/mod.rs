@@ -1,5 +1,5 @@
 //! How messages move between the orchestrator and the nodes: a NATS-shaped publish/subscribe
-//! trait, and its implementations: in-process, and NATS (async-nats).
+//! trait, and its implementations: in-process, and NATS (async-nats), with mutual TLS.
 //!
 //! Subjects are NATS subjects: dot-separated tokens; a subscription may use `*` for one token
 //! and a final `>` for one or more tokens. Delivery is at most once: a message published to a
@@ -11,6 +11,7 @@ mod link;
 mod nats;
 mod subject;
 mod subscription;
+mod tls;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,6 +24,7 @@ pub use link::{Link, LinkState, LinkWatch};
 pub use nats::{Nats, NatsAuth, NatsOptions, DEFAULT_CONNECT_TIMEOUT};
 pub use subject::{subject_matches, validate_publish_subject, validate_subscribe_subject};
 pub use subscription::Subscription;
+pub use tls::TlsFiles;
 
 /// A boxed future that can cross threads, so [`Transport`] stays object safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

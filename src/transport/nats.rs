@@ -1,7 +1,7 @@
 //! The NATS transport, on async-nats: one connection to one of the configured servers, which
 //! async-nats re-establishes (with every subscription) when it is lost. Connection events are
 //! logged; messages published while the connection is down wait in the client and go out
-//! once it is back.
+//! once it is back. With [`TlsFiles`] the connection is mutual TLS (transport/tls.rs).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,6 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::subject::{validate_publish_subject, validate_subscribe_subject};
+use super::tls::{self, TlsFiles};
 use super::{
     BoxFuture, Link, LinkWatch, Subscription, Transport, TransportError, TransportErrorKind,
 };
@@ -40,6 +41,12 @@ pub struct NatsOptions {
     pub connect_timeout: Duration,
     /// The connection's name as the broker shows it (`nats-server` monitoring, logs).
     pub name: String,
+    /// Mutual TLS with these files; None: TLS only when a `tls://` URL or the broker asks,
+    /// checked against the system's roots, with no certificate of ours.
+    pub tls: Option<TlsFiles>,
+    /// Where this connection's private inboxes live (`_INBOX` when None). A node gives its
+    /// own (`_INBOX.<identity>`), so a broker can allow each party only its own inboxes.
+    pub inbox_prefix: Option<String>,
 }
 
 /// How the client authenticates to the broker.
@@ -63,6 +70,8 @@ impl NatsOptions {
             auth: NatsAuth::None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             name: "orchestrate".to_string(),
+            tls: None,
+            inbox_prefix: None,
         }
     }
 
@@ -89,6 +98,12 @@ impl Nats {
     pub async fn connect(options: &NatsOptions) -> Result<Nats, TransportError> {
         let servers = parse_servers(&options.servers)?;
         let described = options.describe();
+        // Read and checked before any server is tried: a missing file is named at once.
+        let tls_config = options
+            .tls
+            .as_ref()
+            .map(TlsFiles::client_config)
+            .transpose()?;
         let mut connect = match &options.auth {
             NatsAuth::None => async_nats::ConnectOptions::new(),
             NatsAuth::UserPassword { user, password } => {
@@ -103,6 +118,12 @@ impl Nats {
                     TransportError::caused_by(TransportErrorKind::Other, message, error)
                 })?,
         };
+        if let Some(config) = tls_config {
+            connect = connect.require_tls(true).tls_client_config(config);
+        }
+        if let Some(prefix) = &options.inbox_prefix {
+            connect = connect.custom_inbox_prefix(prefix);
+        }
         let link = Link::up();
         let events = link.clone();
         connect = connect
@@ -120,14 +141,7 @@ impl Nats {
         let budget = options.connect_timeout * (servers.len() as u32 + 1);
         let client = match tokio::time::timeout(budget, connect.connect(servers)).await {
             Ok(Ok(client)) => client,
-            Ok(Err(error)) => {
-                let message = format!("cannot connect to NATS at {described}: {error}");
-                return Err(TransportError::caused_by(
-                    TransportErrorKind::NotConnected,
-                    message,
-                    error,
-                ));
-            }
+            Ok(Err(error)) => return Err(connect_failure(options, &described, error)),
             Err(_) => {
                 return Err(TransportError::new(
                     TransportErrorKind::NotConnected,
@@ -164,6 +178,26 @@ impl Nats {
     }
 }
 
+/// A failed connection in words: the TLS file or certificate to look at when TLS is the
+/// cause (kind `Tls`), else the broker that cannot be reached (`NotConnected`).
+fn connect_failure(
+    options: &NatsOptions,
+    described: &str,
+    error: async_nats::ConnectError,
+) -> TransportError {
+    let explained = match &options.tls {
+        Some(files) => files.explain(&error, described),
+        None => tls::explain_without_files(&error, described),
+    };
+    match explained {
+        Some(message) => TransportError::caused_by(TransportErrorKind::Tls, message, error),
+        None => {
+            let message = format!("cannot connect to NATS at {described}: {error}");
+            TransportError::caused_by(TransportErrorKind::NotConnected, message, error)
+        }
+    }
+}
+
 fn parse_servers(servers: &[String]) -> Result<Vec<async_nats::ServerAddr>, TransportError> {
     if servers.is_empty() {
         return Err(TransportError::new(
@@ -174,17 +208,10 @@ fn parse_servers(servers: &[String]) -> Result<Vec<async_nats::ServerAddr>, Tran
     servers
         .iter()
         .map(|server| {
-            let address: async_nats::ServerAddr = server.parse().map_err(|error| {
+            server.parse().map_err(|error| {
                 let message = format!("{server:?} is not a NATS server address: {error}");
                 TransportError::caused_by(TransportErrorKind::Other, message, error)
-            })?;
-            if address.tls_required() {
-                return Err(TransportError::new(
-                    TransportErrorKind::Other,
-                    format!("{server}: TLS is not supported yet"),
-                ));
-            }
-            Ok(address)
+            })
         })
         .collect()
 }
@@ -305,11 +332,8 @@ mod tests {
     fn server_lists_are_checked_before_connecting() {
         assert!(parse_servers(&[]).is_err());
         assert!(parse_servers(&["nats://127.0.0.1:4222".into(), "localhost:4223".into()]).is_ok());
-        let tls = parse_servers(&["tls://broker:4222".into()]).unwrap_err();
-        assert!(
-            tls.to_string().contains("TLS is not supported yet"),
-            "{tls}"
-        );
+        let tls = parse_servers(&["tls://broker:4222".into()]).unwrap();
+        assert!(tls[0].tls_required(), "tls:// implies TLS");
         assert!(parse_servers(&["nats://a b".into()]).is_err());
     }
 

@@ -4,9 +4,11 @@
 // Every test binary compiles the whole harness and uses only part of it.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod env;
 pub mod nats;
 pub mod normalise;
+pub mod openssl;
 pub mod process;
 pub mod test;
 

@@ -2,6 +2,7 @@
 //! accepts connections, stopped when dropped. scripts/test installs Debian's `nats-server`.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -11,16 +12,50 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct NatsServer {
     child: Option<Child>,
     port: u16,
+    /// A configuration file (TLS, authorization) the server is started with, again on
+    /// restart.
+    config: Option<PathBuf>,
+    /// The folder of a configuration written here ([`NatsServer::start_tls`]).
+    _config_dir: Option<tempfile::TempDir>,
 }
 
 impl NatsServer {
     /// A server on a port of 127.0.0.1 that the server picks itself and writes to its ports
     /// file: no other test or process can take it between being picked and being bound.
     pub fn start() -> NatsServer {
+        NatsServer::start_configured(None)
+    }
+
+    /// [`NatsServer::start`] with the configuration file `config` (`tls {...}`,
+    /// `authorization {...}`); the command line's address and port win over the file's.
+    pub fn start_with_config(config: &Path) -> NatsServer {
+        NatsServer::start_configured(Some(config.to_path_buf()))
+    }
+
+    /// A server requiring mutual TLS, as docs/nats.md shows it (`tls { verify: true }`): its
+    /// certificate and key, and the CA a client's certificate must be signed by.
+    pub fn start_tls(ca: &Path, cert: &Path, key: &Path) -> NatsServer {
+        let dir = tempfile::tempdir().expect("a folder for the configuration");
+        let config = dir.path().join("nats-server.conf");
+        let text = format!(
+            "tls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  ca_file: \"{}\"\n  verify: true\n  timeout: 5\n}}\n",
+            cert.display(),
+            key.display(),
+            ca.display()
+        );
+        std::fs::write(&config, text).expect("the configuration is written");
+        let mut server = NatsServer::start_configured(Some(config));
+        server._config_dir = Some(dir);
+        server
+    }
+
+    fn start_configured(config: Option<PathBuf>) -> NatsServer {
         let ports = tempfile::tempdir().expect("a folder for the ports file");
         let mut server = NatsServer {
             child: None,
             port: 0,
+            config,
+            _config_dir: None,
         };
         let dir = ports
             .path()
@@ -35,7 +70,12 @@ impl NatsServer {
 
     /// A server on `port` (to bring one back where clients look for it).
     pub fn start_on(port: u16) -> NatsServer {
-        let mut server = NatsServer { child: None, port };
+        let mut server = NatsServer {
+            child: None,
+            port,
+            config: None,
+            _config_dir: None,
+        };
         server.launch();
         server
     }
@@ -43,6 +83,11 @@ impl NatsServer {
     /// `nats://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// `tls://127.0.0.1:<port>`: the same server, TLS required by the URL.
+    pub fn tls_url(&self) -> String {
+        format!("tls://127.0.0.1:{}", self.port)
     }
 
     pub fn port(&self) -> u16 {
@@ -70,7 +115,12 @@ impl NatsServer {
     }
 
     fn spawn(&mut self, args: &[&str]) {
+        let config = self
+            .config
+            .iter()
+            .flat_map(|path| [Path::new("-c"), path.as_path()]);
         let child = Command::new("nats-server")
+            .args(config)
             .args(["-a", "127.0.0.1"])
             .args(args)
             .stdin(Stdio::null())
@@ -84,7 +134,7 @@ impl NatsServer {
     }
 
     /// The client port from `<dir>/nats-server_<pid>.ports` (`{"nats": ["nats://127.0.0.1:N"]}`).
-    fn read_port(&mut self, dir: &std::path::Path) -> u16 {
+    fn read_port(&mut self, dir: &Path) -> u16 {
         let started = Instant::now();
         loop {
             self.panic_if_exited();
