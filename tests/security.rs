@@ -522,7 +522,7 @@ fn policed_node(pki: &Pki, server: &NatsServer, files: &[(&str, &str)], audit: &
 fn policies_deny_before_the_agent_runs_and_every_request_is_audited() {
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::new(dir.path());
-    let server = NatsServer::start();
+    let server = pki.broker();
     let appmgr_policy =
         "policy default deny\nallow\t*\tstatus\tcluster=alfa\tapp\ndeny\t*\tupgrade\t*\t*\n";
     let config = policed_node(
@@ -642,7 +642,7 @@ fn policies_deny_before_the_agent_runs_and_every_request_is_audited() {
 fn an_audit_log_that_cannot_be_opened_is_a_configuration_error() {
     let dir = tempfile::tempdir().unwrap();
     let pki = Pki::new(dir.path());
-    let server = NatsServer::start();
+    let server = pki.broker();
     let config = policed_node(&pki, &server, &[], "/nonexistent/audit.log");
     let out = Test::new().args(["agent", "--config"]).arg(&config).run();
     assert_eq!(out.status, 2, "{}", out.whole());
