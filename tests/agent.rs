@@ -8,7 +8,9 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use orchestrate::security::Authority;
 use serde_json::Value;
+use support::certs::{self, KeyForm};
 use support::nats::NatsServer;
 use support::{repo_root, Output, Process, Test};
 
@@ -105,6 +107,74 @@ fn replies(result: &Value) -> Vec<(String, u64, String, Value)> {
         .collect();
     replies.sort_by(|a, b| a.0.cmp(&b.0));
     replies
+}
+
+/// A fleet with security on, as a real one runs: a CA, a broker requiring mutual TLS with
+/// its certificates, each party's ssldir, and the nodes' action policies.
+struct Secured {
+    dir: PathBuf,
+    ca: Authority,
+    server: NatsServer,
+}
+
+impl Secured {
+    fn new(dir: &Path) -> Secured {
+        let ca = certs::authority("e2e");
+        let server = certs::tls_broker(dir, &ca, &ca, "localhost");
+        Secured {
+            dir: dir.to_path_buf(),
+            ca,
+            server,
+        }
+    }
+
+    /// `names`' certificates in one ssldir (a fleet's), and its path.
+    fn ssldir(&self, folder: &str, names: &[&str]) -> PathBuf {
+        let ssldir = self.dir.join(folder).join("ssl");
+        for name in names {
+            certs::write_ssldir(&ssldir, name, &self.ca, KeyForm::Ed25519, &self.ca.ca_pem());
+        }
+        ssldir
+    }
+
+    /// The `security:` section of a node, its `policies` (file name, text) written beside.
+    fn node_section(&self, identity: &str, policies: &[(&str, &str)]) -> String {
+        let ssldir = self.ssldir(identity, &[identity]);
+        let folder = self.dir.join(identity).join("policies");
+        std::fs::create_dir_all(&folder).unwrap();
+        for (name, text) in policies {
+            std::fs::write(folder.join(name), text).unwrap();
+        }
+        format!(
+            "security: {{ssldir: {}, certname: {identity}, policies: {}, audit_log: {}}}\n",
+            ssldir.display(),
+            folder.display(),
+            self.dir.join(identity).join("audit.log").display()
+        )
+    }
+
+    /// A configuration file for `certname` (a client, or a simulated fleet holding certificates
+    /// for `also`): the broker and the ssldir.
+    fn config(&self, certname: &str, also: &[&str]) -> PathBuf {
+        let mut names = vec![certname];
+        names.extend_from_slice(also);
+        let ssldir = self.ssldir(certname, &names);
+        let path = self.dir.join(format!("{certname}.yaml"));
+        std::fs::write(
+            &path,
+            format!(
+                "nats: {{servers: ['{}']}}\nsecurity: {{ssldir: {}, certname: {certname}}}\n",
+                self.server.url(),
+                ssldir.display()
+            ),
+        )
+        .unwrap();
+        path
+    }
+
+    fn audit(&self, identity: &str) -> String {
+        std::fs::read_to_string(self.dir.join(identity).join("audit.log")).unwrap_or_default()
+    }
 }
 
 /// Publishes raw bytes on `subject` with the NATS text protocol, as any client could.
@@ -357,15 +427,27 @@ fn a_real_puppet_run_through_the_daemon() {
 
 /// The app_cluster_upgrade playbook, unchanged, through three `orchestrate agent` processes
 /// (cluster bravo's web servers, with the shipped appmgr and nrpe) and a simulated fleet on
-/// NATS (the load balancer, the notification servers and cluster alfa).
+/// NATS (the load balancer, the notification servers and cluster alfa), with security on
+/// everywhere: mutual TLS to the broker, signed requests and replies, and policies on the
+/// real nodes that allow exactly what the playbook needs.
 #[test]
 fn app_cluster_upgrade_through_three_agents_and_a_simulated_fleet() {
-    let server = NatsServer::start();
-    let url = server.url();
     let dir = tempfile::tempdir().unwrap();
+    let secured = Secured::new(dir.path());
+    let url = secured.server.url();
+    let simulated = [
+        "web1.example.net",
+        "web2.example.net",
+        "web3.example.net",
+        "web4.example.net",
+        "web5.example.net",
+        "lb1.example.net",
+        "notify1.example.net",
+        "notify2.example.net",
+    ];
     let _fleet = Test::new()
-        .arg("fleet")
-        .nats(&server)
+        .args(["fleet", "--config"])
+        .arg(secured.config("fleet.example.net", &simulated))
         .args(["--fleet", "tests/fixtures/agent/fleet-without-bravo.yaml"])
         .start("Serving 8 nodes");
     let env = [
@@ -373,23 +455,43 @@ fn app_cluster_upgrade_through_three_agents_and_a_simulated_fleet() {
         // The check must not depend on how busy the test machine is.
         ("NRPE_LOAD_LIMIT", "1000".to_string()),
     ];
+    let policies = [
+        (
+            "appmgr.policy",
+            "policy default deny\nallow\tchoria=rip.mcollective\tupgrade\tcluster=bravo\t*\n",
+        ),
+        (
+            "nrpe.policy",
+            "policy default deny\nallow\tchoria=rip.mcollective\truncommand\t*\t*\n",
+        ),
+        (
+            "rpcutil.policy",
+            "policy default deny\nallow\tchoria=rip.mcollective\tping\t*\t*\n",
+        ),
+    ];
     let _agents: Vec<Process> = ["web6", "web7", "web8"]
         .iter()
         .map(|name| {
             let identity = format!("{name}.example.net");
-            let config = node_config(
-                dir.path(),
-                &identity,
-                "bravo",
-                &url,
-                "puppet: {enabled: false}\n",
+            let extra = format!(
+                "puppet: {{enabled: false}}\n{}",
+                secured.node_section(&identity, &policies)
             );
-            start_agent(&config, &env)
+            start_agent(
+                &node_config(dir.path(), &identity, "bravo", &url, &extra),
+                &env,
+            )
         })
         .collect();
+    let client = secured.config("rip.mcollective", &[]);
     let stdout = Test::new()
-        .args(["app_cluster_upgrade", "cluster=bravo", "revision=20"])
-        .nats(&server)
+        .args([
+            "app_cluster_upgrade",
+            "cluster=bravo",
+            "revision=20",
+            "--config",
+        ])
+        .arg(&client)
         .status(0)
         .run()
         .stdout;
@@ -406,11 +508,34 @@ fn app_cluster_upgrade_through_three_agents_and_a_simulated_fleet() {
         "{stdout}"
     );
     for name in ["web6", "web7", "web8"] {
+        let identity = format!("{name}.example.net");
         let state =
-            std::fs::read_to_string(dir.path().join(format!("appmgr-{name}.example.net.json")))
-                .unwrap();
+            std::fs::read_to_string(dir.path().join(format!("appmgr-{identity}.json"))).unwrap();
         assert!(state.contains("\"revision\": 20"), "{state}");
+        let audit = secured.audit(&identity);
+        assert!(audit.contains("\"action\":\"upgrade\""), "{audit}");
+        assert!(!audit.contains("\"decision\":\"deny\""), "{audit}");
     }
+    // What the playbook does not need stays shut: the policies allow nothing else.
+    let status = Test::new()
+        .args([
+            "rpc",
+            "appmgr",
+            "status",
+            "-I",
+            "web6.example.net",
+            "--config",
+        ])
+        .arg(&client)
+        .status(1)
+        .run();
+    assert!(
+        status
+            .stdout
+            .contains("You are not authorized to call this agent or action"),
+        "{}",
+        status.whole()
+    );
 }
 
 /// An agent killed (SIGKILL, no goodbye) while it runs a step's action: the step waits its
@@ -476,9 +601,10 @@ fn an_agent_killed_in_the_middle_of_a_step_is_named_and_its_dependents_skipped()
 /// again at the end.
 #[test]
 fn a_site_run_drives_real_puppet_in_group_order() {
-    let server = NatsServer::start();
-    let url = server.url();
     let dir = tempfile::tempdir().unwrap();
+    let secured = Secured::new(dir.path());
+    let url = secured.server.url();
+    let puppet_policy = "policy default deny\nallow\tchoria=rip.mcollective\tstatus disable enable runonce last_run_summary\t*\t*\n";
     let marks = dir.path().join("marks");
     std::fs::create_dir_all(&marks).unwrap();
     let agents: Vec<Process> = ["foo.example.com", "bar.example.com"]
@@ -495,18 +621,21 @@ fn a_site_run_drives_real_puppet_in_group_order() {
                 ),
             )
             .unwrap();
-            let extra = puppet_apply(&puppet, &manifest);
+            let extra = puppet_apply(&puppet, &manifest)
+                + &secured.node_section(identity, &[("puppet.policy", puppet_policy)]);
             start_agent(
                 &node_config(dir.path(), identity, "site", &url, &extra),
                 &[],
             )
         })
         .collect();
+    let client = secured.config("rip.mcollective", &[]);
     let stdout = Test::new()
         .args(["site", "--environment", "production", "--yes"])
         .args(["--poll-interval", "0.5"])
         .args(["--environmentpath", "tests/fixtures/site/puppet_example"])
-        .nats(&server)
+        .arg("--config")
+        .arg(&client)
         .deadline(Duration::from_secs(300))
         .status(0)
         .run()
@@ -523,7 +652,13 @@ fn a_site_run_drives_real_puppet_in_group_order() {
         "the producer's node must run first"
     );
     for identity in ["foo.example.com", "bar.example.com"] {
-        let status = rpc(&server, &["puppet", "status", "-I", identity]);
+        let status = Test::new()
+            .args([
+                "rpc", "--json", "puppet", "status", "-I", identity, "--config",
+            ])
+            .arg(&client)
+            .run();
+        let status: Value = serde_json::from_str(&status.stdout).unwrap();
         let (_, code, _, data) = replies(&status).remove(0);
         assert_eq!(code, 0);
         assert_eq!(
