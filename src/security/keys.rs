@@ -52,8 +52,6 @@ enum KeyPair {
 pub enum KeyError {
     #[error("no private key in it ({0:?})")]
     NotPem(rustls_pki_types::pem::Error),
-    #[error("an EC key in SEC1 form (BEGIN EC PRIVATE KEY): convert it with `openssl pkcs8 -topk8 -nocrypt`")]
-    Sec1,
     #[error("not an RSA (2048 bits or more), ECDSA P-256 or Ed25519 key")]
     Unsupported,
 }
@@ -67,7 +65,7 @@ impl SigningKey {
             PrivateKeyDer::Pkcs1(der) => KeyPair::Rsa(
                 RsaKeyPair::from_der(der.secret_pkcs1_der()).map_err(|_| KeyError::Unsupported)?,
             ),
-            PrivateKeyDer::Sec1(_) => return Err(KeyError::Sec1),
+            PrivateKeyDer::Sec1(der) => pkcs8_pair(&p256_sec1_as_pkcs8(der.secret_sec1_der()), &random)?,
             PrivateKeyDer::Pkcs8(der) => pkcs8_pair(der.secret_pkcs8_der(), &random)?,
             _ => return Err(KeyError::Unsupported),
         };
@@ -119,6 +117,43 @@ impl SigningKey {
     }
 }
 
+/// An EC key in SEC1 form (`BEGIN EC PRIVATE KEY`, as `openssl ecparam -genkey` writes it)
+/// wrapped as PKCS#8 for the P-256 curve, which ring reads: SEQUENCE { version 0,
+/// AlgorithmIdentifier { id-ecPublicKey, prime256v1 }, OCTET STRING { the SEC1 key } }.
+/// A key of another curve then fails to load as unsupported.
+fn p256_sec1_as_pkcs8(sec1: &[u8]) -> Vec<u8> {
+    const VERSION: [u8; 3] = [0x02, 0x01, 0x00];
+    const P256_ALGORITHM: [u8; 21] = [
+        0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86,
+        0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
+    ];
+    let key = der_element(0x04, sec1);
+    let mut body = Vec::with_capacity(VERSION.len() + P256_ALGORITHM.len() + key.len());
+    body.extend_from_slice(&VERSION);
+    body.extend_from_slice(&P256_ALGORITHM);
+    body.extend_from_slice(&key);
+    der_element(0x30, &body)
+}
+
+/// A DER element: tag, definite length, content.
+fn der_element(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut element = vec![tag];
+    let length = content.len();
+    if length < 0x80 {
+        element.push(length as u8);
+    } else {
+        let bytes: Vec<u8> = length
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|byte| *byte == 0)
+            .collect();
+        element.push(0x80 | bytes.len() as u8);
+        element.extend_from_slice(&bytes);
+    }
+    element.extend_from_slice(content);
+    element
+}
+
 /// A PKCS#8 key of any supported kind.
 fn pkcs8_pair(der: &[u8], random: &SystemRandom) -> Result<KeyPair, KeyError> {
     if let Ok(pair) = RsaKeyPair::from_pkcs8(der) {
@@ -149,6 +184,19 @@ mod tests {
             assert_eq!(key.kind(), kind);
             assert!(!key.sign(b"message").is_empty());
         }
+    }
+
+    /// `openssl ecparam -genkey` writes SEC1; the same key signs as its PKCS#8 form does.
+    #[test]
+    fn an_ec_key_in_sec1_form_signs() {
+        let output = std::process::Command::new("openssl")
+            .args(["ecparam", "-name", "prime256v1", "-genkey", "-noout"])
+            .output()
+            .expect("openssl");
+        let pem = String::from_utf8(output.stdout).unwrap();
+        assert!(pem.contains("BEGIN EC PRIVATE KEY"), "{pem}");
+        let key = SigningKey::from_pem(pem.as_bytes()).unwrap();
+        assert_eq!(key.kind(), KeyKind::EcdsaP256);
     }
 
     #[test]
