@@ -12,6 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::acceptance::{check_request, Rejection};
+use super::bounds::{check_request_shape, check_size, OutOfBounds};
+use super::drop_log::{warn_dropped, Escaped};
+use super::regex_cache::RegexRefused;
 use super::{Agent, CompiledFilter, Node, Outgoing};
 use crate::protocol::{
     decode_request, encode_reply, statuscode, unix_now, ProtocolError, Reply, Request, RpcReplyBody,
@@ -44,10 +47,17 @@ pub struct Accepted<'a> {
 pub enum Dropped {
     #[error("not a request: {0}")]
     Undecodable(#[source] ProtocolError),
+    #[error("out of shape: {0}")]
+    OutOfBounds(#[from] OutOfBounds),
     #[error(transparent)]
     Refused(#[from] Rejection),
+    #[error("request {id}: {source}")]
+    FilterRefused { id: String, source: RegexRefused },
     #[error("request {id}: the filter does not select {node}")]
     NotSelected { id: String, node: String },
+    /// The work on the message was lost (its task panicked): logged where it happened.
+    #[error("the message was lost while being admitted")]
+    Lost,
     #[error("request {id}: {node} could not encode its reply: {source}")]
     Unencodable {
         id: String,
@@ -60,9 +70,14 @@ pub enum Dropped {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DroppedKind {
     Undecodable,
+    /// A size or a field out of bounds ([`OutOfBounds`] says which).
+    OutOfBounds,
+    /// A filter regex that does not compile within the node's limits.
+    FilterRefused,
     /// Another collective's, expired, or from the future ([`Rejection`] says which).
     Refused,
     NotSelected,
+    Lost,
     Unencodable,
 }
 
@@ -70,20 +85,23 @@ impl Dropped {
     pub fn kind(&self) -> DroppedKind {
         match self {
             Dropped::Undecodable(_) => DroppedKind::Undecodable,
+            Dropped::OutOfBounds(_) => DroppedKind::OutOfBounds,
+            Dropped::FilterRefused { .. } => DroppedKind::FilterRefused,
             Dropped::Refused(_) => DroppedKind::Refused,
             Dropped::NotSelected { .. } => DroppedKind::NotSelected,
+            Dropped::Lost => DroppedKind::Lost,
             Dropped::Unencodable { .. } => DroppedKind::Unencodable,
         }
     }
 
     /// Logs the drop: a request for other nodes is routine (debug); anything else is worth a
-    /// warning.
+    /// warning, escaped and rate-limited (drop_log.rs).
     pub fn log(&self, subject: &str) {
         match self.kind() {
             DroppedKind::NotSelected => {
-                tracing::debug!(%subject, reason = %self, "not for this node")
+                tracing::debug!(subject = %Escaped(subject), reason = %Escaped(self), "not for this node")
             }
-            _ => tracing::warn!(%subject, reason = %self, "dropping a message"),
+            _ => warn_dropped(subject, self),
         }
     }
 }
@@ -107,9 +125,15 @@ impl Intake {
 
     /// [`Intake::admit`] at Unix time `now`.
     pub fn admit_at(&self, payload: &[u8], now: u64) -> Result<Admitted, Dropped> {
+        check_size(payload)?;
         let request = decode_request(payload).map_err(Dropped::Undecodable)?;
+        check_request_shape(&request)?;
         check_request(&request, &self.collective, now)?;
-        let filter = CompiledFilter::compile(&request.filter);
+        let filter =
+            CompiledFilter::compile(&request.filter).map_err(|source| Dropped::FilterRefused {
+                id: request.id.clone(),
+                source,
+            })?;
         Ok(Admitted { request, filter })
     }
 }
@@ -126,12 +150,24 @@ impl Node {
     /// agents' broadcasts); it is accepted, to be answered statuscode 2 "Unknown agent", so
     /// the caller learns at once instead of timing out (Choria drops it silently).
     pub fn accept<'a>(&'a self, admitted: &'a Admitted) -> Result<Accepted<'a>, Dropped> {
+        self.select(admitted)?;
+        self.accept_selected(admitted)
+    }
+
+    /// Whether the filter selects this node: the costly part of [`Node::accept`] (regexes
+    /// against facts), which the daemon runs off its runtime's thread.
+    pub fn select(&self, admitted: &Admitted) -> Result<(), Dropped> {
         if !admitted.filter.matches(self.info()) {
             return Err(Dropped::NotSelected {
                 id: admitted.request.id.clone(),
                 node: self.identity().to_string(),
             });
         }
+        Ok(())
+    }
+
+    /// [`Node::accept`] for a request [`Node::select`] has already passed.
+    pub fn accept_selected<'a>(&'a self, admitted: &'a Admitted) -> Result<Accepted<'a>, Dropped> {
         Ok(Accepted {
             node: self,
             request: &admitted.request,

@@ -5,15 +5,18 @@
 //! external agents besides.
 
 mod acceptance;
+pub mod bounds;
 pub mod config;
 pub mod daemon;
 mod discovery;
+pub mod drop_log;
 pub mod external;
 pub mod facts;
 pub mod filter;
 mod intake;
 mod node;
 pub mod puppet;
+pub mod regex_cache;
 mod rpcutil;
 
 use crate::protocol::{Request, RpcReplyBody};

@@ -21,7 +21,10 @@ mod subject;
 mod transport_layer;
 
 pub use error::ProtocolError;
-pub use filter::{regex_pattern as filter_regex_pattern, FactFilter, Filter, FilterError};
+pub use filter::{
+    compile_regex as compile_filter_regex, regex_pattern as filter_regex_pattern, FactFilter,
+    Filter, FilterError, REGEX_DFA_LIMIT, REGEX_SIZE_LIMIT,
+};
 pub use reply::{decode_reply, encode_reply, Reply, RpcReplyBody};
 pub use request::{decode_request, encode_request, Request};
 pub use request_id::new_request_id;

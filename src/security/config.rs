@@ -65,7 +65,9 @@ pub struct CertFiles {
 pub enum LocateError {
     #[error("security: set ssldir (Puppet's SSL folder) or ca, cert and key; `puppet config print ssldir` gave nothing")]
     NoSsldir,
-    #[error("security: set certname (or cert and key); `puppet config print certname` gave nothing")]
+    #[error(
+        "security: set certname (or cert and key); `puppet config print certname` gave nothing"
+    )]
     NoCertname,
 }
 
