@@ -288,6 +288,7 @@ impl Listening {
             agents = ?lock(&daemon.node).info().agents,
             "serving requests"
         );
+        after_burst::configure_allocator();
         let give_back = tokio::spawn(after_burst::give_back(
             daemon.received.clone(),
             stop.clone(),

@@ -14,6 +14,8 @@ pub mod external;
 pub mod facts;
 pub mod filter;
 mod intake;
+#[cfg(test)]
+mod intake_fuzz;
 mod node;
 pub mod puppet;
 pub mod regex_cache;
