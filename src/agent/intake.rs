@@ -5,8 +5,10 @@
 //! verify) is done once per message however many nodes then consider it; [`Node::accept`]
 //! (the filter) and [`Accepted::answer`] (dispatch, the reply) once per node. [`Node::handle`]
 //! runs them all for one node. Each stage says why a message goes no further with a typed
-//! [`Dropped`]. Signature verification and replay refusal belong in [`Intake::admit`]; policies
-//! in [`Node::accept`]; the audit next to the "answered" log line of [`Accepted::answer`].
+//! [`Dropped`]. [`Intake::admit`] checks the shape of every field first (bounds.rs), before
+//! anything else is spent on the message. Signature verification and replay refusal belong in
+//! [`Intake::admit`]; policies in [`Node::accept`]; the audit next to the "answered" log line
+//! of [`Accepted::answer`].
 
 use std::sync::Arc;
 use std::time::Duration;
