@@ -53,7 +53,9 @@ pub struct Daemon {
 }
 
 /// How many messages are decoded and filtered at once; the others wait in the subscription.
-pub const ADMITTING: usize = 64;
+/// A few more than the two admitting threads keep them busy; each in flight may hold a 1 MB
+/// message and its decoded layers, so more would only raise the peak memory of a flood.
+pub const ADMITTING: usize = 8;
 
 /// How long an external program gets after its own timeout to be killed and answered for,
 /// before the daemon answers in its place.
