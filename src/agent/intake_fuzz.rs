@@ -23,14 +23,15 @@ fn text() -> impl Strategy<Value = String> {
 
 /// A protocol name: usually the right one.
 fn protocol(right: &'static str) -> impl Strategy<Value = String> {
-    prop_oneof![4 => Just(right.to_string()), 1 => text()]
+    prop_oneof![12 => Just(right.to_string()), 1 => text()]
 }
 
 fn list() -> impl Strategy<Value = Value> {
     prop_oneof![
-        Just(Value::Null),
-        proptest::collection::vec(text(), 0..4).prop_map(|items| json!(items)),
-        proptest::collection::vec(
+        6 => Just(json!([])),
+        1 => Just(Value::Null),
+        1 => proptest::collection::vec(text(), 0..4).prop_map(|items| json!(items)),
+        1 => proptest::collection::vec(
             prop_oneof![
                 Just("/(?i)\\w{1000}/".to_string()),
                 Just("/(a{100}){100}/".to_string()),
@@ -70,15 +71,15 @@ fn filter() -> impl Strategy<Value = Value> {
 
 /// A 32-hex id most of the time, anything otherwise.
 fn request_id() -> impl Strategy<Value = String> {
-    prop_oneof![3 => "[0-9a-f]{32}", 1 => text()]
+    prop_oneof![6 => "[0-9a-f]{32}", 1 => text()]
 }
 
 prop_compose! {
-    fn envelope()(id in request_id(), sender in prop_oneof![Just("orch".to_string()), text()],
-                  caller in prop_oneof![Just("choria=rip.mcollective".to_string()), text()],
-                  collective in prop_oneof![3 => Just("mcollective".to_string()), 1 => text()],
-                  agent in prop_oneof![Just("rpcutil".to_string()), text()],
-                  ttl in prop_oneof![Just(json!(60)), any::<i64>().prop_map(|n| json!(n)), text().prop_map(|t| json!(t))],
+    fn envelope()(id in request_id(), sender in prop_oneof![3 => Just("orch".to_string()), 1 => text()],
+                  caller in prop_oneof![3 => Just("choria=rip.mcollective".to_string()), 1 => text()],
+                  collective in prop_oneof![6 => Just("mcollective".to_string()), 1 => text()],
+                  agent in prop_oneof![3 => Just("rpcutil".to_string()), 1 => text()],
+                  ttl in prop_oneof![8 => Just(json!(60)), 1 => any::<i64>().prop_map(|n| json!(n)), 1 => text().prop_map(|t| json!(t))],
                   skew in -100i64..100, filter in filter()) -> Value {
         json!({"requestid": id, "senderid": sender, "callerid": caller, "collective": collective,
                "agent": agent, "ttl": ttl, "time": (unix_now() as i64 + skew).max(0),
@@ -88,12 +89,15 @@ prop_compose! {
 
 prop_compose! {
     /// transport( secure( request( body ) ) ), each layer's fields drawn at random.
-    fn message()(envelope in envelope(), action in text(), data in prop_oneof![Just(json!({})), text().prop_map(|t| json!({"t": t}))],
-                 body_agent in prop_oneof![Just(None), text().prop_map(Some)],
+    fn message()(envelope in envelope(),
+                 action in prop_oneof![3 => Just("ping".to_string()), 1 => text()],
+                 data in prop_oneof![Just(json!({})), text().prop_map(|t| json!({"t": t}))],
+                 body_agent in prop_oneof![8 => Just(None), 1 => text().prop_map(Some)],
                  request_protocol in protocol("choria:request:1"),
                  secure_protocol in protocol("choria:secure:request:1"),
                  transport_protocol in protocol("choria:transport:1"),
-                 derived_reply in any::<bool>(), reply in text(), body_garbage in any::<bool>())
+                 derived_reply in proptest::bool::weighted(0.8), reply in text(),
+                 body_garbage in proptest::bool::weighted(0.1))
                  -> Vec<u8> {
         let agent = body_agent.unwrap_or_else(|| envelope["agent"].as_str().unwrap_or("").to_string());
         let body = json!({"agent": agent, "action": action, "data": data}).to_string();
@@ -131,7 +135,7 @@ fn through_the_gate(payload: &[u8]) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn raw_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
