@@ -193,7 +193,8 @@ impl Accepted<'_> {
     /// addressed to the request's reply subject.
     pub async fn answer(&self) -> Result<Outgoing, Dropped> {
         let body = self.dispatch().await;
-        // Every request answered is in the log: who asked what, and how it went.
+        // Every request answered is in the log: who asked what, and how it went. The names are
+        // in shape (bounds.rs); the status message may echo a sender's inputs, so it is escaped.
         tracing::info!(
             node = %self.node.identity(),
             request = %self.request.id,
@@ -201,7 +202,7 @@ impl Accepted<'_> {
             agent = %self.request.agent,
             action = %self.request.action,
             statuscode = body.statuscode,
-            statusmsg = %body.statusmsg,
+            statusmsg = %Escaped(&body.statusmsg),
             "answered"
         );
         self.reply(&body)
