@@ -305,6 +305,8 @@ impl Listening {
         tracing::info!("stopping: no new requests; finishing those in hand");
         while listeners.join_next().await.is_some() {}
         give_back.abort();
+        // What the drop log held back, said before the daemon's last lines.
+        crate::agent::drop_log::flush_dropped_now();
         finish_in_hand(&slots, permits, transport.as_ref(), stop).await;
         if lost {
             return Err(TransportError::new(

@@ -42,6 +42,14 @@ pub fn flush_dropped() {
     }
 }
 
+/// Logs the summary of the interval so far, over or not: a stopping daemon's last word on
+/// what it held back.
+pub fn flush_dropped_now() {
+    if let Some(summary) = DROP_LOG.flush_now(Instant::now()) {
+        summary.log();
+    }
+}
+
 /// Text a sender controls, as a log line may show it: control characters escaped (`\n`,
 /// `\u{1b}`), cut at [`MAX_REASON_CHARS`].
 pub struct Escaped<'a, T: Display + ?Sized>(pub &'a T);
@@ -118,7 +126,7 @@ impl DropLimiter {
     /// One event at `now`.
     pub fn record(&self, now: Instant) -> Verdict {
         let mut window = self.lock();
-        let summary = self.roll(&mut window, now);
+        let summary = self.roll(&mut window, now, self.interval);
         let log = window.logged < self.burst;
         if log {
             window.logged += 1;
@@ -131,14 +139,20 @@ impl DropLimiter {
     /// The summary of the interval, if it is over and held lines back.
     pub fn flush(&self, now: Instant) -> Option<Summary> {
         let mut window = self.lock();
-        self.roll(&mut window, now)
+        self.roll(&mut window, now, self.interval)
     }
 
-    /// Starts a new window when the current one is over, returning its summary.
-    fn roll(&self, window: &mut Window, now: Instant) -> Option<Summary> {
+    /// The summary of the interval so far, if it held lines back; a new interval starts.
+    pub fn flush_now(&self, now: Instant) -> Option<Summary> {
+        let mut window = self.lock();
+        self.roll(&mut window, now, Duration::ZERO)
+    }
+
+    /// Starts a new window when the current one is `at_least` old, returning its summary.
+    fn roll(&self, window: &mut Window, now: Instant, at_least: Duration) -> Option<Summary> {
         let started = *window.started.get_or_insert(now);
         let over = now.saturating_duration_since(started);
-        if over < self.interval {
+        if over < at_least {
             return None;
         }
         let summary = (window.held_back > 0).then_some(Summary {
