@@ -51,6 +51,10 @@ pub struct NatsSection {
     pub token: Option<String>,
     /// Parsed so configurations can be written now; using it is refused until TLS lands.
     pub tls: Option<TlsSection>,
+    /// How long a lost connection may take to come back before a request fails with "the
+    /// broker at URL is unreachable" and the run stops (default 5 s).
+    #[serde(default, deserialize_with = "crate::duration::deserialize_optional")]
+    pub reconnect_grace: Option<Duration>,
 }
 
 /// `nats.tls:` the CA that signed the broker's certificate, and the client's own.
@@ -275,10 +279,12 @@ mod tests {
     #[test]
     fn a_whole_file_parses() {
         let config = Config::parse(
-            "nats:\n  servers: [nats://b1:4222, nats://b2:4222]\n  user: orch\n  password: secret\n\
+            "nats:\n  servers: [nats://b1:4222, nats://b2:4222]\n  user: orch\n  password: secret\n  reconnect_grace: 2s\n\
              collective: production\ndiscovery: {timeout: 3, window: 250ms}\n",
         )
         .unwrap();
+        let grace = config.nats.as_ref().and_then(|nats| nats.reconnect_grace);
+        assert_eq!(grace, Some(Duration::from_secs(2)));
         assert_eq!(config.collective.as_deref(), Some("production"));
         assert_eq!(config.discovery.timeout, Some(Duration::from_secs(3)));
         assert_eq!(config.discovery.window, Some(Duration::from_millis(250)));
@@ -318,6 +324,7 @@ mod tests {
         let several = both.nats_options(None).unwrap_err();
         assert_eq!(several.kind(), ConfigErrorKind::Nats);
         assert!(several.to_string().contains("give one of"), "{several}");
+        assert!(Config::parse("nats: {reconnect_grace: soon}").is_err());
         let tls =
             Config::parse("nats: {servers: [a], tls: {ca: /ca.pem, cert: c, key: k}}").unwrap();
         assert_eq!(

@@ -31,6 +31,10 @@ pub enum Error {
     /// A step failed; the run's output has said which.
     #[error("the run failed")]
     RunFailed,
+    /// The run stopped because it could not go on (the cause: the broker at URL is
+    /// unreachable); its output has said which steps did not run.
+    #[error("the run stopped: {cause}")]
+    Halted { cause: String },
     /// The fleet file cannot be used, or the simulated fleet cannot be served.
     #[error(transparent)]
     Fleet(#[from] crate::fleet::FleetError),
@@ -65,12 +69,18 @@ pub enum Error {
     /// The configuration file (src/config.rs) cannot be used.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The `security:` section cannot be used: certificates missing or wrong, a bad caller
+    /// regex.
+    #[error(transparent)]
+    Security(#[from] crate::security::SecurityError),
 }
 
 impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::CheckFailed { .. } | Error::RunFailed => 1,
+            Error::CheckFailed { .. } | Error::RunFailed | Error::Halted { .. } => 1,
+            // Lost part way: the request failed, the command line was fine.
+            Error::Rpc(error) if error.kind() == crate::rpc::RpcErrorKind::Unreachable => 1,
             Error::Evaluation(failure) => match failure.error.kind() {
                 EvalErrorKind::Fail | EvalErrorKind::Fleet => 1,
                 _ => 2,
@@ -86,6 +96,7 @@ impl Error {
             | Error::Rpc(_)
             | Error::AgentConfig(_)
             | Error::Config(_)
+            | Error::Security(_)
             | Error::Report(_)
             | Error::SiteOrder(_) => 2,
             Error::Internal { .. } | Error::Run(_) => 3,

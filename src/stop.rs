@@ -2,10 +2,11 @@
 //! send, raise it; every long-running part (a playbook run, a site run, the node daemon,
 //! `orchestrate fleet`) watches the same [`Stop`] and ends at its next safe point, whatever its
 //! connection to the broker is doing. A second signal forces the stop: whoever waits for
-//! [`Stop::forced`] gives up its safe point and returns at once. A leaf module: it uses nothing
-//! of the crate.
+//! [`Stop::forced`] gives up its safe point and returns at once. A run that cannot go on (its
+//! broker is unreachable) requests the same stop itself, with the cause ([`Stop::request_because`]),
+//! so that what did not start says why. A leaf module: it uses nothing of the crate.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::watch;
@@ -22,11 +23,18 @@ enum Level {
 
 /// A stop signal shared by clones: raising it through one is seen by all.
 #[derive(Clone, Debug)]
-pub struct Stop(Arc<watch::Sender<Level>>);
+pub struct Stop {
+    level: Arc<watch::Sender<Level>>,
+    /// Why the work itself asked to stop; unset when a person did (or nobody).
+    cause: Arc<OnceLock<String>>,
+}
 
 impl Default for Stop {
     fn default() -> Stop {
-        Stop(Arc::new(watch::Sender::new(Level::Running)))
+        Stop {
+            level: Arc::new(watch::Sender::new(Level::Running)),
+            cause: Arc::default(),
+        }
     }
 }
 
@@ -62,17 +70,34 @@ impl Stop {
         self.raise(Level::Requested);
     }
 
+    /// Asks everyone watching to stop at their next safe point because the work cannot go
+    /// on: `cause` says why (`the broker at nats://b1:4222 is unreachable`). A stop already
+    /// requested keeps its cause (or, asked for by a signal, none).
+    pub fn request_because(&self, cause: impl Into<String>) {
+        if !self.is_requested() {
+            // Set before the stop is raised, so whoever sees the stop sees its cause.
+            let _ = self.cause.set(cause.into());
+        }
+        self.request();
+    }
+
+    /// Why the work asked to stop, when it did ([`Stop::request_because`]); None when the stop
+    /// came from a signal or was not asked for.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.get().map(String::as_str)
+    }
+
     /// Asks everyone watching to stop now.
     pub fn force(&self) {
         self.raise(Level::Forced);
     }
 
     pub fn is_requested(&self) -> bool {
-        *self.0.borrow() >= Level::Requested
+        *self.level.borrow() >= Level::Requested
     }
 
     pub fn is_forced(&self) -> bool {
-        *self.0.borrow() >= Level::Forced
+        *self.level.borrow() >= Level::Forced
     }
 
     /// Returns once a stop is requested (at once if it already is).
@@ -86,7 +111,7 @@ impl Stop {
     }
 
     fn raise(&self, level: Level) {
-        self.0.send_if_modified(|current| {
+        self.level.send_if_modified(|current| {
             let higher = level > *current;
             if higher {
                 *current = level;
@@ -96,7 +121,7 @@ impl Stop {
     }
 
     async fn reached(&self, level: Level) {
-        let mut watching = self.0.subscribe();
+        let mut watching = self.level.subscribe();
         // The sender lives in `self`, so the channel cannot close while this waits.
         let _ = watching.wait_for(|current| *current >= level).await;
     }
@@ -171,6 +196,21 @@ mod tests {
         assert!(stop.is_forced() && stop.is_requested());
         stop.requested().await;
         stop.forced().await;
+    }
+
+    #[tokio::test]
+    async fn a_stop_the_work_asks_for_keeps_its_cause() {
+        let stop = Stop::new();
+        let watcher = stop.clone();
+        stop.request_because("the broker is unreachable");
+        stop.request_because("another reason");
+        watcher.requested().await;
+        assert_eq!(watcher.cause(), Some("the broker is unreachable"));
+        assert!(!watcher.is_forced());
+        let by_signal = Stop::new();
+        by_signal.request();
+        by_signal.request_because("too late");
+        assert_eq!(by_signal.cause(), None, "a person asked first");
     }
 
     #[tokio::test]

@@ -3,7 +3,8 @@
 
 use crate::protocol::Request;
 
-/// How far ahead of this host's clock a request's `time` may be: callers' clocks drift.
+/// How far ahead of this host's clock a request's `time` may be, unless `security.max_clock_skew`
+/// says otherwise: callers' clocks drift.
 pub const ALLOWED_CLOCK_SKEW_SECS: u64 = 30;
 
 /// Why a request is refused without a reply.
@@ -26,8 +27,14 @@ pub enum Rejection {
     FromTheFuture { id: String, time: u64, now: u64 },
 }
 
-/// Whether a node of `collective` may act on `request` at Unix time `now`.
-pub fn check_request(request: &Request, collective: &str, now: u64) -> Result<(), Rejection> {
+/// Whether a node of `collective` may act on `request` at Unix time `now`, its clock and the
+/// caller's at most `skew` seconds apart.
+pub fn check_request(
+    request: &Request,
+    collective: &str,
+    now: u64,
+    skew: u64,
+) -> Result<(), Rejection> {
     if request.collective != collective {
         return Err(Rejection::WrongCollective {
             id: request.id.clone(),
@@ -43,7 +50,7 @@ pub fn check_request(request: &Request, collective: &str, now: u64) -> Result<()
             now,
         });
     }
-    if request.time.saturating_sub(now) > ALLOWED_CLOCK_SKEW_SECS {
+    if request.time.saturating_sub(now) > skew {
         return Err(Rejection::FromTheFuture {
             id: request.id.clone(),
             time: request.time,
@@ -77,15 +84,30 @@ mod tests {
     #[test]
     fn accepts_within_ttl_and_small_skew() {
         assert_eq!(
-            check_request(&request(1000, 60), "mcollective", 1000),
+            check_request(
+                &request(1000, 60),
+                "mcollective",
+                1000,
+                ALLOWED_CLOCK_SKEW_SECS
+            ),
             Ok(())
         );
         assert_eq!(
-            check_request(&request(1000, 60), "mcollective", 1060),
+            check_request(
+                &request(1000, 60),
+                "mcollective",
+                1060,
+                ALLOWED_CLOCK_SKEW_SECS
+            ),
             Ok(())
         );
         assert_eq!(
-            check_request(&request(1020, 60), "mcollective", 1000),
+            check_request(
+                &request(1020, 60),
+                "mcollective",
+                1000,
+                ALLOWED_CLOCK_SKEW_SECS
+            ),
             Ok(())
         );
     }
@@ -93,15 +115,25 @@ mod tests {
     #[test]
     fn refuses_expired_future_and_foreign_requests() {
         assert!(matches!(
-            check_request(&request(1000, 60), "mcollective", 1061),
+            check_request(
+                &request(1000, 60),
+                "mcollective",
+                1061,
+                ALLOWED_CLOCK_SKEW_SECS
+            ),
             Err(Rejection::Expired { .. })
         ));
         assert!(matches!(
-            check_request(&request(1100, 60), "mcollective", 1000),
+            check_request(
+                &request(1100, 60),
+                "mcollective",
+                1000,
+                ALLOWED_CLOCK_SKEW_SECS
+            ),
             Err(Rejection::FromTheFuture { .. })
         ));
         assert!(matches!(
-            check_request(&request(1000, 60), "other", 1000),
+            check_request(&request(1000, 60), "other", 1000, ALLOWED_CLOCK_SKEW_SECS),
             Err(Rejection::WrongCollective { .. })
         ));
     }

@@ -148,6 +148,10 @@ pub enum ConfigError {
     Puppet(Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Agents(#[from] LoadError),
+    #[error(transparent)]
+    Security(#[from] crate::security::SecurityError),
+    #[error("identity {identity:?} is not a name of the certificate {}: its replies would be refused; set identity to the certificate's name", cert.display())]
+    IdentityNotInCertificate { identity: String, cert: PathBuf },
 }
 
 /// What kind of failure a [`ConfigError`] is.
@@ -161,6 +165,8 @@ pub enum ConfigErrorKind {
     Puppet,
     /// The agents folder cannot be read.
     Agents,
+    /// The `security:` section cannot be used.
+    Security,
 }
 
 impl ConfigError {
@@ -170,6 +176,9 @@ impl ConfigError {
             ConfigError::InFile { problem, .. } => problem.kind(),
             ConfigError::Puppet(_) => ConfigErrorKind::Puppet,
             ConfigError::Agents(_) => ConfigErrorKind::Agents,
+            ConfigError::Security(_) | ConfigError::IdentityNotInCertificate { .. } => {
+                ConfigErrorKind::Security
+            }
             _ => ConfigErrorKind::Invalid,
         }
     }

@@ -23,6 +23,7 @@ use super::facts::{parse_classes, parse_facts, WatchedFile};
 use super::puppet::PuppetAgent;
 use super::{Admitted, Agent, Dropped, Intake, Node, Outgoing};
 use crate::protocol::{broadcast_subject, direct_subject};
+use crate::security::NodeSecurity;
 use crate::stop::Stop;
 use crate::transport::{Message, Subscription, Transport, TransportError, TransportErrorKind};
 
@@ -34,6 +35,8 @@ pub struct DaemonSettings {
     pub classes: Option<std::path::PathBuf>,
     pub concurrency: usize,
     pub action_timeout: Duration,
+    /// With security on: the request checks and the node's certificate.
+    pub security: Option<NodeSecurity>,
 }
 
 /// One node's daemon. Shared by the tasks handling its requests.
@@ -56,6 +59,33 @@ pub struct Daemon {
 /// A few more than the two admitting threads keep them busy; each in flight may hold a 1 MB
 /// message and its decoded layers, so more would only raise the peak memory of a flood.
 pub const ADMITTING: usize = 8;
+
+/// The node's name on the wire: the configured identity, else with security on the
+/// certificate's name, else the host name. With security on it must be a name of the
+/// certificate, or every reply it signs would be refused as forged.
+fn node_identity(
+    config: &AgentConfig,
+    security: Option<&NodeSecurity>,
+) -> Result<String, ConfigError> {
+    let Some(security) = security else {
+        return Ok(config.identity());
+    };
+    let credentials = &security.credentials;
+    let identity = config
+        .identity
+        .clone()
+        .unwrap_or_else(|| credentials.name().to_string());
+    if !credentials.is_named(&identity) {
+        let cert = config
+            .security
+            .as_ref()
+            .and_then(|section| section.files().ok())
+            .map(|files| files.cert)
+            .unwrap_or_default();
+        return Err(ConfigError::IdentityNotInCertificate { identity, cert });
+    }
+    Ok(identity)
+}
 
 /// How long an external program gets after its own timeout to be killed and answered for,
 /// before the daemon answers in its place.
@@ -85,7 +115,12 @@ impl Daemon {
                 Map::new(),
                 Vec::new(),
             ))),
-            intake: Intake::new(settings.collective.clone()),
+            intake: match &settings.security {
+                Some(security) => {
+                    Intake::secured(settings.collective.clone(), security.verifier.clone())
+                }
+                None => Intake::new(settings.collective.clone()),
+            },
             settings,
             agents: Vec::new(),
             facts: Mutex::new(facts),
@@ -118,13 +153,20 @@ impl Daemon {
                 .as_ref()
                 .and_then(|agent| agent.paths().classfile.clone())
         });
+        let security = config
+            .security
+            .as_ref()
+            .map(NodeSecurity::load)
+            .transpose()?;
+        let identity = node_identity(config, security.as_ref())?;
         let mut daemon = Daemon::new(DaemonSettings {
-            identity: config.identity(),
+            identity,
             collective: config.collective(),
             facts: config.facts.clone(),
             classes,
             concurrency: config.concurrency,
             action_timeout: config.action_timeout,
+            security,
         });
         if let Some(puppet) = puppet {
             tracing::info!(command = %puppet.describe_command(), "puppet agent ready");
@@ -183,6 +225,9 @@ impl Daemon {
             classes,
         );
         node.limit_actions(self.settings.action_timeout);
+        if let Some(security) = &self.settings.security {
+            node.sign_replies(security.credentials.clone());
+        }
         for (name, agent, timeout) in &self.agents {
             node.add_agent_within(name, agent.clone(), *timeout);
         }

@@ -13,19 +13,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::acceptance::{check_request, Rejection};
+use super::acceptance::{check_request, Rejection, ALLOWED_CLOCK_SKEW_SECS};
 use super::bounds::{check_request_shape, check_size, OutOfBounds};
 use super::drop_log::{warn_dropped, Escaped};
 use super::regex_cache::RegexRefused;
 use super::{Agent, CompiledFilter, Node, Outgoing};
 use crate::protocol::{
-    decode_request, encode_reply, statuscode, unix_now, ProtocolError, Reply, Request, RpcReplyBody,
+    decode_sealed_request, encode_signed_reply, statuscode, unix_now, ProtocolError, Reply,
+    Request, RpcReplyBody,
 };
+use crate::security::{Refusal, RequestVerifier};
 
 /// What one collective's nodes admit: the checks done once per message.
 #[derive(Clone, Debug)]
 pub struct Intake {
     collective: String,
+    /// With security on: the signature, caller and replay checks.
+    verifier: Option<Arc<RequestVerifier>>,
 }
 
 /// A request that decoded and passed verification: what each node then considers.
@@ -33,6 +37,8 @@ pub struct Intake {
 pub struct Admitted {
     request: Request,
     filter: CompiledFilter,
+    /// With security on: who remembers the requests each node took.
+    verifier: Option<Arc<RequestVerifier>>,
 }
 
 /// A request one node will answer: it selects the node, and names the agent to run (None: an
@@ -55,6 +61,12 @@ pub enum Dropped {
     Refused(#[from] Rejection),
     #[error("request {id}: {source}")]
     FilterRefused { id: String, source: RegexRefused },
+    #[error("request {id} from {caller:?} refused: {refusal}")]
+    Unverified {
+        id: String,
+        caller: String,
+        refusal: Refusal,
+    },
     #[error("request {id}: the filter does not select {node}")]
     NotSelected { id: String, node: String },
     /// The work on the message was lost (its task panicked): logged where it happened.
@@ -78,6 +90,9 @@ pub enum DroppedKind {
     FilterRefused,
     /// Another collective's, expired, or from the future ([`Rejection`] says which).
     Refused,
+    /// Security is on and the signature, the certificate, the caller, the ttl or the request
+    /// id (a replay) does not pass.
+    Unverified,
     NotSelected,
     Lost,
     Unencodable,
@@ -90,6 +105,7 @@ impl Dropped {
             Dropped::OutOfBounds(_) => DroppedKind::OutOfBounds,
             Dropped::FilterRefused { .. } => DroppedKind::FilterRefused,
             Dropped::Refused(_) => DroppedKind::Refused,
+            Dropped::Unverified { .. } => DroppedKind::Unverified,
             Dropped::NotSelected { .. } => DroppedKind::NotSelected,
             Dropped::Lost => DroppedKind::Lost,
             Dropped::Unencodable { .. } => DroppedKind::Unencodable,
@@ -110,10 +126,25 @@ impl Dropped {
 
 impl Intake {
     /// The intake of a node (or nodes) serving `collective`.
+    /// Without security: nothing is signed, anyone on the broker may ask.
     pub fn new(collective: impl Into<String>) -> Intake {
         Intake {
             collective: collective.into(),
+            verifier: None,
         }
+    }
+
+    /// With security on: nothing unsigned, untrusted, replayed or from a caller not allowed
+    /// goes further.
+    pub fn secured(collective: impl Into<String>, verifier: Arc<RequestVerifier>) -> Intake {
+        Intake {
+            collective: collective.into(),
+            verifier: Some(verifier),
+        }
+    }
+
+    pub fn is_secured(&self) -> bool {
+        self.verifier.is_some()
     }
 
     pub fn collective(&self) -> &str {
@@ -128,15 +159,34 @@ impl Intake {
     /// [`Intake::admit`] at Unix time `now`.
     pub fn admit_at(&self, payload: &[u8], now: u64) -> Result<Admitted, Dropped> {
         check_size(payload)?;
-        let request = decode_request(payload).map_err(Dropped::Undecodable)?;
+        let (request, seal) = decode_sealed_request(payload).map_err(Dropped::Undecodable)?;
         check_request_shape(&request)?;
-        check_request(&request, &self.collective, now)?;
+        let skew = self
+            .verifier
+            .as_ref()
+            .map_or(ALLOWED_CLOCK_SKEW_SECS, |verifier| {
+                verifier.max_clock_skew().as_secs()
+            });
+        check_request(&request, &self.collective, now, skew)?;
+        if let Some(verifier) = &self.verifier {
+            verifier
+                .verify(&request, &seal, now)
+                .map_err(|refusal| Dropped::Unverified {
+                    id: request.id.clone(),
+                    caller: request.caller.clone(),
+                    refusal,
+                })?;
+        }
         let filter =
             CompiledFilter::compile(&request.filter).map_err(|source| Dropped::FilterRefused {
                 id: request.id.clone(),
                 source,
             })?;
-        Ok(Admitted { request, filter })
+        Ok(Admitted {
+            request,
+            filter,
+            verifier: self.verifier.clone(),
+        })
     }
 }
 
@@ -170,6 +220,16 @@ impl Node {
 
     /// [`Node::accept`] for a request [`Node::select`] has already passed.
     pub fn accept_selected<'a>(&'a self, admitted: &'a Admitted) -> Result<Accepted<'a>, Dropped> {
+        if let Some(verifier) = &admitted.verifier {
+            let request = &admitted.request;
+            verifier
+                .first_time(request, self.identity(), unix_now())
+                .map_err(|refusal| Dropped::Unverified {
+                    id: request.id.clone(),
+                    caller: request.caller.clone(),
+                    refusal,
+                })?;
+        }
         Ok(Accepted {
             node: self,
             request: &admitted.request,
@@ -235,8 +295,9 @@ impl Accepted<'_> {
     fn reply(&self, body: &RpcReplyBody) -> Result<Outgoing, Dropped> {
         let request = self.request;
         let identity = self.node.identity();
+        let signer = self.node.signer();
         Reply::rpc(&request.id, identity, &request.agent, unix_now(), body)
-            .and_then(|reply| encode_reply(&reply))
+            .and_then(|reply| encode_signed_reply(&reply, signer))
             .map(|payload| Outgoing {
                 subject: request.reply_to.clone(),
                 payload,

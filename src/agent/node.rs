@@ -9,6 +9,8 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use super::{Agent, DiscoveryAgent, RpcutilAgent};
+use crate::protocol::Signer;
+use crate::security::Credentials;
 
 /// What a filter and the built-in agents know about a node.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -34,6 +36,8 @@ pub struct Node {
     agents: BTreeMap<String, Hosted>,
     /// How long an action of an agent without a limit of its own may take; None: no limit.
     default_limit: Option<Duration>,
+    /// With security on: the node's certificate and key, which sign its replies.
+    credentials: Option<Arc<Credentials>>,
 }
 
 /// An agent as a node runs it.
@@ -65,6 +69,7 @@ impl Node {
             },
             agents: BTreeMap::new(),
             default_limit: None,
+            credentials: None,
         };
         node.add_agent("rpcutil", RPCUTIL.clone());
         node.add_agent("discovery", DISCOVERY.clone());
@@ -86,6 +91,18 @@ impl Node {
     /// Limits the actions of every agent without a limit of its own to `limit`.
     pub fn limit_actions(&mut self, limit: Duration) {
         self.default_limit = Some(limit);
+    }
+
+    /// Signs this node's replies with `credentials` (its own certificate).
+    pub fn sign_replies(&mut self, credentials: Arc<Credentials>) {
+        self.credentials = Some(credentials);
+    }
+
+    /// What signs this node's replies; None: they are only hashed, as Choria's.
+    pub fn signer(&self) -> Option<&dyn Signer> {
+        self.credentials
+            .as_deref()
+            .map(|credentials| credentials as &dyn Signer)
     }
 
     fn host(&mut self, name: &str, hosted: Hosted) {

@@ -10,7 +10,8 @@ use clap::Args;
 
 use super::broker::{self, BrokerArgs};
 use super::setup;
-use crate::fleet::{FleetFile, SimulatedFleet};
+use crate::fleet::{FleetError, FleetFile, FleetSecurity, SimulatedFleet};
+use crate::security::{Authority, AuthorityError, KeyKind, SecuritySection};
 use crate::stop::Stop;
 use crate::transport::Transport;
 use crate::Error;
@@ -24,6 +25,19 @@ pub struct FleetServeArgs {
     /// entry, or without --fleet, bare nodes running rpcutil and discovery.
     #[arg(long, value_name = "N")]
     pub nodes: Option<usize>,
+    /// Security with certificates made now: a CA and a certificate for every node, and
+    /// DIR written in Puppet's ssldir layout with the CA and a client certificate for each
+    /// --client (certs/ca.pem, certs/NAME.pem, private_keys/NAME.pem), for clients to use as
+    /// `security: {ssldir: DIR, certname: NAME}`. Without it, the configuration's `security:`
+    /// section (real certificates, one per node in its ssldir) or none.
+    #[arg(long, value_name = "DIR")]
+    pub issue_certs: Option<PathBuf>,
+    /// With --issue-certs: the clients to issue certificates for (default rip.mcollective).
+    #[arg(long = "client", value_name = "NAME", requires = "issue_certs")]
+    pub clients: Vec<String>,
+    /// With --issue-certs: issue ECDSA P-256 keys instead of Ed25519.
+    #[arg(long, requires = "issue_certs")]
+    pub ecdsa: bool,
     #[command(flatten)]
     pub broker: BrokerArgs,
 }
@@ -37,6 +51,7 @@ pub fn run(args: FleetServeArgs) -> Result<(), Error> {
         ));
     };
     let (file, origin) = fleet(&args)?;
+    let security = security(&args, broker.config.security.as_ref())?;
     let runtime = setup::runtime()?;
     runtime.block_on(async {
         // The one stop signal, watched from the start: it ends connecting as it ends serving.
@@ -45,7 +60,13 @@ pub fn run(args: FleetServeArgs) -> Result<(), Error> {
             let connection = broker::connect(&nats).await?;
             let transport: Arc<dyn Transport> = Arc::new(connection.clone());
             let nodes = file.node_count();
-            let served = SimulatedFleet::serve(file, transport, &broker.collective).await?;
+            let served = SimulatedFleet::serve_secured(
+                file,
+                transport,
+                &broker.collective,
+                security.as_ref(),
+            )
+            .await?;
             // The subscriptions are only in place once the broker has read them: a caller may
             // start as soon as this line is printed.
             connection
@@ -70,6 +91,45 @@ pub fn run(args: FleetServeArgs) -> Result<(), Error> {
         println!("Stopped");
         Ok(())
     })
+}
+
+/// The fleet's security: issued now (`--issue-certs`), from the configuration's `security:`
+/// section, or none.
+fn security(
+    args: &FleetServeArgs,
+    section: Option<&SecuritySection>,
+) -> Result<Option<FleetSecurity>, Error> {
+    let failed = |error: AuthorityError| {
+        Error::Fleet(FleetError::Security {
+            problem: error.to_string(),
+        })
+    };
+    let Some(dir) = &args.issue_certs else {
+        return section
+            .map(FleetSecurity::from_section)
+            .transpose()
+            .map_err(Error::Fleet);
+    };
+    let kind = match args.ecdsa {
+        true => KeyKind::EcdsaP256,
+        false => KeyKind::Ed25519,
+    };
+    let authority = Authority::new("orchestrate fleet CA", kind).map_err(failed)?;
+    let clients = match args.clients.is_empty() {
+        true => vec!["rip.mcollective".to_string()],
+        false => args.clients.clone(),
+    };
+    for client in &clients {
+        let issued = authority.issue(client).map_err(failed)?;
+        issued
+            .write_ssldir(dir, client, &authority.ca_pem())
+            .map_err(failed)?;
+    }
+    let section = section.cloned().unwrap_or_default();
+    Ok(Some(FleetSecurity::issued_by(
+        Arc::new(authority),
+        &section,
+    )?))
 }
 
 /// How long the broker may take to confirm the fleet's subscriptions.

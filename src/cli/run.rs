@@ -75,6 +75,9 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         }
         Ok::<_, Error>(summary)
     })?;
+    if let Some(cause) = summary.stopped {
+        return Err(Error::Halted { cause });
+    }
     if summary.failed > 0 || summary.skipped > 0 {
         return Err(Error::RunFailed);
     }

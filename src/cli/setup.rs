@@ -11,8 +11,9 @@ use super::broker::{self, Broker, BrokerArgs};
 use crate::duration;
 use crate::eval::playbooks::PlaybookFile;
 use crate::eval::{self, Evaluation, Loader, NoFleet, NodeQuery};
-use crate::fleet::{FleetFile, SimulatedFleet};
+use crate::fleet::{FleetError, FleetFile, FleetSecurity, SimulatedFleet};
 use crate::rpc::{ClientOptions, RpcClient};
+use crate::security::{Authority, AuthorityError, ClientSecurity, KeyKind, SecuritySection};
 use crate::transport::{InProcess, Transport};
 use crate::Error;
 
@@ -77,7 +78,8 @@ impl FleetArgs {
 }
 
 /// The RPC client's options for `user`: discovery times from the command line (seconds), else
-/// from the configuration, else Choria's 2 s with a 300 ms window.
+/// from the configuration, else Choria's 2 s with a 300 ms window; the reconnect grace from
+/// the configuration's `nats` section, else 5 s.
 pub fn client_options(
     user: &str,
     broker: &Broker,
@@ -92,6 +94,10 @@ pub fn client_options(
     }
     if let Some(window) = window.or(discovery.window) {
         options.discovery_window = (!window.is_zero()).then_some(window);
+    }
+    let nats = broker.config.nats.as_ref();
+    if let Some(grace) = nats.and_then(|nats| nats.reconnect_grace) {
+        options.reconnect_grace = grace;
     }
     options
 }
@@ -254,8 +260,15 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
     if let (None, Some(nats)) = (&args.fleet, &broker.nats) {
         super::logging::init();
         let transport: Arc<dyn Transport> = Arc::new(broker::connect(nats).await?);
+        let rpc = match &broker.config.security {
+            Some(section) => {
+                let security = Arc::new(ClientSecurity::load(section)?);
+                RpcClient::secured(transport, options, security)
+            }
+            None => RpcClient::new(transport, options),
+        };
         return Ok(Fleet {
-            rpc: Some(RpcClient::new(transport, options)),
+            rpc: Some(rpc),
             description: format!("on {}", nats.describe()),
             _simulated: None,
         });
@@ -282,9 +295,21 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
     let file = FleetFile::load(&path)?;
     let nodes = file.node_count();
     let transport: Arc<dyn Transport> = Arc::new(InProcess::new());
-    let simulated = SimulatedFleet::serve(file, transport.clone(), &options.collective).await?;
+    let section = broker.config.security.clone().unwrap_or_default();
+    let (fleet_security, client_security) = ephemeral_security(&args.user, &section)?;
+    let simulated = SimulatedFleet::serve_secured(
+        file,
+        transport.clone(),
+        &options.collective,
+        Some(&fleet_security),
+    )
+    .await?;
     Ok(Fleet {
-        rpc: Some(RpcClient::new(transport, options)),
+        rpc: Some(RpcClient::secured(
+            transport,
+            options,
+            Arc::new(client_security),
+        )),
         description: format!(
             "on the simulated fleet {} ({nodes} node{})",
             path.display().to_string().trim_start_matches("./"),
@@ -292,6 +317,27 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
         ),
         _simulated: Some(simulated),
     })
+}
+
+/// The embedded default's security: a CA made now, certificates for every simulated node and
+/// for `<user>.mcollective`, the client; the same checks as a real fleet, with the
+/// configuration's rules (callers, skew, ttl) when it has a `security:` section.
+fn ephemeral_security(
+    user: &str,
+    section: &SecuritySection,
+) -> Result<(FleetSecurity, ClientSecurity), Error> {
+    let made = |error: AuthorityError| {
+        Error::Fleet(FleetError::Security {
+            problem: error.to_string(),
+        })
+    };
+    let authority = Authority::new("orchestrate ephemeral CA", KeyKind::Ed25519).map_err(made)?;
+    let client = authority
+        .credentials(&format!("{user}.mcollective"))
+        .map_err(made)?;
+    let trust = Arc::new(authority.trust().map_err(|error| made(error.into()))?);
+    let fleet = FleetSecurity::issued_by(Arc::new(authority), section)?;
+    Ok((fleet, ClientSecurity::new(client, trust, false)))
 }
 
 /// Evaluates the playbook on a thread of its own (deep manifests need stack; discovery waits

@@ -9,6 +9,7 @@ mod latency;
 mod puppet;
 mod range;
 mod scripted;
+mod security;
 mod serve;
 #[cfg(test)]
 pub mod spy;
@@ -22,6 +23,7 @@ pub use copies::made_identity;
 pub use file::{FleetFile, FleetProblem};
 pub use latency::Latency;
 pub use range::{expand_identity, RangeError};
+pub use security::FleetSecurity;
 pub use serve::SimulatedFleet;
 
 /// Why a fleet could not be read or served. Its variants are its kinds: callers match them
@@ -46,4 +48,6 @@ pub enum FleetError {
     },
     #[error("cannot serve the fleet: {0}")]
     Transport(#[from] TransportError),
+    #[error("the fleet's security: {problem}")]
+    Security { problem: String },
 }

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::build::build_nodes;
 use super::latency::Latency;
-use super::{FleetError, FleetFile};
+use super::{FleetError, FleetFile, FleetSecurity};
 use crate::agent::{Admitted, Intake, Node, Outgoing};
 use crate::protocol::{broadcast_subject, direct_subjects, Addressee};
 use crate::transport::{Message, Subscription, Transport};
@@ -48,13 +48,25 @@ impl SimulatedFleet {
         transport: Arc<dyn Transport>,
         collective: &str,
     ) -> Result<SimulatedFleet, FleetError> {
+        SimulatedFleet::serve_secured(fleet, transport, collective, None).await
+    }
+
+    /// [`SimulatedFleet::serve`], with security on when `security` is given: requests are
+    /// checked as a real node checks them, and every node signs its replies.
+    pub async fn serve_secured(
+        fleet: FleetFile,
+        transport: Arc<dyn Transport>,
+        collective: &str,
+        security: Option<&FleetSecurity>,
+    ) -> Result<SimulatedFleet, FleetError> {
         let stopped = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Fleet::new(
             &fleet,
             transport.clone(),
             collective,
             stopped.clone(),
-        ));
+            security,
+        )?);
         let mut subjects: Vec<String> = shared
             .by_agent
             .keys()
@@ -99,8 +111,17 @@ impl Fleet {
         transport: Arc<dyn Transport>,
         collective: &str,
         stopped: Arc<AtomicBool>,
-    ) -> Fleet {
-        let nodes: Vec<SimulatedNode> = build_nodes(file, collective)
+        security: Option<&FleetSecurity>,
+    ) -> Result<Fleet, FleetError> {
+        let mut built = build_nodes(file, collective);
+        let intake = match security {
+            Some(security) => {
+                security.sign_replies(&mut built)?;
+                Intake::secured(collective, security.verifier())
+            }
+            None => Intake::new(collective),
+        };
+        let nodes: Vec<SimulatedNode> = built
             .into_iter()
             .zip(&file.nodes)
             .map(|(node, spec)| SimulatedNode {
@@ -117,14 +138,14 @@ impl Fleet {
                 by_agent.entry(agent.clone()).or_default().push(index);
             }
         }
-        Fleet {
+        Ok(Fleet {
             transport,
-            intake: Intake::new(collective),
+            intake,
             nodes,
             by_identity,
             by_agent,
             stopped,
-        }
+        })
     }
 
     /// The nodes a message reaches: the one named by a direct subject, or every node running

@@ -25,9 +25,14 @@ pub use filter::{
     compile_regex as compile_filter_regex, regex_pattern as filter_regex_pattern, FactFilter,
     Filter, FilterError, REGEX_DFA_LIMIT, REGEX_SIZE_LIMIT,
 };
-pub use reply::{decode_reply, encode_reply, Reply, RpcReplyBody};
-pub use request::{decode_request, encode_request, Request};
+pub use reply::{
+    decode_reply, decode_sealed_reply, encode_reply, encode_signed_reply, Reply, RpcReplyBody,
+};
+pub use request::{
+    decode_request, decode_sealed_request, encode_request, encode_signed_request, Request,
+};
 pub use request_id::new_request_id;
+pub use secure::{Seal, Signer};
 pub use subject::{
     broadcast_subject, direct_subject, direct_subjects, is_subject_token, is_valid_identity,
     reply_subject, Addressee,

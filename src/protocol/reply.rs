@@ -4,7 +4,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::encoding::{expect_protocol, from_base64, from_json, to_base64, to_json};
-use super::secure::{open_reply, seal_reply};
+use super::secure::{open_reply, seal_reply, Seal, Signer};
 use super::transport_layer::{unwrap, wrap, TransportHeaders};
 use super::{statuscode, ProtocolError};
 
@@ -114,8 +114,17 @@ impl Reply {
     }
 }
 
-/// The reply as wire bytes: transport( secure reply with hash( reply( base64 body ) ) ).
+/// The reply as wire bytes, hashed only (Choria's v1): transport( secure reply with hash(
+/// reply( base64 body ) ) ).
 pub fn encode_reply(reply: &Reply) -> Result<Bytes, ProtocolError> {
+    encode_signed_reply(reply, None)
+}
+
+/// The reply as wire bytes, signed by the answering node's `signer` when there is one.
+pub fn encode_signed_reply(
+    reply: &Reply,
+    signer: Option<&dyn Signer>,
+) -> Result<Bytes, ProtocolError> {
     let message = ReplyMessage {
         protocol: REPLY.to_string(),
         message: to_base64(&reply.body),
@@ -126,7 +135,7 @@ pub fn encode_reply(reply: &Reply) -> Result<Bytes, ProtocolError> {
             time: reply.time,
         },
     };
-    let secure = seal_reply(to_json(REPLY, &message)?)?;
+    let secure = seal_reply(to_json(REPLY, &message)?, signer)?;
     let headers = TransportHeaders {
         reply_to: None,
         mc_sender: reply.sender.clone(),
@@ -137,17 +146,25 @@ pub fn encode_reply(reply: &Reply) -> Result<Bytes, ProtocolError> {
 
 /// Reads a reply from wire bytes; fails when any layer is malformed or the hash does not match.
 pub fn decode_reply(bytes: &[u8]) -> Result<Reply, ProtocolError> {
+    decode_sealed_reply(bytes).map(|(reply, _)| reply)
+}
+
+/// [`decode_reply`], with the secure layer's signature (empty when the node only hashed) and
+/// the exact signed text, for the client to verify.
+pub fn decode_sealed_reply(bytes: &[u8]) -> Result<(Reply, Seal), ProtocolError> {
     let (secure, _headers) = unwrap(bytes)?;
-    let message: ReplyMessage = from_json(REPLY, open_reply(&secure)?.as_bytes())?;
+    let seal = open_reply(&secure)?;
+    let message: ReplyMessage = from_json(REPLY, seal.message.as_bytes())?;
     expect_protocol(REPLY, &message.protocol)?;
     let body = from_base64(REPLY, &message.message)?;
-    Ok(Reply {
+    let reply = Reply {
         request_id: message.envelope.requestid,
         sender: message.envelope.senderid,
         agent: message.envelope.agent,
         time: message.envelope.time,
         body,
-    })
+    };
+    Ok((reply, seal))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::encoding::{expect_protocol, from_base64, from_json, to_base64, to_json};
 use super::filter::Filter;
-use super::secure::{open_request, seal_request};
+use super::secure::{open_request, seal_request, Seal, Signer};
 use super::transport_layer::{unwrap, wrap, TransportHeaders};
 use super::ProtocolError;
 
@@ -63,8 +63,16 @@ struct RpcRequestBody {
     data: serde_json::Value,
 }
 
-/// The request as wire bytes: transport( secure( request( base64 body ) ) ).
+/// The request as wire bytes, unsigned: transport( secure( request( base64 body ) ) ).
 pub fn encode_request(request: &Request) -> Result<Bytes, ProtocolError> {
+    encode_signed_request(request, None)
+}
+
+/// The request as wire bytes, signed by `signer` when there is one.
+pub fn encode_signed_request(
+    request: &Request,
+    signer: Option<&dyn Signer>,
+) -> Result<Bytes, ProtocolError> {
     let body = RpcRequestBody {
         agent: request.agent.clone(),
         action: request.action.clone(),
@@ -75,7 +83,7 @@ pub fn encode_request(request: &Request) -> Result<Bytes, ProtocolError> {
         message: to_base64(to_json(RPC_BODY, &body)?.as_bytes()),
         envelope: envelope_of(request),
     };
-    let secure = seal_request(to_json(REQUEST, &message)?)?;
+    let secure = seal_request(to_json(REQUEST, &message)?, signer)?;
     let headers = TransportHeaders {
         reply_to: Some(request.reply_to.clone()),
         mc_sender: request.sender.clone(),
@@ -87,8 +95,15 @@ pub fn encode_request(request: &Request) -> Result<Bytes, ProtocolError> {
 /// Reads a request from wire bytes, checking every layer's protocol name and that the body and
 /// the envelope name the same agent.
 pub fn decode_request(bytes: &[u8]) -> Result<Request, ProtocolError> {
+    decode_sealed_request(bytes).map(|(request, _)| request)
+}
+
+/// [`decode_request`], with the secure layer's signature and the exact signed text, for a
+/// node to verify: the request returned is read from that very text.
+pub fn decode_sealed_request(bytes: &[u8]) -> Result<(Request, Seal), ProtocolError> {
     let (secure, headers) = unwrap(bytes)?;
-    let message: RequestMessage = from_json(REQUEST, open_request(&secure)?.as_bytes())?;
+    let seal = open_request(&secure)?;
+    let message: RequestMessage = from_json(REQUEST, seal.message.as_bytes())?;
     expect_protocol(REQUEST, &message.protocol)?;
     let body: RpcRequestBody = from_json(RPC_BODY, &from_base64(REQUEST, &message.message)?)?;
     let envelope = message.envelope;
@@ -105,7 +120,7 @@ pub fn decode_request(bytes: &[u8]) -> Result<Request, ProtocolError> {
         .reply_to
         .filter(|subject| !subject.is_empty())
         .ok_or_else(|| invalid("the transport headers have no reply-to".into()))?;
-    Ok(Request {
+    let request = Request {
         id: envelope.requestid,
         sender: envelope.senderid,
         caller: envelope.callerid,
@@ -117,7 +132,8 @@ pub fn decode_request(bytes: &[u8]) -> Result<Request, ProtocolError> {
         time: envelope.time,
         filter: envelope.filter,
         reply_to,
-    })
+    };
+    Ok((request, seal))
 }
 
 fn envelope_of(request: &Request) -> RequestEnvelope {
@@ -298,7 +314,7 @@ mod tests {
             message: to_base64(serde_json::to_string(&body).unwrap().as_bytes()),
             envelope,
         };
-        let secure = seal_request(serde_json::to_string(&message).unwrap()).unwrap();
+        let secure = seal_request(serde_json::to_string(&message).unwrap(), None).unwrap();
         let headers = TransportHeaders {
             reply_to: Some("r".into()),
             ..TransportHeaders::default()

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::encoding::{expect_protocol, from_json, to_base64, to_json};
+use super::encoding::{expect_protocol, from_base64, from_json, to_base64, to_json};
 use super::ProtocolError;
 
 pub(crate) const SECURE_REQUEST: &str = "choria:secure:request:1";
@@ -20,52 +20,110 @@ struct SecureRequest {
     pubcert: String,
 }
 
+/// Choria's secure reply carries only `hash`; a signing node adds `signature` and `pubcert`,
+/// which Choria clients ignore.
 #[derive(Debug, Serialize, Deserialize)]
 struct SecureReply {
     protocol: String,
     message: String,
     hash: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    signature: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pubcert: String,
 }
 
-/// Wraps a request's JSON. The signature and certificate are written empty: signing requests
-/// with the caller's certificate (RSA SHA-256 over the request JSON) and verifying them on the
-/// node is a later piece of work; until then nodes accept unsigned requests.
-pub(crate) fn seal_request(request_json: String) -> Result<String, ProtocolError> {
+/// Whoever signs what this end sends: the caller of a request, the node of a reply.
+pub trait Signer: Send + Sync {
+    /// The signature of `message`, exactly those bytes.
+    fn sign(&self, message: &[u8]) -> Vec<u8>;
+    /// The signer's certificate, PEM (optionally followed by its chain).
+    fn pubcert(&self) -> &str;
+}
+
+/// What a secure layer says about its message, for a verifier: the message exactly as it
+/// arrived (the bytes that were signed), the signature (empty: none) and the certificate sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Seal {
+    pub message: String,
+    pub signature: Vec<u8>,
+    pub pubcert: String,
+}
+
+impl Seal {
+    pub fn is_signed(&self) -> bool {
+        !self.signature.is_empty()
+    }
+}
+
+/// The signature and certificate of `message` by `signer`, or empty ones without a signer.
+fn signed_by(signer: Option<&dyn Signer>, message: &str) -> (String, String) {
+    match signer {
+        Some(signer) => (
+            to_base64(&signer.sign(message.as_bytes())),
+            signer.pubcert().to_string(),
+        ),
+        None => (String::new(), String::new()),
+    }
+}
+
+/// Wraps a request's JSON, signed by `signer` (RSA, ECDSA or Ed25519 over exactly these
+/// bytes) or, without one, with the signature and certificate written empty.
+pub(crate) fn seal_request(
+    request_json: String,
+    signer: Option<&dyn Signer>,
+) -> Result<String, ProtocolError> {
+    let (signature, pubcert) = signed_by(signer, &request_json);
     let secure = SecureRequest {
         protocol: SECURE_REQUEST.to_string(),
         message: request_json,
-        signature: String::new(),
-        pubcert: String::new(),
+        signature,
+        pubcert,
     };
     to_json(SECURE_REQUEST, &secure)
 }
 
-/// The request JSON inside a secure request (the signature is not checked yet, see
-/// [`seal_request`]).
-pub(crate) fn open_request(bytes: &[u8]) -> Result<String, ProtocolError> {
+/// The request JSON inside a secure request, with its signature for the node to check.
+pub(crate) fn open_request(bytes: &[u8]) -> Result<Seal, ProtocolError> {
     let secure: SecureRequest = from_json(SECURE_REQUEST, bytes)?;
     expect_protocol(SECURE_REQUEST, &secure.protocol)?;
-    Ok(secure.message)
+    Ok(Seal {
+        signature: from_base64(SECURE_REQUEST, &secure.signature)?,
+        message: secure.message,
+        pubcert: secure.pubcert,
+    })
 }
 
-/// Wraps a reply's JSON with base64(sha256(reply JSON)).
-pub(crate) fn seal_reply(reply_json: String) -> Result<String, ProtocolError> {
+/// Wraps a reply's JSON with base64(sha256(reply JSON)), as Choria does, and with `signer`'s
+/// signature and certificate.
+pub(crate) fn seal_reply(
+    reply_json: String,
+    signer: Option<&dyn Signer>,
+) -> Result<String, ProtocolError> {
+    let (signature, pubcert) = signed_by(signer, &reply_json);
     let secure = SecureReply {
         protocol: SECURE_REPLY.to_string(),
         hash: hash_of(&reply_json),
         message: reply_json,
+        signature,
+        pubcert,
     };
     to_json(SECURE_REPLY, &secure)
 }
 
-/// The reply JSON inside a secure reply, once its hash has been checked.
-pub(crate) fn open_reply(bytes: &[u8]) -> Result<String, ProtocolError> {
+/// The reply JSON inside a secure reply, once its hash has been checked, with its signature
+/// (if any) for the client to check.
+pub(crate) fn open_reply(bytes: &[u8]) -> Result<Seal, ProtocolError> {
     let secure: SecureReply = from_json(SECURE_REPLY, bytes)?;
     expect_protocol(SECURE_REPLY, &secure.protocol)?;
     if hash_of(&secure.message) != secure.hash {
         return Err(ProtocolError::HashMismatch);
     }
-    Ok(secure.message)
+    Ok(Seal {
+        signature: from_base64(SECURE_REPLY, &secure.signature)?,
+        message: secure.message,
+        pubcert: secure.pubcert,
+    })
 }
 
 fn hash_of(message: &str) -> String {
@@ -78,18 +136,22 @@ mod tests {
 
     #[test]
     fn request_round_trip_with_empty_signature() {
-        let sealed = seal_request(r#"{"a":1}"#.into()).unwrap();
+        let sealed = seal_request(r#"{"a":1}"#.into(), None).unwrap();
         assert!(sealed.contains(r#""signature":"""#));
         assert!(sealed.contains(r#""pubcert":"""#));
-        assert_eq!(open_request(sealed.as_bytes()).unwrap(), r#"{"a":1}"#);
+        let opened = open_request(sealed.as_bytes()).unwrap();
+        assert_eq!(opened.message, r#"{"a":1}"#);
+        assert!(!opened.is_signed());
     }
 
     #[test]
     fn reply_hash_is_base64_sha256_of_the_message() {
-        let sealed = seal_reply("hello".into()).unwrap();
+        let sealed = seal_reply("hello".into(), None).unwrap();
         // sha256("hello"), base64
         assert!(sealed.contains("LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="));
-        assert_eq!(open_reply(sealed.as_bytes()).unwrap(), "hello");
+        // An unsigned reply is Choria's shape exactly: no signature fields.
+        assert!(!sealed.contains("signature"), "{sealed}");
+        assert_eq!(open_reply(sealed.as_bytes()).unwrap().message, "hello");
     }
 
     #[test]

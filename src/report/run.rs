@@ -58,6 +58,9 @@ pub struct Summary {
     pub skipped: usize,
     pub nodes: usize,
     pub seconds: f64,
+    /// Why the run stopped itself before its end (`the broker at URL is unreachable`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 impl Summary {
@@ -162,6 +165,7 @@ impl Reporter {
             skipped: count(StepStatus::Skipped),
             nodes: nodes.len(),
             seconds: took.as_secs_f64(),
+            stopped: None,
         }
     }
 
@@ -191,12 +195,19 @@ impl Reporter {
     }
 }
 
-/// Tells the user of a playbook run what a stop does, as it comes: the first signal lets the
-/// running steps finish and starts nothing new, the second abandons them. Returns once the
-/// stop is forced (never, if it is not), having said so; the run is to be dropped then.
+/// Tells the user of a playbook run what a stop does, as it comes: the first signal (or the
+/// run itself, when it cannot go on) lets the running steps finish and starts nothing new, the
+/// second signal abandons them. Returns once the stop is forced (never, if it is not), having
+/// said so; the run is to be dropped then.
 pub async fn until_forced(stop: &Stop, reporter: &Reporter) {
     stop.requested().await;
-    reporter.line("Interrupted: waiting for the running steps to finish; no new step starts");
+    match stop.cause() {
+        Some(cause) => reporter.line(&format!(
+            "Stopping: {cause}; waiting for the running steps to end; no new step starts"
+        )),
+        None => reporter
+            .line("Interrupted: waiting for the running steps to finish; no new step starts"),
+    }
     stop.forced().await;
     reporter.line(
         "Stopped at once: the steps that were running were abandoned part way; check their nodes",

@@ -11,15 +11,29 @@ use tokio::time::Instant;
 use super::call::{accept, flush};
 use super::collect::{next_reply, Next};
 use super::{CallResult, NodeReply, RpcClient, RpcError};
-use crate::protocol::{broadcast_subject, encode_request, Filter};
+use crate::protocol::{broadcast_subject, Filter};
 
 impl RpcClient {
     /// Publishes agent#action with `data` once to `<collective>.broadcast.agent.<agent>` with
     /// `filter` (the agent added), so each node running the agent and selected by the filter
     /// answers. Collects until every `expected` node (the discovered ones) has answered, or
     /// `timeout`. A node not expected that answers (it came up after discovery) is kept;
-    /// `missing` lists the expected nodes that did not answer.
+    /// `missing` lists the expected nodes that did not answer. A broker that stays away
+    /// longer than the reconnect grace fails it ([`RpcError::Unreachable`]).
     pub async fn broadcast_call(
+        &self,
+        agent: &str,
+        action: &str,
+        data: &Value,
+        filter: &Filter,
+        expected: &[String],
+        timeout: Duration,
+    ) -> Result<CallResult, RpcError> {
+        let call = self.broadcast_once(agent, action, data, filter, expected, timeout);
+        self.while_connected(call).await
+    }
+
+    async fn broadcast_once(
         &self,
         agent: &str,
         action: &str,
@@ -31,7 +45,7 @@ impl RpcClient {
         let expected: BTreeSet<&str> = expected.iter().map(String::as_str).collect();
         let filter = filter.clone().with_agent(agent);
         let request = self.new_request(agent, action, data, filter, timeout);
-        let payload = encode_request(&request)?;
+        let payload = self.encode(&request)?;
         let mut replies = self.transport.subscribe(request.reply_to.clone()).await?;
         let subject = broadcast_subject(&self.options.collective, agent);
         self.transport.publish(subject, None, payload).await?;
@@ -42,7 +56,9 @@ impl RpcClient {
         let mut outstanding = expected.len();
         let mut last_reply = None;
         while outstanding > 0 {
-            let Next::Reply(reply) = next_reply(&mut replies, &request.id, until).await? else {
+            let Next::Reply(reply) =
+                next_reply(&mut replies, &request.id, until, self.security()).await?
+            else {
                 break;
             };
             let sender = reply.sender.clone();

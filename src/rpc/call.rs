@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use super::collect::{next_reply, Next};
 use super::{RpcClient, RpcError};
-use crate::protocol::{direct_subject, encode_request, statuscode, Filter, Reply};
+use crate::protocol::{direct_subject, statuscode, Filter, Reply};
 use crate::transport::{validate_publish_subject, Transport};
 
 /// What the targets of a call answered.
@@ -81,8 +81,21 @@ impl RpcClient {
     /// `timeout` elapsed (counted from when the requests are out). Never fails because nodes
     /// failed: that is in the result. The request carries an empty filter: the targets were
     /// chosen already, and a target lacking the agent should say so (statuscode 2) rather than
-    /// stay silent.
+    /// stay silent. A broker that stays away longer than the reconnect grace fails it
+    /// ([`RpcError::Unreachable`]).
     pub async fn call(
+        &self,
+        agent: &str,
+        action: &str,
+        data: &Value,
+        targets: &[String],
+        timeout: Duration,
+    ) -> Result<CallResult, RpcError> {
+        let call = self.call_directly(agent, action, data, targets, timeout);
+        self.while_connected(call).await
+    }
+
+    async fn call_directly(
         &self,
         agent: &str,
         action: &str,
@@ -96,7 +109,7 @@ impl RpcClient {
             return Ok(CallResult::default());
         }
         let request = self.new_request(agent, action, data, Filter::default(), timeout);
-        let payload = encode_request(&request)?;
+        let payload = self.encode(&request)?;
         let mut replies = self.transport.subscribe(request.reply_to.clone()).await?;
         for subject in subjects {
             self.transport
@@ -109,7 +122,9 @@ impl RpcClient {
         let mut answered: BTreeMap<String, NodeReply> = BTreeMap::new();
         let mut last_reply = None;
         while answered.len() < targets.len() {
-            let Next::Reply(reply) = next_reply(&mut replies, &request.id, until).await? else {
+            let Next::Reply(reply) =
+                next_reply(&mut replies, &request.id, until, self.security()).await?
+            else {
                 break;
             };
             accept(reply, Some(&targets), &mut answered);
@@ -138,7 +153,7 @@ impl RpcClient {
 /// Waits until the requests have left this process, so the nodes get the whole timeout. A
 /// broker that is down holds them until it is back (the client reconnects): the wait is
 /// bounded by the timeout, after which the collection starts anyway and reports who did not
-/// answer.
+/// answer (a broker away for longer than the reconnect grace ends the request before).
 pub(super) async fn flush(transport: &dyn Transport, timeout: Duration) -> Result<(), RpcError> {
     match tokio::time::timeout(timeout, transport.flush()).await {
         Ok(result) => Ok(result?),

@@ -1,10 +1,12 @@
-//! Reading the replies to one request off its reply subscription: undecodable, tampered and
-//! stray replies are logged and skipped here, so callers only see replies to their request.
+//! Reading the replies to one request off its reply subscription: undecodable, tampered,
+//! unsigned (with security on), forged and stray replies are logged and skipped here, so
+//! callers only see genuine replies to their request: a bad reply counts as no reply.
 
 use tokio::time::Instant;
 
 use super::RpcError;
-use crate::protocol::{decode_reply, Reply};
+use crate::protocol::{decode_sealed_reply, unix_now, Reply};
+use crate::security::ClientSecurity;
 use crate::transport::Subscription;
 
 /// What waiting for the next reply gave.
@@ -19,6 +21,7 @@ pub(crate) async fn next_reply(
     subscription: &mut Subscription,
     request_id: &str,
     until: Instant,
+    security: Option<&ClientSecurity>,
 ) -> Result<Next, RpcError> {
     loop {
         let message = match tokio::time::timeout_at(until, subscription.next()).await {
@@ -30,9 +33,20 @@ pub(crate) async fn next_reply(
             }
             Ok(Some(message)) => message,
         };
-        match decode_reply(&message.payload) {
-            Ok(reply) if reply.request_id == request_id => return Ok(Next::Reply(reply)),
-            Ok(reply) => tracing::warn!(
+        match decode_sealed_reply(&message.payload) {
+            Ok((reply, seal)) if reply.request_id == request_id => {
+                let verified = security.map_or(Ok(()), |security| {
+                    security.verify_reply(&reply, &seal, unix_now())
+                });
+                match verified {
+                    Ok(()) => return Ok(Next::Reply(reply)),
+                    Err(refusal) => tracing::warn!(
+                        request = %request_id, sender = ?reply.sender, %refusal,
+                        "dropping a reply that fails its check"
+                    ),
+                }
+            }
+            Ok((reply, _)) => tracing::warn!(
                 request = %request_id, other = %reply.request_id, sender = %reply.sender,
                 "dropping a reply to another request"
             ),

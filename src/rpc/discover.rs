@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 use super::collect::{next_reply, Next};
 use super::{RpcClient, RpcError};
-use crate::protocol::{broadcast_subject, encode_request, Filter};
+use crate::protocol::{broadcast_subject, Filter};
 
 impl RpcClient {
     /// Node identities, sorted and unique. Agent defaults to "rpcutil" at the caller, not here.
@@ -16,10 +16,39 @@ impl RpcClient {
     /// and collects senders: until `discovery_timeout`, or with a discovery window, until the
     /// window passes without a new node once some node has answered. Without any answer it
     /// waits the whole timeout, so slow networks do not look like empty ones.
+    ///
+    /// A lost broker never passes for an empty fleet: one away for longer than the reconnect
+    /// grace is [`RpcError::Unreachable`], and a discovery during which the connection was
+    /// lost and came back (replies may have been lost with it) is made again.
     pub async fn discover(&self, agent: &str, filter: &Filter) -> Result<Vec<String>, RpcError> {
         if let Some(names) = filter.plain_identities() {
             return Ok(sorted_unique(names.iter().cloned()));
         }
+        let mut attempt = 1;
+        loop {
+            let losses = self.connection_losses();
+            let found = self
+                .while_connected(self.discover_once(agent, filter))
+                .await?;
+            if self.connection_losses() == losses {
+                return Ok(found);
+            }
+            if attempt == DISCOVERY_ATTEMPTS {
+                return Err(RpcError::Unsettled {
+                    broker: self.transport.broker(),
+                    attempts: attempt,
+                });
+            }
+            tracing::warn!(
+                found = found.len(),
+                "the connection to the broker was lost during discovery; discovering again"
+            );
+            attempt += 1;
+        }
+    }
+
+    /// One broadcast discovery (see [`RpcClient::discover`]).
+    async fn discover_once(&self, agent: &str, filter: &Filter) -> Result<Vec<String>, RpcError> {
         let options = &self.options;
         let filter = filter.clone().with_agent(agent);
         let request = self.new_request(
@@ -29,7 +58,7 @@ impl RpcClient {
             filter,
             options.discovery_timeout,
         );
-        let payload = encode_request(&request)?;
+        let payload = self.encode(&request)?;
         let mut replies = self.transport.subscribe(request.reply_to.clone()).await?;
         let subject = broadcast_subject(&options.collective, "discovery");
         self.transport.publish(subject, None, payload).await?;
@@ -43,7 +72,7 @@ impl RpcClient {
                 Some(window) if !found.is_empty() => give_up.min(last_new + window),
                 _ => give_up,
             };
-            match next_reply(&mut replies, &request.id, until).await? {
+            match next_reply(&mut replies, &request.id, until, self.security()).await? {
                 Next::TimedOut => break,
                 Next::Reply(reply) => {
                     if found.insert(reply.sender) {
@@ -55,6 +84,9 @@ impl RpcClient {
         Ok(found.into_iter().collect())
     }
 }
+
+/// Discoveries made in a row, each spoilt by a lost connection, before giving up.
+const DISCOVERY_ATTEMPTS: u32 = 3;
 
 fn sorted_unique(names: impl Iterator<Item = String>) -> Vec<String> {
     names.collect::<BTreeSet<_>>().into_iter().collect()

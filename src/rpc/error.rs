@@ -1,6 +1,8 @@
 //! Why an RPC operation could not be carried out (as opposed to nodes failing, which is a
 //! result, not an error).
 
+use std::time::Duration;
+
 use crate::protocol::ProtocolError;
 use crate::transport::TransportError;
 
@@ -13,6 +15,9 @@ pub enum RpcErrorKind {
     Encoding,
     /// A target identity cannot be addressed (empty, whitespace, wildcard).
     InvalidTarget,
+    /// The connection to the broker is lost and did not come back within the client's
+    /// grace: nothing can be sent or heard. A run stops on it.
+    Unreachable,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +30,19 @@ pub enum RpcError {
     Encoding(#[from] ProtocolError),
     #[error("cannot address node {target:?}: not a valid identity")]
     InvalidTarget { target: String },
+    /// `broker` is where the transport connects (`nats://host:4222`).
+    #[error("the broker at {broker} is unreachable (no connection for {})", seconds(*.grace))]
+    Unreachable { broker: String, grace: Duration },
+    /// The connection kept dropping: every discovery lost it part way.
+    #[error(
+        "the connection to the broker at {broker} was lost during each of {attempts} discoveries"
+    )]
+    Unsettled { broker: String, attempts: u32 },
+}
+
+/// `5s`, `0.5s`.
+fn seconds(duration: Duration) -> String {
+    format!("{}s", duration.as_secs_f64())
 }
 
 impl RpcError {
@@ -33,6 +51,7 @@ impl RpcError {
             RpcError::Transport(_) | RpcError::Closed { .. } => RpcErrorKind::Transport,
             RpcError::Encoding(_) => RpcErrorKind::Encoding,
             RpcError::InvalidTarget { .. } => RpcErrorKind::InvalidTarget,
+            RpcError::Unreachable { .. } | RpcError::Unsettled { .. } => RpcErrorKind::Unreachable,
         }
     }
 }

@@ -4,6 +4,7 @@
 mod broadcast;
 mod call;
 mod collect;
+mod connection;
 mod discover;
 mod error;
 mod options;
@@ -13,12 +14,15 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::protocol::{new_request_id, reply_subject, unix_now, Filter, Request};
+use crate::protocol::{
+    encode_signed_request, new_request_id, reply_subject, unix_now, Filter, Request,
+};
+use crate::security::ClientSecurity;
 use crate::transport::Transport;
 
 pub use call::{CallResult, NodeFailure, NodeReply};
 pub use error::{RpcError, RpcErrorKind};
-pub use options::ClientOptions;
+pub use options::{ClientOptions, DEFAULT_RECONNECT_GRACE};
 
 /// The time to live written into every request, unless the request waits longer.
 const DEFAULT_TTL: Duration = Duration::from_secs(60);
@@ -28,6 +32,8 @@ const DEFAULT_TTL: Duration = Duration::from_secs(60);
 pub struct RpcClient {
     transport: Arc<dyn Transport>,
     options: Arc<ClientOptions>,
+    /// With security on: what signs requests and checks replies.
+    security: Option<Arc<ClientSecurity>>,
 }
 
 impl RpcClient {
@@ -35,7 +41,36 @@ impl RpcClient {
         RpcClient {
             transport,
             options: Arc::new(options),
+            security: None,
         }
+    }
+
+    /// The client with security on: requests signed and sent as `choria=<certname>` from
+    /// sender `<certname>` (so the replies come back on the certificate's own reply subjects,
+    /// the ones a broker's permissions give it), and replies taken only when signed by the
+    /// node that answered.
+    pub fn secured(
+        transport: Arc<dyn Transport>,
+        mut options: ClientOptions,
+        security: Arc<ClientSecurity>,
+    ) -> RpcClient {
+        options.caller_id = security.caller_id();
+        options.sender_id = security.certname().to_string();
+        RpcClient {
+            transport,
+            options: Arc::new(options),
+            security: Some(security),
+        }
+    }
+
+    pub fn security(&self) -> Option<&ClientSecurity> {
+        self.security.as_deref()
+    }
+
+    /// The request on the wire, signed when security is on.
+    fn encode(&self, request: &Request) -> Result<bytes::Bytes, RpcError> {
+        let signer = self.security().map(ClientSecurity::signer);
+        Ok(encode_signed_request(request, signer)?)
     }
 
     pub fn options(&self) -> &ClientOptions {

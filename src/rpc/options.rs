@@ -18,11 +18,19 @@ pub struct ClientOptions {
     pub discovery_window: Option<Duration>,
     /// The per-request timeout of a step that sets none.
     pub default_timeout: Duration,
+    /// How long the connection to the broker may be down before a request fails with
+    /// [`RpcError::Unreachable`](super::RpcError::Unreachable) (a broker restarting comes back
+    /// within it; one that is gone does not).
+    pub reconnect_grace: Duration,
 }
+
+/// How long a lost connection to the broker may take to come back, by default: a restarted
+/// `nats-server` is back in well under a second, a failover to another server at once.
+pub const DEFAULT_RECONNECT_GRACE: Duration = Duration::from_secs(5);
 
 impl ClientOptions {
     /// Choria's defaults for `user` on this host: 2 s discovery with a 300 ms window, 10 s
-    /// per request.
+    /// per request; and 5 s for a lost broker to come back.
     pub fn for_user(user: &str) -> ClientOptions {
         ClientOptions {
             collective: "mcollective".to_string(),
@@ -31,6 +39,7 @@ impl ClientOptions {
             discovery_timeout: Duration::from_secs(2),
             discovery_window: Some(Duration::from_millis(300)),
             default_timeout: Duration::from_secs(10),
+            reconnect_grace: DEFAULT_RECONNECT_GRACE,
         }
     }
 }

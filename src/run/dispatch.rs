@@ -77,6 +77,10 @@ impl Visitor for Dispatcher<'_> {
         // A step's task that panicked is a failed step, never a lost one.
         let (outcome, took) = done.unwrap_or_else(|error| (crashed(&error), Duration::ZERO));
         let passed = !outcome.blocks_dependents();
+        if let Outcome::Halted { cause, .. } = &outcome {
+            // As a first Ctrl-C does: nothing new starts, the running steps end.
+            self.context.stop.request_because(cause.clone());
+        }
         let record = record(self.name(vertex).to_string(), outcome, took);
         self.context.reporter.step_finished(record);
         passed
@@ -88,7 +92,10 @@ impl Visitor for Dispatcher<'_> {
         }
         let cause = match why {
             Skip::Failed(failed) => format!("{} failed", self.name(failed)),
-            Skip::Stopped => "not run: the run was interrupted".to_string(),
+            Skip::Stopped => match self.context.stop.cause() {
+                Some(cause) => format!("not run: {cause}"),
+                None => "not run: the run was interrupted".to_string(),
+            },
         };
         let record = record(
             self.name(vertex).to_string(),
@@ -117,6 +124,7 @@ fn record(step: String, outcome: Outcome, took: Duration) -> StepRecord {
             (status, summary, nodes, failures)
         }
         Outcome::Skipped { cause } => (StepStatus::Skipped, cause, vec![], vec![]),
+        Outcome::Halted { summary, nodes, .. } => (StepStatus::Failed, summary, nodes, vec![]),
     };
     StepRecord {
         step,

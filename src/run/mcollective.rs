@@ -212,8 +212,8 @@ impl McollectiveStep {
                 );
             }
             Ok(targets) => targets,
-            Err(message) => {
-                return self.failed(format!("{what} failed: {message}"), vec![], vec![])
+            Err(error) => {
+                return self.request_failed(format!("{what} failed: {error}"), &error.0, vec![])
             }
         };
         let timeout = self.timeout.unwrap_or(rpc.default_timeout());
@@ -222,8 +222,8 @@ impl McollectiveStep {
         for attempt in 1..=self.tries {
             failures = match self.attempt(rpc, &remaining, timeout).await {
                 Ok(failures) => failures,
-                Err(message) => {
-                    return self.failed(format!("{what} failed: {message}"), vec![], targets)
+                Err(error) => {
+                    return self.request_failed(format!("{what} failed: {error}"), &error, targets)
                 }
             };
             if failures.is_empty() {
@@ -270,6 +270,10 @@ impl McollectiveStep {
             nodes,
             tolerated: self.fail_ok,
         }
+    }
+
+    fn request_failed(&self, summary: String, error: &RpcError, nodes: Vec<String>) -> Outcome {
+        Outcome::request_failed(summary, error, nodes, self.fail_ok)
     }
 
     pub(crate) async fn targets(&self, rpc: &RpcClient) -> Result<Vec<String>, DiscoveryError> {

@@ -154,8 +154,8 @@ pub enum RunError {
     Cycle(#[from] Cycle),
 }
 
-/// Walks the graph and returns the summary (already printed); returns at once when the stop
-/// is forced.
+/// Walks the graph and returns the summary (already printed), with why the run stopped itself
+/// when it did; returns at once when the stop is forced.
 pub async fn run(prepared: &Prepared, context: Arc<RunContext>) -> Result<Summary, RunError> {
     let started = Instant::now();
     let mut dispatcher = Dispatcher {
@@ -176,7 +176,8 @@ pub async fn run(prepared: &Prepared, context: Arc<RunContext>) -> Result<Summar
         }
         walked = walk => walked?,
     }
-    let summary = context.reporter.summary(started.elapsed());
+    let mut summary = context.reporter.summary(started.elapsed());
+    summary.stopped = context.stop.cause().map(str::to_string);
     context.reporter.print_summary(&summary);
     Ok(summary)
 }

@@ -107,7 +107,10 @@ impl PuppetRunStep {
                 )
             }
             Ok(targets) => targets,
-            Err(message) => return failed(format!("puppet run failed: {message}"), vec![], vec![]),
+            Err(error) => {
+                let summary = format!("puppet run failed: {error}");
+                return Outcome::request_failed(summary, &error.0, vec![], self.nodes.fail_ok);
+            }
         };
         let mut settings = RunSettings::new(name, rpc.options().caller_id.clone());
         settings.batch = self.nodes.batch_size;
@@ -147,6 +150,13 @@ pub(crate) fn site_outcome(
     for line in lines.iter().skip(1) {
         progress.plain(line);
     }
+    if let SiteStatus::Unreachable { reason, .. } = outcome.status {
+        return Outcome::Halted {
+            summary: format!("puppet run stopped: {reason}"),
+            cause: reason,
+            nodes: outcome.nodes,
+        };
+    }
     let summary = match &outcome.status {
         SiteStatus::Refused { reason } => format!(
             "puppet run refused: {}",
@@ -156,7 +166,9 @@ pub(crate) fn site_outcome(
             "puppet run failed: could not {reason}; Puppet left disabled on {}",
             describe_nodes(&outcome.nodes)
         ),
-        SiteStatus::Interrupted | SiteStatus::Succeeded => "puppet run interrupted".into(),
+        SiteStatus::Interrupted | SiteStatus::Succeeded | SiteStatus::Unreachable { .. } => {
+            "puppet run interrupted".into()
+        }
     };
     Outcome::Failed {
         summary,

@@ -11,7 +11,7 @@ use std::path::Path;
 use crate::eval::catalog::{Resource, ResourceId};
 use crate::eval::steps::{param, Fallback, ParamType, StepArgs, StepType, StepTypes};
 use crate::eval::EvalError;
-use crate::rpc::NodeFailure;
+use crate::rpc::{NodeFailure, RpcError, RpcErrorKind};
 
 use super::mcollective::{self, McollectiveStep};
 use super::puppet_run::{self, PuppetRunStep};
@@ -146,20 +146,54 @@ pub enum Outcome {
     Skipped {
         cause: String,
     },
+    /// Failed because the run cannot go on (the broker is unreachable): no step starts after
+    /// it, whatever its `fail_ok`.
+    Halted {
+        /// What failed and why: `rpcutil#ping failed: the broker at ... is unreachable`.
+        summary: String,
+        /// Why the run stops, for the steps that do not start: `the broker at ... is unreachable`.
+        cause: String,
+        nodes: Vec<String>,
+    },
 }
 
 impl Outcome {
+    /// A step whose request could not be made (`summary` says which and why): failed, or,
+    /// when the broker is out of reach, halted, so the run starts nothing more.
+    pub(crate) fn request_failed(
+        summary: String,
+        error: &RpcError,
+        nodes: Vec<String>,
+        tolerated: bool,
+    ) -> Outcome {
+        match error.kind() {
+            RpcErrorKind::Unreachable => Outcome::Halted {
+                summary,
+                cause: error.to_string(),
+                nodes,
+            },
+            _ => Outcome::Failed {
+                summary,
+                failures: vec![],
+                nodes,
+                tolerated,
+            },
+        }
+    }
+
     pub fn blocks_dependents(&self) -> bool {
         match self {
             Outcome::Succeeded { .. } => false,
             Outcome::Failed { tolerated, .. } => !tolerated,
-            Outcome::Skipped { .. } => true,
+            Outcome::Skipped { .. } | Outcome::Halted { .. } => true,
         }
     }
 
     pub fn nodes(&self) -> &[String] {
         match self {
-            Outcome::Succeeded { nodes, .. } | Outcome::Failed { nodes, .. } => nodes,
+            Outcome::Succeeded { nodes, .. }
+            | Outcome::Failed { nodes, .. }
+            | Outcome::Halted { nodes, .. } => nodes,
             Outcome::Skipped { .. } => &[],
         }
     }

@@ -74,6 +74,7 @@ pub async fn run_site(
         settings,
         progress,
         ran: Vec::new(),
+        touched: false,
         all,
         disable_message: format!(
             "Disabled during {} started by {} at {}",
@@ -84,6 +85,8 @@ pub async fn run_site(
     };
     let status = run.run(groups, stop).await;
     let failures = match &status {
+        // Nothing is known of the nodes: none failed that anyone could tell.
+        Err(Halt::Failed(failure)) if failure.unreachable.is_some() => Vec::new(),
         Err(Halt::Failed(failure)) => failure.failures.clone(),
         Err(Halt::Refused(_, disabled)) => disabled.clone(),
         _ => Vec::new(),
@@ -91,6 +94,13 @@ pub async fn run_site(
     let status = match status {
         Ok(()) => SiteStatus::Succeeded,
         Err(Halt::Refused(reason, _)) => SiteStatus::Refused { reason },
+        Err(Halt::Failed(PuppetFailure {
+            unreachable: Some(reason),
+            ..
+        })) => SiteStatus::Unreachable {
+            reason,
+            changed: run.touched,
+        },
         Err(Halt::Failed(failure)) => SiteStatus::Failed {
             reason: failure.doing.clone(),
         },
@@ -139,11 +149,16 @@ struct SiteRunState<'a> {
     settings: &'a RunSettings,
     progress: &'a Progress,
     ran: Vec<String>,
+    /// Whether a node may have been changed (disabling them has begun).
+    touched: bool,
     all: Vec<String>,
     disable_message: String,
 }
 
 impl SiteRunState<'_> {
+    /// A failure of the broker rather than of the nodes (`PuppetFailure::unreachable`) ends
+    /// the run as `Halt::Failed` at any point, the first check included (where the nodes'
+    /// failures are a refusal).
     async fn run(&mut self, groups: &[Vec<String>], stop: &Stop) -> Result<(), Halt> {
         let all = self.all.clone();
         let count = nodes(all.len());
@@ -151,6 +166,9 @@ impl SiteRunState<'_> {
         self.progress
             .line(&format!("Checking that Puppet is enabled on {count}"));
         let disabled = self.agents.disabled(&all).await.map_err(|failure| {
+            if failure.unreachable.is_some() {
+                return Halt::Failed(failure);
+            }
             Halt::Refused(
                 format!("{failure}\nNothing was changed."),
                 failure.failures.clone(),
@@ -171,6 +189,7 @@ impl SiteRunState<'_> {
             "Disabling Puppet on {count}: {}",
             self.disable_message
         ));
+        self.touched = true;
         self.agents
             .disable(&all, &self.disable_message, false)
             .await
@@ -257,7 +276,7 @@ impl SiteRunState<'_> {
         let count = nodes(batch.len());
         self.progress.line(&format!("Enabling Puppet on {count}"));
         if let Err(failure) = self.agents.enable(batch).await {
-            self.disable_again(batch).await;
+            self.disable_again(batch, &failure).await;
             return Err(failure);
         }
         self.progress.line(&format!(
@@ -267,7 +286,7 @@ impl SiteRunState<'_> {
         let started = match self.agents.run_once(batch).await {
             Ok(started) => started,
             Err(failure) => {
-                self.disable_again(batch).await;
+                self.disable_again(batch, &failure).await;
                 return Err(failure);
             }
         };
@@ -298,6 +317,13 @@ impl SiteRunState<'_> {
                 .await
         }
         .await;
+        if waited
+            .as_ref()
+            .is_err_and(|failure| failure.unreachable.is_some())
+        {
+            // Nothing can be asked of the nodes now.
+            return waited.map(|()| started);
+        }
         self.progress.line(&format!("Disabling Puppet on {count}"));
         let disabled = self
             .agents
@@ -309,8 +335,12 @@ impl SiteRunState<'_> {
     }
 
     /// After a failure part way through a batch: lock its nodes again, best effort (the
-    /// failure already says what went wrong; a node that cannot be locked is named).
-    async fn disable_again(&self, batch: &[String]) {
+    /// failure already says what went wrong; a node that cannot be locked is named). Not
+    /// with the broker out of reach: nothing can be asked then.
+    async fn disable_again(&self, batch: &[String], failure: &PuppetFailure) {
+        if failure.unreachable.is_some() {
+            return;
+        }
         if let Err(failure) = self
             .agents
             .disable(batch, &self.disable_message, true)

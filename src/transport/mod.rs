@@ -7,6 +7,7 @@
 
 mod error;
 mod in_process;
+mod link;
 mod nats;
 mod subject;
 mod subscription;
@@ -18,6 +19,7 @@ use bytes::Bytes;
 
 pub use error::{TransportError, TransportErrorKind};
 pub use in_process::InProcess;
+pub use link::{Link, LinkState, LinkWatch};
 pub use nats::{Nats, NatsAuth, NatsOptions, DEFAULT_CONNECT_TIMEOUT};
 pub use subject::{subject_matches, validate_publish_subject, validate_subscribe_subject};
 pub use subscription::Subscription;
@@ -62,6 +64,17 @@ pub trait Transport: Send + Sync + 'static {
     /// at most for a broker that is away, rather than for ever.
     fn is_connected(&self) -> bool {
         true
+    }
+
+    /// The connection's state to wait on: a request cannot leave while it is down. Always up
+    /// for a transport without a broker to lose (in-process).
+    fn link(&self) -> LinkWatch {
+        LinkWatch::always_up()
+    }
+
+    /// Where the broker is, for messages: `nats://host:4222`.
+    fn broker(&self) -> String {
+        "in-process".to_string()
     }
 
     /// A fresh subject nobody else uses, for ad hoc replies (`_INBOX.<random>`, as NATS makes

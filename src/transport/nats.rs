@@ -4,14 +4,14 @@
 //! once it is back.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 
 use super::subject::{validate_publish_subject, validate_subscribe_subject};
-use super::{BoxFuture, Subscription, Transport, TransportError, TransportErrorKind};
+use super::{
+    BoxFuture, Link, LinkWatch, Subscription, Transport, TransportError, TransportErrorKind,
+};
 
 /// How long connecting to the servers may take before giving up, by default.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -76,6 +76,10 @@ impl NatsOptions {
 #[derive(Clone, Debug)]
 pub struct Nats {
     client: async_nats::Client,
+    /// Up or down, from the client's connection events.
+    link: Link,
+    /// The servers, for messages.
+    servers: String,
 }
 
 impl Nats {
@@ -99,7 +103,8 @@ impl Nats {
                     TransportError::caused_by(TransportErrorKind::Other, message, error)
                 })?,
         };
-        let disconnected = Arc::new(AtomicBool::new(false));
+        let link = Link::up();
+        let events = link.clone();
         connect = connect
             .name(&options.name)
             .connection_timeout(options.connect_timeout)
@@ -107,8 +112,8 @@ impl Nats {
             .client_capacity(CLIENT_CAPACITY)
             .reconnect_delay_callback(reconnect_delay)
             .event_callback(move |event| {
-                let disconnected = disconnected.clone();
-                async move { log_event(event, &disconnected) }
+                let link = events.clone();
+                async move { on_event(event, &link) }
             });
         // async-nats gives up after one round over the servers; the outer bound covers a
         // server that accepts TCP but never speaks NATS, with several servers listed.
@@ -134,7 +139,11 @@ impl Nats {
             }
         };
         tracing::info!(servers = %described, "connected to NATS");
-        Ok(Nats { client })
+        Ok(Nats {
+            client,
+            link,
+            servers: described,
+        })
     }
 
     /// Waits until the broker has processed everything this connection sent before (a
@@ -189,19 +198,20 @@ fn reconnect_delay(attempts: usize) -> Duration {
     }
 }
 
-/// Logs what a user should know: the connection lost and regained, slow consumers, server
-/// errors. Failed reconnection attempts repeat while the broker is away: debug only.
-fn log_event(event: async_nats::Event, disconnected: &AtomicBool) {
+/// Keeps `link` up to date and logs what a user should know: the connection lost and
+/// regained, slow consumers, server errors. Failed reconnection attempts repeat while the
+/// broker is away: debug only.
+fn on_event(event: async_nats::Event, link: &Link) {
     match event {
         async_nats::Event::Connected => {
-            if disconnected.swap(false, Ordering::SeqCst) {
+            if link.regained() {
                 tracing::warn!("NATS: reconnected to the broker");
             } else {
                 tracing::info!("NATS: connected");
             }
         }
         async_nats::Event::Disconnected => {
-            disconnected.store(true, Ordering::SeqCst);
+            link.lost();
             tracing::warn!("NATS: disconnected from the broker; reconnecting")
         }
         // The client closes it on exit; nothing to tell.
@@ -272,6 +282,14 @@ impl Transport for Nats {
 
     fn is_connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    fn link(&self) -> LinkWatch {
+        self.link.watch()
+    }
+
+    fn broker(&self) -> String {
+        self.servers.clone()
     }
 
     fn new_inbox(&self) -> String {
@@ -379,6 +397,41 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.kind(), TransportErrorKind::InvalidSubject);
         assert!(transport.new_inbox().starts_with("_INBOX."));
+    }
+
+    /// A server on `port` again, as a restarted broker comes back where clients look for it.
+    fn restart_on(port: u16) -> Server {
+        let child = std::process::Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nats-server");
+        Server(child, port)
+    }
+
+    #[tokio::test]
+    async fn the_link_follows_the_broker_going_and_coming_back() {
+        let server = Server::start();
+        let port = server.1;
+        let url = format!("nats://127.0.0.1:{port}");
+        let nats = Nats::connect(&NatsOptions::new(vec![url.clone()]))
+            .await
+            .unwrap();
+        assert_eq!(nats.broker(), url);
+        let link = nats.link();
+        assert_eq!(link.state().down_since, None);
+        drop(server);
+        let lost = tokio::time::timeout(Duration::from_secs(5), link.disconnected()).await;
+        let since = lost.expect("the loss is seen within 5 s");
+        assert_eq!(link.state().down_since, Some(since));
+        assert_eq!(link.state().losses, 1);
+        let soon = tokio::time::Instant::now() + Duration::from_millis(300);
+        assert!(!link.connected_by(soon).await, "nobody to reconnect to");
+        let _back = restart_on(port);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        assert!(link.connected_by(deadline).await, "reconnected");
+        assert_eq!(link.state().losses, 1);
     }
 
     #[tokio::test]

@@ -54,6 +54,7 @@ fn settings(dir: &std::path::Path, concurrency: usize) -> DaemonSettings {
         classes: Some(dir.join("classes.txt")),
         concurrency,
         action_timeout: Duration::from_secs(5),
+        security: None,
     }
 }
 

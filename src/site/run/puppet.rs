@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::agent::puppet::{LastRunReport, ReportError, ALREADY_DISABLED, ALREADY_ENABLED};
 use crate::report::Progress;
-use crate::rpc::{NodeFailure, RpcClient};
+use crate::rpc::{NodeFailure, RpcClient, RpcErrorKind};
 
 /// What `status` says of a node: the agent's own [`Status`](crate::agent::puppet::Status).
 pub use crate::agent::puppet::Status as PuppetStatus;
@@ -24,6 +24,9 @@ pub struct PuppetFailure {
     /// What was being done: `enable Puppet`, `start a run`.
     pub doing: String,
     pub failures: Vec<NodeFailure>,
+    /// Why, when the broker is out of reach ("the broker at ... is unreachable"): nothing is
+    /// known of the nodes, and nothing more can be asked of them.
+    pub unreachable: Option<String>,
 }
 
 impl fmt::Display for PuppetFailure {
@@ -126,6 +129,7 @@ fn all_or_failure<T>(doing: &str, done: T, failures: Vec<NodeFailure>) -> Result
         Err(PuppetFailure {
             doing: doing.to_string(),
             failures,
+            unreachable: None,
         })
     }
 }
@@ -156,25 +160,21 @@ impl PuppetAgents<'_> {
         ask: &Ask<'_>,
         nodes: &[String],
     ) -> Result<(BTreeMap<String, Value>, Vec<NodeFailure>), PuppetFailure> {
-        let failed = |failures| PuppetFailure {
-            doing: ask.doing.to_string(),
-            failures,
-        };
         let result = self
             .rpc
             .call("puppet", ask.action, &ask.data, nodes, self.timeout)
             .await
-            .map_err(|error| {
-                failed(
-                    nodes
-                        .iter()
-                        .map(|node| NodeFailure {
-                            identity: node.clone(),
-                            message: error.to_string(),
-                            statuscode: None,
-                        })
-                        .collect(),
-                )
+            .map_err(|error| PuppetFailure {
+                doing: ask.doing.to_string(),
+                failures: nodes
+                    .iter()
+                    .map(|node| NodeFailure {
+                        identity: node.clone(),
+                        message: error.to_string(),
+                        statuscode: None,
+                    })
+                    .collect(),
+                unreachable: (error.kind() == RpcErrorKind::Unreachable).then(|| error.to_string()),
             })?;
         let mut failures: Vec<NodeFailure> = result
             .missing
@@ -346,6 +346,8 @@ impl PuppetAgents<'_> {
                     }
                     statuses
                 }
+                // Polling on would only fail again until the timeout.
+                Err(failure) if failure.unreachable.is_some() => break Err(failure),
                 Err(failure) => {
                     for f in &failure.failures {
                         last.insert(f.identity.clone(), f.message.clone());
@@ -380,6 +382,7 @@ impl PuppetAgents<'_> {
                             statuscode: None,
                         })
                         .collect(),
+                    unreachable: None,
                 });
             }
             tokio::time::sleep(poll).await;
