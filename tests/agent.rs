@@ -668,3 +668,44 @@ fn a_site_run_drives_real_puppet_in_group_order() {
     }
     drop(agents);
 }
+
+/// The flood's first weapon: a request whose reply subject is 5 KB. Published, it would be a
+/// line nats-server refuses, and the broker would drop the node with everything in flight.
+/// The node refuses it at intake, keeps its connection, and answers the ping after it.
+#[test]
+fn a_five_kilobyte_reply_subject_does_not_cost_the_node_its_connection() {
+    use orchestrate::protocol::{encode_request, new_request_id, Filter, Request};
+    let server = NatsServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = node_config(
+        dir.path(),
+        "web6.example.net",
+        "bravo",
+        &server.url(),
+        "puppet: {enabled: false}\n",
+    );
+    let mut agent = start_agent(&config, &[]);
+    let id = new_request_id();
+    let request = Request {
+        reply_to: format!("mcollective.reply.{}.{id}", "x".repeat(5000)),
+        id,
+        sender: "attacker".into(),
+        caller: "choria=mallory.mcollective".into(),
+        collective: "mcollective".into(),
+        agent: "rpcutil".into(),
+        action: "ping".into(),
+        data: serde_json::json!({}),
+        ttl: 60,
+        time: orchestrate::protocol::unix_now(),
+        filter: Filter::default(),
+        sensitive_inputs: Vec::new(),
+    };
+    let wire = encode_request(&request).unwrap();
+    publish_raw(&server, "mcollective.node.web6.example.net", &wire);
+    agent.wait_for_stderr("the reply subject");
+
+    let ping = rpc(&server, &["rpcutil", "ping", "-I", "web6.example.net"]);
+    assert_eq!(replies(&ping).len(), 1, "{ping}");
+    let log = agent.stderr_so_far();
+    assert!(!log.contains("disconnected"), "{log}");
+}

@@ -30,8 +30,8 @@ pub struct Guard {
 impl NodeCondition for CompiledFilter {
     type Node = NodeInfo;
 
-    fn compile(filter: &Filter) -> CompiledFilter {
-        CompiledFilter::compile(filter)
+    fn compile(filter: &Filter) -> Result<CompiledFilter, String> {
+        CompiledFilter::compile(filter).map_err(|refused| refused.to_string())
     }
 
     fn holds(&self, node: &NodeInfo) -> bool {

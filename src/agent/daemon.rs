@@ -9,17 +9,19 @@
 //! not decode, is for another collective, has expired, or is not for this node is logged and
 //! dropped; nothing a sender writes can stop the daemon.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde_json::Map;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::config::{AgentConfig, ConfigError, PuppetConfig, DEFAULT_POLICIES_DIR};
 use super::external::load_agents;
 use super::facts::{parse_classes, parse_facts, WatchedFile};
 use super::puppet::PuppetAgent;
-use super::{Agent, Dropped, Guard, Intake, Node, NodePolicies, Outgoing};
+use super::{Admitted, Agent, Dropped, Guard, Intake, Node, NodePolicies, Outgoing};
 use crate::protocol::{broadcast_subject, direct_subject};
 use crate::security::{AuditLog, NodeSecurity, SecuritySection};
 use crate::stop::Stop;
@@ -49,7 +51,16 @@ pub struct Daemon {
     node: Mutex<Arc<Node>>,
     /// Security on: the policies and audit log every request passes after the filter.
     guard: Option<Arc<Guard>>,
+    /// Messages being admitted, at most [`ADMITTING`].
+    admitting: Arc<Semaphore>,
+    /// Messages received so far: the memory is given back after a burst of them.
+    received: Arc<AtomicU64>,
 }
+
+/// How many messages are decoded and filtered at once; the others wait in the subscription.
+/// A few more than the two admitting threads keep them busy; each in flight may hold a 1 MB
+/// message and its decoded layers, so more would only raise the peak memory of a flood.
+pub const ADMITTING: usize = 8;
 
 /// The node's name on the wire: the configured identity, else with security on the
 /// certificate's name, else the host name. With security on it must be a name of the
@@ -117,6 +128,8 @@ impl Daemon {
             facts: Mutex::new(facts),
             classes: Mutex::new(classes),
             guard: None,
+            admitting: Arc::new(Semaphore::new(ADMITTING)),
+            received: Arc::new(AtomicU64::new(0)),
         };
         daemon.rebuild_node();
         daemon
@@ -255,6 +268,25 @@ impl Daemon {
         self.node().handle(&self.intake, &message.payload).await
     }
 
+    /// Decodes, verifies and filters a message on the blocking pool, not the runtime's
+    /// thread: the node it was filtered for, and the request.
+    async fn admit(&self, payload: Bytes) -> Result<(Arc<Node>, Admitted), Dropped> {
+        let node = self.node();
+        let intake = self.intake.clone();
+        let admitting = tokio::task::spawn_blocking(move || {
+            let admitted = intake.admit(&payload)?;
+            node.select(&admitted)?;
+            Ok((node, admitted))
+        });
+        match admitting.await {
+            Ok(admitted) => admitted,
+            Err(error) => {
+                tracing::error!(%error, "admitting a message failed");
+                Err(Dropped::Lost)
+            }
+        }
+    }
+
     /// Subscribes to the daemon's subjects on `transport`; the subscriptions are in place
     /// (as far as this process can tell: a NATS caller may want a round trip to the broker
     /// first) when this returns. Nothing is handled until [`Listening::serve`].
@@ -318,6 +350,11 @@ impl Listening {
             agents = ?lock(&daemon.node).info().agents,
             "serving requests"
         );
+        after_burst::configure_allocator();
+        let give_back = tokio::spawn(after_burst::give_back(
+            daemon.received.clone(),
+            stop.clone(),
+        ));
         let transport_lost = async { while listeners.join_next().await.is_some() {} };
         // The listeners end on the stop too: a stop seen first is a stop, not a lost broker.
         let lost = tokio::select! {
@@ -327,6 +364,9 @@ impl Listening {
         };
         tracing::info!("stopping: no new requests; finishing those in hand");
         while listeners.join_next().await.is_some() {}
+        give_back.abort();
+        // What the drop log held back, said before the daemon's last lines.
+        crate::agent::drop_log::flush_dropped_now();
         finish_in_hand(&slots, permits, transport.as_ref(), stop).await;
         // The audit lines of the requests answered are on disk before the process ends.
         if let Some(audit) = daemon.guard.as_ref().and_then(|guard| guard.audit()) {
@@ -404,8 +444,12 @@ async fn away_for(transport: &dyn Transport, grace: Duration) {
     }
 }
 
-/// Takes one subscription's messages, each to a task of its own once a slot is free, until
-/// told to stop or the subscription ends.
+/// Takes one subscription's messages, each to a task of its own, until told to stop or the
+/// subscription ends. The loop itself only receives: decoding, verifying and filtering run in
+/// the task, off the runtime's thread ([`Daemon::admit`]), so one costly message holds up no
+/// other and the connection keeps being read. At most [`ADMITTING`] messages are admitted at
+/// once (more wait in the subscription); an admitted request waits for one of the
+/// `concurrency` slots to run its action.
 async fn listen(
     daemon: Arc<Daemon>,
     transport: Arc<dyn Transport>,
@@ -425,26 +469,58 @@ async fn listen(
                 }
             },
         };
-        let slot = tokio::select! {
+        let admission = tokio::select! {
             biased;
             () = stop.requested() => return,
-            slot = slots.clone().acquire_owned() => match slot {
-                Ok(slot) => slot,
+            admission = daemon.admitting.clone().acquire_owned() => match admission {
+                Ok(admission) => admission,
                 Err(_) => return,
             },
         };
-        let daemon = daemon.clone();
-        let transport = transport.clone();
-        tokio::spawn(async move {
-            let _slot = slot;
-            let reply = match daemon.handle(&message).await {
-                Ok(reply) => reply,
-                Err(dropped) => return dropped.log(&message.subject),
-            };
-            if let Err(error) = transport.publish(reply.subject, None, reply.payload).await {
-                tracing::warn!(%error, "could not send a reply");
-            }
-        });
+        daemon.received.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(answer(
+            daemon.clone(),
+            transport.clone(),
+            message,
+            admission,
+            slots.clone(),
+            stop.clone(),
+        ));
+    }
+}
+
+/// One message, from admission to the reply sent.
+async fn answer(
+    daemon: Arc<Daemon>,
+    transport: Arc<dyn Transport>,
+    message: Message,
+    admission: OwnedSemaphorePermit,
+    slots: Arc<Semaphore>,
+    stop: Stop,
+) {
+    let admitted = daemon.admit(message.payload.clone()).await;
+    drop(admission);
+    let (node, admitted) = match admitted {
+        Ok(admitted) => admitted,
+        Err(dropped) => return dropped.log(&message.subject),
+    };
+    // A request admitted after the stop is not taken in hand.
+    if stop.is_requested() {
+        return;
+    }
+    let Ok(_slot) = slots.acquire_owned().await else {
+        return;
+    };
+    let reply = match node.accept_selected(&admitted) {
+        Ok(accepted) => accepted.answer().await,
+        Err(dropped) => Err(dropped),
+    };
+    let reply = match reply {
+        Ok(reply) => reply,
+        Err(dropped) => return dropped.log(&message.subject),
+    };
+    if let Err(error) = transport.publish(reply.subject, None, reply.payload).await {
+        tracing::warn!(%error, "could not send a reply");
     }
 }
 
@@ -454,5 +530,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+mod after_burst;
 #[cfg(test)]
 mod tests;

@@ -1,12 +1,17 @@
 //! Whether a node is one a request's filter selects. Every non-empty list of the filter must
 //! match: identity by any of its entries (a node has one identity), classes, agents and facts by
 //! all of theirs, as MCollective decides. `/.../` entries are regular expressions (unanchored,
-//! like Ruby's `=~`). Compound filters are not evaluated: a request carrying one matches no node,
-//! so nothing runs where the caller did not mean it to.
+//! like Ruby's `=~`), compiled within the node's limits through the process's one cache
+//! (`regex_cache.rs`): a request whose regex is refused is dropped at intake. Compound filters
+//! are not evaluated: a request carrying one matches no node, so nothing runs where the caller
+//! did not mean it to.
+
+use std::sync::Arc;
 
 use regex::Regex;
 use serde_json::Value;
 
+use super::regex_cache::{RegexRefused, FILTER_REGEXES};
 use super::NodeInfo;
 use crate::protocol::filter_regex_pattern as regex_pattern;
 use crate::protocol::{FactFilter, Filter};
@@ -24,9 +29,7 @@ pub struct CompiledFilter {
 #[derive(Debug)]
 enum Pattern {
     Exact(String),
-    Regex(Regex),
-    /// A regular expression that did not compile: matches nothing.
-    Broken,
+    Regex(Arc<Regex>),
 }
 
 #[derive(Debug)]
@@ -40,48 +43,38 @@ struct FactTest {
 enum Operator {
     Equal,
     NotEqual,
-    Matches(Regex),
+    Matches(Arc<Regex>),
     Less,
     Greater,
     LessOrEqual,
     GreaterOrEqual,
-    /// An unknown operator or a regex that did not compile: matches nothing.
+    /// An unknown operator (intake refuses them; a filter checked otherwise): matches nothing.
     Broken,
 }
 
-/// Shortcut for testing one node.
+/// Shortcut for testing one node: a filter whose regex is refused matches nothing.
 pub fn matches(filter: &Filter, node: &NodeInfo) -> bool {
-    CompiledFilter::compile(filter).matches(node)
+    CompiledFilter::compile(filter).is_ok_and(|compiled| compiled.matches(node))
 }
 
 impl CompiledFilter {
-    /// Compiles once per request; warns (once) about what cannot be evaluated.
-    pub fn compile(filter: &Filter) -> CompiledFilter {
-        if !filter.compound.is_empty() {
-            tracing::warn!(
-                compound = ?filter.compound,
-                "compound filters are not supported; the request matches no node"
-            );
-        }
-        CompiledFilter {
-            identities: filter
-                .identity
+    /// Compiles once per request; a regex that does not compile within the node's limits
+    /// refuses the whole request.
+    pub fn compile(filter: &Filter) -> Result<CompiledFilter, RegexRefused> {
+        let patterns = |list: &[String]| -> Result<Vec<Pattern>, RegexRefused> {
+            list.iter().map(|text| Pattern::compile(text)).collect()
+        };
+        Ok(CompiledFilter {
+            identities: patterns(&filter.identity)?,
+            classes: patterns(&filter.cf_class)?,
+            agents: patterns(&filter.agent)?,
+            facts: filter
+                .fact
                 .iter()
-                .map(|text| Pattern::compile(text))
-                .collect(),
-            classes: filter
-                .cf_class
-                .iter()
-                .map(|text| Pattern::compile(text))
-                .collect(),
-            agents: filter
-                .agent
-                .iter()
-                .map(|text| Pattern::compile(text))
-                .collect(),
-            facts: filter.fact.iter().map(FactTest::compile).collect(),
+                .map(FactTest::compile)
+                .collect::<Result<_, _>>()?,
             has_compound: !filter.compound.is_empty(),
-        }
+        })
     }
 
     pub fn matches(&self, node: &NodeInfo) -> bool {
@@ -104,16 +97,10 @@ impl CompiledFilter {
 }
 
 impl Pattern {
-    fn compile(text: &str) -> Pattern {
+    fn compile(text: &str) -> Result<Pattern, RegexRefused> {
         match regex_pattern(text) {
-            None => Pattern::Exact(text.to_string()),
-            Some(pattern) => match Regex::new(pattern) {
-                Ok(regex) => Pattern::Regex(regex),
-                Err(error) => {
-                    tracing::warn!(%text, %error, "filter regex does not compile; it matches nothing");
-                    Pattern::Broken
-                }
-            },
+            None => Ok(Pattern::Exact(text.to_string())),
+            Some(pattern) => FILTER_REGEXES.compiled(pattern).map(Pattern::Regex),
         }
     }
 
@@ -121,7 +108,6 @@ impl Pattern {
         match self {
             Pattern::Exact(expected) => expected == text,
             Pattern::Regex(regex) => regex.is_match(text),
-            Pattern::Broken => false,
         }
     }
 
@@ -131,7 +117,7 @@ impl Pattern {
 }
 
 impl FactTest {
-    fn compile(filter: &FactFilter) -> FactTest {
+    fn compile(filter: &FactFilter) -> Result<FactTest, RegexRefused> {
         let operator = match filter.operator.as_str() {
             "==" | "=" => Operator::Equal,
             "!=" => Operator::NotEqual,
@@ -139,17 +125,18 @@ impl FactTest {
             ">" => Operator::Greater,
             "<=" => Operator::LessOrEqual,
             ">=" => Operator::GreaterOrEqual,
-            "=~" => compile_fact_regex(&filter.value),
-            other => {
-                tracing::warn!(operator = %other, fact = %filter.fact, "unknown fact operator; it matches nothing");
-                Operator::Broken
+            // `=~` values come as `/re/` (MCollective's form) or bare `re`.
+            "=~" => {
+                let pattern = regex_pattern(&filter.value).unwrap_or(&filter.value);
+                Operator::Matches(FILTER_REGEXES.compiled(pattern)?)
             }
+            _ => Operator::Broken,
         };
-        FactTest {
+        Ok(FactTest {
             fact: filter.fact.clone(),
             operator,
             value: filter.value.clone(),
-        }
+        })
     }
 
     fn matches(&self, node: &NodeInfo) -> bool {
@@ -171,18 +158,6 @@ impl FactTest {
             Operator::GreaterOrEqual => matches!(order, Some(Greater | Equal)),
             Operator::Matches(regex) => regex.is_match(&actual),
             Operator::Broken => false,
-        }
-    }
-}
-
-/// `=~` values come as `/re/` (MCollective's form) or bare `re`.
-fn compile_fact_regex(value: &str) -> Operator {
-    let pattern = regex_pattern(value).unwrap_or(value);
-    match Regex::new(pattern) {
-        Ok(regex) => Operator::Matches(regex),
-        Err(error) => {
-            tracing::warn!(%value, %error, "fact filter regex does not compile; it matches nothing");
-            Operator::Broken
         }
     }
 }

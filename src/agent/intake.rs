@@ -5,14 +5,18 @@
 //! verify) is done once per message however many nodes then consider it; [`Node::accept`]
 //! (the filter) and [`Accepted::answer`] (dispatch, the reply) once per node. [`Node::handle`]
 //! runs them all for one node. Each stage says why a message goes no further with a typed
-//! [`Dropped`]. Signature verification and replay refusal belong in [`Intake::admit`]; the
-//! policies and the audit (`authorize.rs`) open [`Accepted::answer`]: a denied request is
-//! answered statuscode 1 and never reaches its agent.
+//! [`Dropped`]. [`Intake::admit`] checks the shape of every field first (bounds.rs), before
+//! anything else is spent on the message, then verifies the signature; a node refuses a
+//! replay once its filter selects it; the policies and the audit (`authorize.rs`) open
+//! [`Accepted::answer`]: a denied request is answered statuscode 1 and never reaches its agent.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::acceptance::{check_request, Rejection, ALLOWED_CLOCK_SKEW_SECS};
+use super::bounds::{check_request_shape, check_size, OutOfBounds};
+use super::drop_log::{warn_dropped, Escaped};
+use super::regex_cache::RegexRefused;
 use super::{Agent, CompiledFilter, Node, Outgoing};
 use crate::protocol::{
     decode_sealed_request, encode_signed_reply, statuscode, unix_now, ProtocolError, Reply,
@@ -51,8 +55,12 @@ pub struct Accepted<'a> {
 pub enum Dropped {
     #[error("not a request: {0}")]
     Undecodable(#[source] ProtocolError),
+    #[error("out of shape: {0}")]
+    OutOfBounds(#[from] OutOfBounds),
     #[error(transparent)]
     Refused(#[from] Rejection),
+    #[error("request {id}: {source}")]
+    FilterRefused { id: String, source: RegexRefused },
     #[error("request {id} from {caller:?} refused: {refusal}")]
     Unverified {
         id: String,
@@ -61,6 +69,9 @@ pub enum Dropped {
     },
     #[error("request {id}: the filter does not select {node}")]
     NotSelected { id: String, node: String },
+    /// The work on the message was lost (its task panicked): logged where it happened.
+    #[error("the message was lost while being admitted")]
+    Lost,
     #[error("request {id}: {node} could not encode its reply: {source}")]
     Unencodable {
         id: String,
@@ -73,12 +84,17 @@ pub enum Dropped {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DroppedKind {
     Undecodable,
+    /// A size or a field out of bounds ([`OutOfBounds`] says which).
+    OutOfBounds,
+    /// A filter regex that does not compile within the node's limits.
+    FilterRefused,
     /// Another collective's, expired, or from the future ([`Rejection`] says which).
     Refused,
     /// Security is on and the signature, the certificate, the caller, the ttl or the request
     /// id (a replay) does not pass.
     Unverified,
     NotSelected,
+    Lost,
     Unencodable,
 }
 
@@ -86,21 +102,24 @@ impl Dropped {
     pub fn kind(&self) -> DroppedKind {
         match self {
             Dropped::Undecodable(_) => DroppedKind::Undecodable,
+            Dropped::OutOfBounds(_) => DroppedKind::OutOfBounds,
+            Dropped::FilterRefused { .. } => DroppedKind::FilterRefused,
             Dropped::Refused(_) => DroppedKind::Refused,
             Dropped::Unverified { .. } => DroppedKind::Unverified,
             Dropped::NotSelected { .. } => DroppedKind::NotSelected,
+            Dropped::Lost => DroppedKind::Lost,
             Dropped::Unencodable { .. } => DroppedKind::Unencodable,
         }
     }
 
     /// Logs the drop: a request for other nodes is routine (debug); anything else is worth a
-    /// warning.
+    /// warning, escaped and rate-limited (drop_log.rs).
     pub fn log(&self, subject: &str) {
         match self.kind() {
             DroppedKind::NotSelected => {
-                tracing::debug!(%subject, reason = %self, "not for this node")
+                tracing::debug!(subject = %Escaped(subject), reason = %Escaped(self), "not for this node")
             }
-            _ => tracing::warn!(%subject, reason = %self, "dropping a message"),
+            _ => warn_dropped(subject, self),
         }
     }
 }
@@ -139,7 +158,9 @@ impl Intake {
 
     /// [`Intake::admit`] at Unix time `now`.
     pub fn admit_at(&self, payload: &[u8], now: u64) -> Result<Admitted, Dropped> {
+        check_size(payload)?;
         let (request, seal) = decode_sealed_request(payload).map_err(Dropped::Undecodable)?;
+        check_request_shape(&request)?;
         let skew = self
             .verifier
             .as_ref()
@@ -156,7 +177,11 @@ impl Intake {
                     refusal,
                 })?;
         }
-        let filter = CompiledFilter::compile(&request.filter);
+        let filter =
+            CompiledFilter::compile(&request.filter).map_err(|source| Dropped::FilterRefused {
+                id: request.id.clone(),
+                source,
+            })?;
         Ok(Admitted {
             request,
             filter,
@@ -177,12 +202,24 @@ impl Node {
     /// agents' broadcasts); it is accepted, to be answered statuscode 2 "Unknown agent", so
     /// the caller learns at once instead of timing out (Choria drops it silently).
     pub fn accept<'a>(&'a self, admitted: &'a Admitted) -> Result<Accepted<'a>, Dropped> {
+        self.select(admitted)?;
+        self.accept_selected(admitted)
+    }
+
+    /// Whether the filter selects this node: the costly part of [`Node::accept`] (regexes
+    /// against facts), which the daemon runs off its runtime's thread.
+    pub fn select(&self, admitted: &Admitted) -> Result<(), Dropped> {
         if !admitted.filter.matches(self.info()) {
             return Err(Dropped::NotSelected {
                 id: admitted.request.id.clone(),
                 node: self.identity().to_string(),
             });
         }
+        Ok(())
+    }
+
+    /// [`Node::accept`] for a request [`Node::select`] has already passed.
+    pub fn accept_selected<'a>(&'a self, admitted: &'a Admitted) -> Result<Accepted<'a>, Dropped> {
         if let Some(verifier) = &admitted.verifier {
             let request = &admitted.request;
             verifier
@@ -219,7 +256,8 @@ impl Accepted<'_> {
             Some(denied) => denied,
             None => self.dispatch().await,
         };
-        // Every request answered is in the log: who asked what, and how it went.
+        // Every request answered is in the log: who asked what, and how it went. The names are
+        // in shape (bounds.rs); the status message may echo a sender's inputs, so it is escaped.
         tracing::info!(
             node = %self.node.identity(),
             request = %self.request.id,
@@ -227,7 +265,7 @@ impl Accepted<'_> {
             agent = %self.request.agent,
             action = %self.request.action,
             statuscode = body.statuscode,
-            statusmsg = %body.statusmsg,
+            statusmsg = %Escaped(&body.statusmsg),
             "answered"
         );
         self.reply(&body)

@@ -7,15 +7,20 @@
 
 mod acceptance;
 mod authorize;
+pub mod bounds;
 pub mod config;
 pub mod daemon;
 mod discovery;
+pub mod drop_log;
 pub mod external;
 pub mod facts;
 pub mod filter;
 mod intake;
+#[cfg(test)]
+mod intake_fuzz;
 mod node;
 pub mod puppet;
+pub mod regex_cache;
 mod rpcutil;
 
 use crate::protocol::{Request, RpcReplyBody};

@@ -283,6 +283,7 @@ mod tests {
         assert_eq!(round_trip(&expired).await, Err(DroppedKind::Refused));
         let mut foreign = request("rpcutil", "ping", json!({}), Filter::default());
         foreign.collective = "other".into();
+        foreign.reply_to = crate::protocol::reply_subject("other", &foreign.sender, &foreign.id);
         assert_eq!(round_trip(&foreign).await, Err(DroppedKind::Refused));
         assert_eq!(handle(b"not json").await, Err(DroppedKind::Undecodable));
         assert_eq!(handle(b"").await, Err(DroppedKind::Undecodable));

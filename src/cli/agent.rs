@@ -3,7 +3,9 @@
 //! 0. `--check` loads everything, prints what would be served, and exits.
 //!
 //! The daemon runs on a single-threaded runtime: a node answers a handful of requests at a
-//! time, and one thread keeps its idle memory small (measured in docs/agent.md).
+//! time, and one thread keeps its idle memory small (measured in docs/agent.md). Decoding and
+//! filtering each message runs on a blocking pool of [`ADMITTING_THREADS`], so a costly message
+//! never stalls the thread that reads the connection.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -28,6 +30,10 @@ pub struct AgentArgs {
     pub check: bool,
 }
 
+/// The threads that admit messages (and run other blocking work): two keep a flood's cost off
+/// the connection's thread while bounding the allocator arenas a burst leaves behind.
+const ADMITTING_THREADS: usize = 2;
+
 /// The longest pause between two attempts to reach the broker at start.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 
@@ -50,6 +56,7 @@ pub fn run(args: AgentArgs) -> Result<(), Error> {
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
+        .max_blocking_threads(ADMITTING_THREADS)
         .build()?;
     runtime.block_on(async {
         // The one stop signal, watched from the start: a node whose broker is not up yet

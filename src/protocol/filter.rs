@@ -68,7 +68,7 @@ impl Filter {
             .filter(|f| f.operator == "=~")
             .map(|f| regex_pattern(&f.value).unwrap_or(&f.value));
         for pattern in patterns.chain(fact_patterns) {
-            regex::Regex::new(pattern).map_err(|source| FilterError::BadRegex {
+            compile_regex(pattern).map_err(|source| FilterError::BadRegex {
                 pattern: pattern.to_string(),
                 source,
             })?;
@@ -106,6 +106,25 @@ impl Filter {
             .all(|name| regex_pattern(name).is_none());
         (only_identities && all_plain).then_some(self.identity.as_slice())
     }
+}
+
+/// The most a filter regex may compile to: enough for any name or fact pattern (`^\w+$`,
+/// Unicode classes and all, is under it), too little for the costly ones a sender could use to
+/// stall nodes (`(?i)\w{1000}` needs over 10 MB and 80 ms to refuse without a limit;
+/// `(a{100}){100}` matches a 50 KB fact in 0.5 s). Refusing takes under a millisecond.
+pub const REGEX_SIZE_LIMIT: usize = 64 << 10;
+/// The most a filter regex's lazy DFA may use while matching: with less, a pattern within
+/// [`REGEX_SIZE_LIMIT`] such as `a{1000}b` thrashes it against a 50 KB fact and falls back to
+/// the slow engine (850 ms); with this, 23 ms (measured in docs/performance.md).
+pub const REGEX_DFA_LIMIT: usize = 1 << 20;
+
+/// A filter regex compiled as nodes compile it: within [`REGEX_SIZE_LIMIT`]. The client checks
+/// its filters with the same function, so what it sends is what nodes accept.
+pub fn compile_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_DFA_LIMIT)
+        .build()
 }
 
 /// The pattern inside a `/.../` filter entry, or None for a plain name.

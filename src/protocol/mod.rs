@@ -22,7 +22,10 @@ mod subject;
 mod transport_layer;
 
 pub use error::ProtocolError;
-pub use filter::{regex_pattern as filter_regex_pattern, FactFilter, Filter, FilterError};
+pub use filter::{
+    compile_regex as compile_filter_regex, regex_pattern as filter_regex_pattern, FactFilter,
+    Filter, FilterError, REGEX_DFA_LIMIT, REGEX_SIZE_LIMIT,
+};
 pub use reply::{
     decode_reply, decode_sealed_reply, encode_reply, encode_signed_reply, Reply, RpcReplyBody,
 };

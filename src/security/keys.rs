@@ -65,7 +65,9 @@ impl SigningKey {
             PrivateKeyDer::Pkcs1(der) => KeyPair::Rsa(
                 RsaKeyPair::from_der(der.secret_pkcs1_der()).map_err(|_| KeyError::Unsupported)?,
             ),
-            PrivateKeyDer::Sec1(der) => pkcs8_pair(&p256_sec1_as_pkcs8(der.secret_sec1_der()), &random)?,
+            PrivateKeyDer::Sec1(der) => {
+                pkcs8_pair(&p256_sec1_as_pkcs8(der.secret_sec1_der()), &random)?
+            }
             PrivateKeyDer::Pkcs8(der) => pkcs8_pair(der.secret_pkcs8_der(), &random)?,
             _ => return Err(KeyError::Unsupported),
         };

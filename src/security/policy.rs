@@ -42,8 +42,8 @@ const CACHE_LIMIT: usize = 256;
 pub trait NodeCondition: Send + Sync + Sized + 'static {
     type Node: ?Sized;
     /// Compiled once per parse of a policy file, from the rule's facts (`fact`) and classes
-    /// (`cf_class`).
-    fn compile(filter: &Filter) -> Self;
+    /// (`cf_class`); a regex over the size limits is refused with why.
+    fn compile(filter: &Filter) -> Result<Self, String>;
     fn holds(&self, node: &Self::Node) -> bool;
 }
 
@@ -129,6 +129,8 @@ pub enum LineProblem {
     Compound { text: String },
     #[error("{text:?} is a fact filter where a class was expected")]
     FactAsClass { text: String },
+    #[error("{reason}")]
+    Condition { reason: String },
 }
 
 /// What kind of [`PolicyError`] it is.
@@ -275,7 +277,10 @@ impl<C: NodeCondition> Rule<C> {
             effect,
             callers,
             actions,
-            condition: condition.map(|filter| C::compile(&filter)),
+            condition: condition
+                .map(|filter| C::compile(&filter))
+                .transpose()
+                .map_err(|reason| LineProblem::Condition { reason })?,
         })
     }
 
