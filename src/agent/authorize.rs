@@ -195,6 +195,7 @@ mod tests {
         let guarded = guarded("policy default deny\nallow\t*\tstatus\t*\t*\n");
         let mut status = Request::example("appmgr", "status", json!({}), Filter::default());
         status.id = "1".repeat(32);
+        status.reply_to = crate::protocol::reply_subject("mcollective", "orch", &status.id);
         assert_eq!(ask(&guarded.node, &status).await.statuscode, statuscode::OK);
         let mut upgrade = Request::example(
             "appmgr",
