@@ -43,6 +43,15 @@ impl ReplayCache {
         }
     }
 
+    /// Whether `id` is remembered and has not expired, without recording it.
+    pub fn remembers(&self, id: &str, now: u64) -> bool {
+        let seen = self
+            .seen
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        seen.until.get(id).is_some_and(|until| *until >= now)
+    }
+
     pub fn len(&self) -> usize {
         let seen = self
             .seen

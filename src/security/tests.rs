@@ -235,3 +235,23 @@ fn credentials_from_files_name_what_is_wrong() {
         "{missing}"
     );
 }
+
+/// A signature checked once is remembered for the same bytes only: the same message and
+/// signature sent with another certificate of the CA is checked afresh, and refused.
+#[test]
+fn a_remembered_signature_does_not_vouch_for_another_certificate() {
+    let ca = authority(KeyKind::Ed25519);
+    let rip = ca.credentials("rip.mcollective").unwrap();
+    let aaa = ca.credentials("aaa.privileged.choria").unwrap();
+    let verifier = verifier(&ca);
+    let now = unix_now();
+    let (request, seal) = signed(&request("choria=rip.mcollective", 60), Some(&rip));
+    verifier.verify(&request, &seal, now).unwrap();
+    verifier.verify(&request, &seal, now).unwrap();
+    let borrowed = Seal {
+        pubcert: aaa.pubcert().to_string(),
+        ..seal
+    };
+    let refused = verifier.verify(&request, &borrowed, now).unwrap_err();
+    assert_eq!(refused.kind(), RefusalKind::BadSignature);
+}
