@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use orchestrate::Error;
 
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = orchestrate::cli::parse();
     match orchestrate::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -31,5 +32,15 @@ fn report(err: &Error) {
         }
         err if !err.is_reported() => eprintln!("error: {err}"),
         _ => {}
+    }
+}
+
+/// `orchestrate rpc ... | head -1`: a reader that goes away ends the process quietly, as it
+/// ends `cat` or `grep` (SIGPIPE's default), instead of a panic in `println!`. Rust starts
+/// programs with SIGPIPE ignored.
+fn quiet_on_closed_pipe() {
+    // SAFETY: setting a signal's disposition to its default, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

@@ -200,3 +200,22 @@ fn a_process_running_a_program_of_its_own_has_a_child() {
         .spawn();
     agent.wait_for_a_child();
 }
+
+/// A reader that goes away early (`| head -1`) ends the binary quietly, with no panic.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orchestrate"))
+        .args(["rpc", "rpcutil", "ping", "--fleet"])
+        .arg(support::repo_root().join("playbooks/fleet.yaml"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

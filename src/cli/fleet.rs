@@ -35,9 +35,10 @@ pub struct FleetServeArgs {
     /// With --issue-certs: the clients to issue certificates for (default rip.mcollective).
     #[arg(long = "client", value_name = "NAME", requires = "issue_certs")]
     pub clients: Vec<String>,
-    /// With --issue-certs: issue ECDSA P-256 keys instead of Ed25519.
+    /// With --issue-certs: issue Ed25519 keys instead of ECDSA P-256 (the faster signer,
+    /// docs/performance.md "Signing").
     #[arg(long, requires = "issue_certs")]
-    pub ecdsa: bool,
+    pub ed25519: bool,
     #[command(flatten)]
     pub broker: BrokerArgs,
 }
@@ -110,9 +111,9 @@ fn security(
             .transpose()
             .map_err(Error::Fleet);
     };
-    let kind = match args.ecdsa {
-        true => KeyKind::EcdsaP256,
-        false => KeyKind::Ed25519,
+    let kind = match args.ed25519 {
+        true => KeyKind::Ed25519,
+        false => KeyKind::EcdsaP256,
     };
     let authority = Authority::new("orchestrate fleet CA", kind).map_err(failed)?;
     let clients = match args.clients.is_empty() {

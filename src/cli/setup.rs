@@ -319,7 +319,8 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
     })
 }
 
-/// The embedded default's security: a CA made now, certificates for every simulated node and
+/// The embedded default's security: a CA made now (ECDSA P-256, the cheapest to issue and sign
+/// with: docs/performance.md "Signing"), certificates for every simulated node and
 /// for `<user>.mcollective`, the client; the same checks as a real fleet, with the
 /// configuration's rules (callers, skew, ttl) when it has a `security:` section.
 fn ephemeral_security(
@@ -331,7 +332,7 @@ fn ephemeral_security(
             problem: error.to_string(),
         })
     };
-    let authority = Authority::new("orchestrate ephemeral CA", KeyKind::Ed25519).map_err(made)?;
+    let authority = Authority::new("orchestrate ephemeral CA", KeyKind::EcdsaP256).map_err(made)?;
     let client = authority
         .credentials(&format!("{user}.mcollective"))
         .map_err(made)?;
