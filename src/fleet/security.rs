@@ -88,13 +88,7 @@ impl FleetSecurity {
                 authority.credentials(identity).map_err(security_error)
             }
             Certificates::Ssldir(ssldir) => {
-                let file = format!("{identity}.pem");
-                let files = CertFiles {
-                    ca: ssldir.join("certs").join("ca.pem"),
-                    cert: ssldir.join("certs").join(&file),
-                    key: ssldir.join("private_keys").join(&file),
-                };
-                Credentials::load(&files).map_err(security_error)
+                Credentials::load(&CertFiles::in_ssldir(ssldir, identity)).map_err(security_error)
             }
         }
     }

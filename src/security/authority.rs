@@ -130,12 +130,7 @@ impl IssuedCert {
         certname: &str,
         ca_pem: &str,
     ) -> Result<CertFiles, AuthorityError> {
-        let file = format!("{certname}.pem");
-        let files = CertFiles {
-            ca: ssldir.join("certs").join("ca.pem"),
-            cert: ssldir.join("certs").join(&file),
-            key: ssldir.join("private_keys").join(&file),
-        };
+        let files = CertFiles::in_ssldir(ssldir, certname);
         write(&files.ca, ca_pem, 0o644)?;
         write(&files.cert, &self.cert, 0o644)?;
         write(&files.key, &self.key, 0o600)?;

@@ -60,6 +60,24 @@ pub struct CertFiles {
     pub key: PathBuf,
 }
 
+impl CertFiles {
+    /// Puppet's layout: `<ssldir>/certs/ca.pem`, `<ssldir>/certs/<certname>.pem`,
+    /// `<ssldir>/private_keys/<certname>.pem`.
+    pub fn in_ssldir(ssldir: &Path, certname: &str) -> CertFiles {
+        let file = format!("{certname}.pem");
+        CertFiles {
+            ca: CertFiles::ca_in(ssldir),
+            cert: ssldir.join("certs").join(&file),
+            key: ssldir.join("private_keys").join(&file),
+        }
+    }
+
+    /// The CA's certificate in Puppet's layout.
+    pub fn ca_in(ssldir: &Path) -> PathBuf {
+        ssldir.join("certs").join("ca.pem")
+    }
+}
+
 /// Why the section does not say where the certificates are.
 #[derive(Debug, thiserror::Error)]
 pub enum LocateError {
@@ -94,10 +112,7 @@ impl SecuritySection {
             Some(dir) => dir.clone(),
             None => PathBuf::from(puppet("ssldir").ok_or(LocateError::NoSsldir)?),
         };
-        let ca = self
-            .ca
-            .clone()
-            .unwrap_or_else(|| ssldir.join("certs").join("ca.pem"));
+        let ca = self.ca.clone().unwrap_or_else(|| CertFiles::ca_in(&ssldir));
         if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
             return Ok(CertFiles {
                 ca,
@@ -109,17 +124,11 @@ impl SecuritySection {
             Some(name) => name.clone(),
             None => puppet("certname").ok_or(LocateError::NoCertname)?,
         };
-        let file = format!("{certname}.pem");
+        let layout = CertFiles::in_ssldir(&ssldir, &certname);
         Ok(CertFiles {
             ca,
-            cert: self
-                .cert
-                .clone()
-                .unwrap_or_else(|| ssldir.join("certs").join(&file)),
-            key: self
-                .key
-                .clone()
-                .unwrap_or_else(|| ssldir.join("private_keys").join(&file)),
+            cert: self.cert.clone().unwrap_or(layout.cert),
+            key: self.key.clone().unwrap_or(layout.key),
         })
     }
 

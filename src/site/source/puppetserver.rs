@@ -10,6 +10,7 @@ use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
 
 use super::file::parse_graph;
 use super::{SourceError, SourceErrorKind};
+use crate::security::CertFiles;
 use crate::site::EnvironmentGraph;
 
 /// Puppet Server computes the graph by compiling the whole environment: give it time.
@@ -30,11 +31,8 @@ impl TlsFiles {
     /// Puppet's layout: `<ssldir>/certs/<certname>.pem`, `<ssldir>/private_keys/<certname>.pem`,
     /// `<ssldir>/certs/ca.pem`.
     pub fn from_ssldir(ssldir: &Path, certname: &str) -> TlsFiles {
-        TlsFiles {
-            cert: ssldir.join("certs").join(format!("{certname}.pem")),
-            key: ssldir.join("private_keys").join(format!("{certname}.pem")),
-            ca: ssldir.join("certs").join("ca.pem"),
-        }
+        let CertFiles { ca, cert, key } = CertFiles::in_ssldir(ssldir, certname);
+        TlsFiles { cert, key, ca }
     }
 
     /// The files from the options given; what is not given comes from Puppet's layout, with
