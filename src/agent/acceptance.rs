@@ -2,10 +2,11 @@
 //! from the future. Done once per message, however many simulated nodes then consider it.
 
 use crate::protocol::Request;
+use crate::security::DEFAULT_MAX_CLOCK_SKEW;
 
 /// How far ahead of this host's clock a request's `time` may be, unless `security.max_clock_skew`
 /// says otherwise: callers' clocks drift.
-pub const ALLOWED_CLOCK_SKEW_SECS: u64 = 30;
+pub const ALLOWED_CLOCK_SKEW_SECS: u64 = DEFAULT_MAX_CLOCK_SKEW.as_secs();
 
 /// Why a request is refused without a reply.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
