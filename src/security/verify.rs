@@ -131,20 +131,17 @@ impl ReplyVerifier {
     }
 }
 
-/// The SHA-256 of a signed message, its signature and the certificate sent with it, hex: what
-/// names one signature check.
+/// The SHA-256 of a signed message, its signature and the certificate sent with it, as text
+/// for the memory's key: what names one signature check.
 fn signed_digest(seal: &Seal) -> String {
+    use base64::Engine;
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     hasher.update(seal.pubcert.as_bytes());
     hasher.update([0]);
     hasher.update(seal.signature.as_slice());
     hasher.update(seal.message.as_bytes());
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    base64::engine::general_purpose::STANDARD.encode(hasher.finalize())
 }
 
 fn refusal_of(error: CertError) -> Refusal {
