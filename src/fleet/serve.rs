@@ -169,31 +169,32 @@ impl Fleet {
             Ok(admitted) => admitted,
             Err(dropped) => return dropped.log(&message.subject),
         };
+        // Replies due at once leave as they are made, a batch at a time: with signing on,
+        // making 50,000 takes seconds, and the first must not wait for the last.
+        let mut due_now: Vec<Outgoing> = Vec::new();
         let mut by_delay: BTreeMap<Duration, Vec<Outgoing>> = BTreeMap::new();
         for &index in self.addressees(&message.subject) {
             let simulated = &self.nodes[index];
-            if let Some(reply) = simulated.answer(&admitted, &message.subject).await {
-                let replies = by_delay.entry(simulated.delay()).or_default();
-                replies.push(reply);
-                // Replies due at once leave as they are made, a batch at a time: with signing
-                // on, making 50,000 takes seconds, and the first must not wait for the last.
-                if replies.len() >= SEND_BATCH {
-                    if let Some(ready) = by_delay.remove(&Duration::ZERO) {
-                        self.send(ready).await;
-                    }
-                }
+            let Some(reply) = simulated.answer(&admitted, &message.subject).await else {
+                continue;
+            };
+            let delay = simulated.delay();
+            if !delay.is_zero() {
+                by_delay.entry(delay).or_default().push(reply);
+                continue;
+            }
+            due_now.push(reply);
+            if due_now.len() >= SEND_BATCH {
+                self.send(std::mem::take(&mut due_now)).await;
             }
         }
+        self.send(due_now).await;
         for (delay, replies) in by_delay {
-            if delay.is_zero() {
-                self.send(replies).await;
-            } else {
-                let fleet = self.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(delay).await;
-                    fleet.send(replies).await;
-                });
-            }
+            let fleet = self.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                fleet.send(replies).await;
+            });
         }
     }
 
