@@ -4,13 +4,14 @@
 //! RSA-2048 is Puppet's CA's kind (its key made by the real `openssl`); ECDSA P-256 and
 //! Ed25519 are what the ephemeral CA of the simulated fleet can issue.
 
-use std::process::Command;
-
 use criterion::{criterion_group, criterion_main, Criterion};
 use orchestrate::protocol::{
     decode_sealed_reply, encode_signed_reply, unix_now, Reply, RpcReplyBody, Signer,
 };
 use orchestrate::security::{Authority, Credentials, KeyKind, Trust, Usage};
+
+#[path = "../tests/support/openssl.rs"]
+mod openssl;
 
 /// A reply as a node sends it: a ping's answer, about 300 bytes of JSON.
 fn reply() -> Reply {
@@ -29,17 +30,7 @@ fn credentials(ca: &Authority, kind: KeyKind) -> Credentials {
     let name = "node00001.example.net";
     match kind {
         KeyKind::Rsa => {
-            let output = Command::new("openssl")
-                .args([
-                    "genpkey",
-                    "-algorithm",
-                    "RSA",
-                    "-pkeyopt",
-                    "rsa_keygen_bits:2048",
-                ])
-                .output()
-                .expect("openssl");
-            let key = rcgen::KeyPair::from_pem(&String::from_utf8(output.stdout).unwrap()).unwrap();
+            let key = rcgen::KeyPair::from_pem(&openssl::rsa_pkcs8()).unwrap();
             ca.issue_for_key(name, key, |_| {})
                 .unwrap()
                 .credentials()

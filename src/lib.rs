@@ -21,3 +21,8 @@ pub mod stop;
 pub mod transport;
 
 pub use error::Error;
+
+/// The key forms only openssl makes, for the unit tests (the integration tests' own file).
+#[cfg(test)]
+#[path = "../tests/support/openssl.rs"]
+mod openssl;

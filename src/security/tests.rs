@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use crate::openssl;
+
 use super::*;
 use crate::protocol::{
     decode_sealed_reply, decode_sealed_request, encode_signed_reply, encode_signed_request,
@@ -62,7 +64,7 @@ fn a_signed_request_passes_for_each_fast_kind() {
 #[test]
 fn a_signed_request_passes_with_an_rsa_key() {
     let ca = authority(KeyKind::Ed25519);
-    let rsa = rsa_key();
+    let rsa = openssl::rsa_pkcs8();
     let issued = ca
         .issue_for_key(
             "rip.mcollective",
@@ -75,21 +77,6 @@ fn a_signed_request_passes_with_an_rsa_key() {
     let (request, seal) = signed(&request("choria=rip.mcollective", 60), Some(&rip));
     assert_eq!(seal.signature.len(), 256, "RSA-2048");
     verifier(&ca).verify(&request, &seal, unix_now()).unwrap();
-}
-
-pub(crate) fn rsa_key() -> String {
-    let output = std::process::Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-        ])
-        .output()
-        .expect("openssl makes the RSA test key");
-    assert!(output.status.success());
-    String::from_utf8(output.stdout).unwrap()
 }
 
 #[test]

@@ -7,8 +7,7 @@ use std::path::Path;
 use super::*;
 use crate::security::{Authority, KeyKind};
 
-#[path = "../../tests/support/openssl.rs"]
-mod openssl;
+use crate::openssl;
 
 /// The key's form in its file.
 #[derive(Clone, Copy, Debug)]
