@@ -17,7 +17,7 @@ use crate::agent::{Admitted, Intake, Node, Outgoing};
 use crate::protocol::{broadcast_subject, direct_subjects, Addressee};
 use crate::transport::{Message, Subscription, Transport};
 
-/// How many replies due at once are made before they are sent.
+/// How many nodes answer a request on one task: their replies due at once leave together.
 const SEND_BATCH: usize = 512;
 
 /// A fleet answering requests until it is stopped or dropped.
@@ -166,26 +166,41 @@ impl Fleet {
 
     async fn handle(self: Arc<Self>, message: Message) {
         let admitted = match self.intake.admit(&message.payload) {
-            Ok(admitted) => admitted,
+            Ok(admitted) => Arc::new(admitted),
             Err(dropped) => return dropped.log(&message.subject),
         };
-        // Replies due at once leave as they are made, a batch at a time: with signing on,
-        // making 50,000 takes seconds, and the first must not wait for the last.
+        // Each share of the addressees answers on its own task: with signing on, 50,000
+        // replies take seconds of one core to make, and the shares sign on every core.
+        let subject: Arc<str> = message.subject.into();
+        for share in self.addressees(&subject).chunks(SEND_BATCH) {
+            let share = share.to_vec();
+            tokio::spawn(
+                self.clone()
+                    .answer_share(admitted.clone(), subject.clone(), share),
+            );
+        }
+    }
+
+    /// The replies of the nodes `share` (indices into `nodes`) to one request. Those due at
+    /// once leave together as soon as they are made, the first not waiting for the last share.
+    async fn answer_share(
+        self: Arc<Self>,
+        admitted: Arc<Admitted>,
+        subject: Arc<str>,
+        share: Vec<usize>,
+    ) {
         let mut due_now: Vec<Outgoing> = Vec::new();
         let mut by_delay: BTreeMap<Duration, Vec<Outgoing>> = BTreeMap::new();
-        for &index in self.addressees(&message.subject) {
+        for index in share {
             let simulated = &self.nodes[index];
-            let Some(reply) = simulated.answer(&admitted, &message.subject).await else {
+            let Some(reply) = simulated.answer(&admitted, &subject).await else {
                 continue;
             };
             let delay = simulated.delay();
-            if !delay.is_zero() {
+            if delay.is_zero() {
+                due_now.push(reply);
+            } else {
                 by_delay.entry(delay).or_default().push(reply);
-                continue;
-            }
-            due_now.push(reply);
-            if due_now.len() >= SEND_BATCH {
-                self.send(std::mem::take(&mut due_now)).await;
             }
         }
         self.send(due_now).await;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::call::{accept, flush};
-use super::collect::{next_reply, Next};
+use super::collect::{Next, Replies};
 use super::{CallResult, NodeReply, RpcClient, RpcError};
 use crate::protocol::{broadcast_subject, Filter};
 
@@ -47,7 +47,8 @@ impl RpcClient {
         let request = self.new_request(agent, action, data, filter, timeout);
         let payload = self.encode(&request)?;
         self.sent.record(&request, super::Addressed::Broadcast);
-        let mut replies = self.transport.subscribe(request.reply_to.clone()).await?;
+        let subscription = self.transport.subscribe(request.reply_to.clone()).await?;
+        let mut replies = Replies::new(subscription, &request.id, self.security.clone());
         let subject = broadcast_subject(&self.options.collective, agent);
         self.transport.publish(subject, None, payload).await?;
         flush(self.transport.as_ref(), timeout).await?;
@@ -57,9 +58,7 @@ impl RpcClient {
         let mut outstanding = expected.len();
         let mut last_reply = None;
         while outstanding > 0 {
-            let Next::Reply(reply) =
-                next_reply(&mut replies, &request.id, until, self.security()).await?
-            else {
+            let Next::Reply(reply) = replies.next(until).await? else {
                 break;
             };
             let sender = reply.sender.clone();

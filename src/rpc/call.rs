@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use super::collect::{next_reply, Next};
+use super::collect::{Next, Replies};
 use super::{Addressed, RpcClient, RpcError};
 use crate::protocol::{direct_subject, statuscode, Filter, Reply};
 use crate::transport::{validate_publish_subject, Transport};
@@ -112,7 +112,8 @@ impl RpcClient {
         let payload = self.encode(&request)?;
         let addressed: Vec<&str> = targets.iter().copied().collect();
         self.sent.record(&request, Addressed::Nodes(&addressed));
-        let mut replies = self.transport.subscribe(request.reply_to.clone()).await?;
+        let subscription = self.transport.subscribe(request.reply_to.clone()).await?;
+        let mut replies = Replies::new(subscription, &request.id, self.security.clone());
         for subject in subjects {
             self.transport
                 .publish(subject, None, payload.clone())
@@ -124,9 +125,7 @@ impl RpcClient {
         let mut answered: BTreeMap<String, NodeReply> = BTreeMap::new();
         let mut last_reply = None;
         while answered.len() < targets.len() {
-            let Next::Reply(reply) =
-                next_reply(&mut replies, &request.id, until, self.security()).await?
-            else {
+            let Next::Reply(reply) = replies.next(until).await? else {
                 break;
             };
             accept(reply, Some(&targets), &mut answered);

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde_json::json;
 use tokio::time::Instant;
 
-use super::collect::{next_reply, Next};
+use super::collect::{Next, Replies};
 use super::{RpcClient, RpcError};
 use crate::protocol::{broadcast_subject, Filter};
 
@@ -60,7 +60,8 @@ impl RpcClient {
         );
         let payload = self.encode(&request)?;
         self.sent.record(&request, super::Addressed::Broadcast);
-        let mut replies = self.transport.subscribe(request.reply_to.clone()).await?;
+        let subscription = self.transport.subscribe(request.reply_to.clone()).await?;
+        let mut replies = Replies::new(subscription, &request.id, self.security.clone());
         let subject = broadcast_subject(&options.collective, "discovery");
         self.transport.publish(subject, None, payload).await?;
         super::call::flush(self.transport.as_ref(), options.discovery_timeout).await?;
@@ -73,7 +74,7 @@ impl RpcClient {
                 Some(window) if !found.is_empty() => give_up.min(last_new + window),
                 _ => give_up,
             };
-            match next_reply(&mut replies, &request.id, until, self.security()).await? {
+            match replies.next(until).await? {
                 Next::TimedOut => break,
                 Next::Reply(reply) => {
                     if found.insert(reply.sender) {

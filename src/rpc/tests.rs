@@ -622,3 +622,71 @@ async fn a_fleet_with_policies_denies_what_they_deny() {
         "allow-all without policies"
     );
 }
+
+/// Signed replies that pile up are checked together on all cores: a thousand nodes' signed
+/// replies with a hundred forgeries among them (other names, unsigned) give the thousand.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_signed_replies_are_checked_together_and_forgeries_still_dropped() {
+    use crate::fleet::FleetSecurity;
+    use crate::security::{Authority, KeyKind, SecuritySection};
+
+    let broker = InProcess::new();
+    let transport: Arc<dyn Transport> = Arc::new(broker.clone());
+    let authority = Arc::new(Authority::new("test CA", KeyKind::EcdsaP256).unwrap());
+    let nodes = FleetSecurity::issued_by(authority.clone(), &SecuritySection::default()).unwrap();
+    let fleet = fixture("tests/fixtures/fleets/bench_1000.yaml");
+    let _served =
+        SimulatedFleet::serve_secured(fleet, transport.clone(), "mcollective", Some(&nodes))
+            .await
+            .unwrap();
+    let mut broadcasts = broker
+        .subscribe("mcollective.broadcast.agent.rpcutil".into())
+        .await
+        .unwrap();
+    let forger = broker.clone();
+    tokio::spawn(async move {
+        let request = decode_request(&broadcasts.next().await.unwrap().payload).unwrap();
+        for n in 0..100 {
+            let sender = format!("intruder{n}.example.net");
+            let reply = Reply::rpc(
+                &request.id,
+                &sender,
+                "rpcutil",
+                0,
+                &RpcReplyBody::ok(json!({})),
+            );
+            let payload = encode_reply(&reply.unwrap()).unwrap();
+            forger
+                .publish(request.reply_to.clone(), None, payload)
+                .await
+                .unwrap();
+        }
+    });
+    let client = crate::security::ClientSecurity::new(
+        authority.credentials("rip.mcollective").unwrap(),
+        Arc::new(authority.trust().unwrap()),
+        false,
+    );
+    let rpc = RpcClient::secured(transport, options(), Arc::new(client));
+    let bravo = fact("cluster=bravo");
+    let expected = rpc.discover("rpcutil", &bravo).await.unwrap();
+    assert_eq!(expected.len(), 1000);
+    let result = rpc
+        .broadcast_call(
+            "rpcutil",
+            "ping",
+            &json!({}),
+            &bravo,
+            &expected,
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+    let answered: Vec<&str> = result
+        .replies
+        .iter()
+        .map(|reply| reply.identity.as_str())
+        .collect();
+    assert_eq!(answered, expected);
+    assert!(result.missing.is_empty());
+}

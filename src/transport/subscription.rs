@@ -65,6 +65,23 @@ impl Subscription {
     }
 }
 
+impl Subscription {
+    /// The next message if one has already arrived, without waiting: lets a reader take what
+    /// has piled up in one go (and verify it on all cores).
+    pub fn try_next(&mut self) -> Option<Message> {
+        match &mut self.source {
+            Source::Channel(receiver) => receiver.try_recv().ok(),
+            Source::Nats(subscriber) => {
+                let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+                match Pin::new(&mut *subscriber).poll_next(&mut context) {
+                    std::task::Poll::Ready(Some(message)) => Some(from_nats(message)),
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
 fn from_nats(message: async_nats::Message) -> Message {
     Message {
         subject: message.subject.to_string(),
