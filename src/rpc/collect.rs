@@ -84,10 +84,10 @@ impl Replies {
 
     /// The valid replies of `batch`, in order; a large signed batch is checked on all cores.
     async fn check(&self, batch: Vec<Message>) -> Vec<Reply> {
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         let Some(security) = self.security.clone() else {
             return valid_replies(&batch, &self.request_id, None);
         };
+        let workers = cores();
         if workers == 1 || batch.len() < FEWEST_TO_SHARE {
             return valid_replies(&batch, &self.request_id, Some(&security));
         }
@@ -114,6 +114,12 @@ impl Replies {
         }
         replies
     }
+}
+
+/// The cores to check replies on, asked of the system once (on Linux it reads cgroup files).
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// The messages of `batch` that are genuine replies to `request_id`; the rest logged.

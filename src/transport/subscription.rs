@@ -63,9 +63,7 @@ impl Subscription {
             }
         }
     }
-}
 
-impl Subscription {
     /// The next message if one has already arrived, without waiting: lets a reader take what
     /// has piled up in one go (and verify it on all cores).
     pub fn try_next(&mut self) -> Option<Message> {
