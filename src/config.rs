@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::registry::RegistrySection;
 use crate::security::{broker_tls, BrokerTls, BrokerTlsError, SecuritySection};
 use crate::transport::{NatsAuth, NatsOptions};
 
@@ -32,6 +33,9 @@ pub struct Config {
     /// Certificates and callers; present means requests are signed and replies verified.
     #[serde(default)]
     pub security: Option<SecuritySection>,
+    /// The node registry's bucket (clients), and for `orchestrate fleet` its nodes' heartbeat.
+    #[serde(default)]
+    pub registry: RegistrySection,
     /// The file this came from; None for the empty configuration (no file found).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -68,6 +72,18 @@ pub struct DiscoverySection {
     /// Stop this long after the last new reply; 0 waits the whole timeout.
     #[serde(default, deserialize_with = "crate::duration::deserialize_optional")]
     pub window: Option<Duration>,
+    /// `broadcast` or `registry`; unset: the registry where it exists, else broadcast.
+    pub method: Option<DiscoveryMethod>,
+}
+
+/// How nodes are discovered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DiscoveryMethod {
+    /// Ask the fleet (discovery#ping to every node) and wait for the answers.
+    Broadcast,
+    /// Evaluate the filter on the node registry's entries: no wait.
+    Registry,
 }
 
 /// Why the configuration cannot be used.

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod cli;
 pub mod config;
+pub mod cores;
 pub mod dag;
 pub mod duration;
 pub mod error;
@@ -12,6 +13,7 @@ pub mod fleet;
 pub mod graph;
 pub mod lang;
 pub mod protocol;
+pub mod registry;
 pub mod report;
 pub mod rpc;
 pub mod run;

@@ -12,34 +12,8 @@ use orchestrate::security::Authority;
 use serde_json::Value;
 use support::certs::{self, KeyForm};
 use support::nats::NatsServer;
-use support::{repo_root, Output, Process, Test};
-
-fn agents_dir() -> PathBuf {
-    repo_root().join("playbooks/agent/agents")
-}
-
-/// A node's folder: its configuration and facts.
-fn node_config(dir: &Path, identity: &str, cluster: &str, url: &str, extra: &str) -> PathBuf {
-    let folder = dir.join(identity);
-    std::fs::create_dir_all(&folder).unwrap();
-    std::fs::write(
-        folder.join("facts.yaml"),
-        format!("cluster: {cluster}\nrole: web\n"),
-    )
-    .unwrap();
-    std::fs::write(folder.join("classes.txt"), "role::web\napp\n").unwrap();
-    let config = folder.join("agent.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "identity: {identity}\nnats: {{servers: ['{url}']}}\nfacts: facts.yaml\nclasses: classes.txt\n\
-             agents_dir: {}\n{extra}",
-            agents_dir().display()
-        ),
-    )
-    .unwrap();
-    config
-}
+use support::nodes::{node_config, start_agent};
+use support::{Output, Process, Test};
 
 /// The `puppet:` section of a node whose Puppet is Debian's `puppet apply` of `manifest`, with
 /// all of Puppet's folders under `puppet` (never the machine's own).
@@ -60,17 +34,6 @@ fn puppet_apply(puppet: &Path, manifest: &Path) -> String {
         manifest.display(),
         settings.join(", ")
     )
-}
-
-/// `orchestrate agent --config FILE`, serving until dropped (or stopped and finished, within
-/// 10 s), with `env` for the external agents it runs.
-fn start_agent(config: &Path, env: &[(&str, String)]) -> Process {
-    Test::new()
-        .args(["agent", "--config"])
-        .arg(config)
-        .envs(env.iter().cloned())
-        .deadline(Duration::from_secs(10))
-        .start(" serving ")
 }
 
 /// `orchestrate rpc --nats URL ARGS... --json`, parsed.

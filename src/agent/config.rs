@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::external::LoadError;
 use crate::protocol::{is_subject_token, is_valid_identity};
+use crate::registry::RegistrySection;
 use crate::security::{broker_tls, AuditError, BrokerTls, BrokerTlsError, SecuritySection};
 use crate::transport::{NatsAuth, NatsOptions, DEFAULT_CONNECT_TIMEOUT};
 
@@ -54,6 +55,9 @@ pub struct AgentConfig {
     pub puppet: Option<PuppetConfig>,
     /// Certificates, callers, policies and the audit log; present means security is on.
     pub security: Option<SecuritySection>,
+    /// The node registry: its bucket and heartbeat; on unless `enabled: false`.
+    #[serde(default)]
+    pub registry: RegistrySection,
 }
 
 /// `nats:` — where the broker is and how to log in.

@@ -45,6 +45,12 @@ pub trait Agent: Send + Sync + 'static {
         request: &'a Request,
     ) -> BoxFuture<'a, RpcReplyBody>;
 
+    /// The agent's version, as the registry lists it: orchestrate's own for the agents built
+    /// into it; an external agent's from its metadata file (None when it gives none).
+    fn version(&self) -> Option<String> {
+        Some(env!("CARGO_PKG_VERSION").to_string())
+    }
+
     /// The inputs of `action` that hold secrets, redacted in the audit log besides those the
     /// caller marked sensitive.
     fn sensitive_inputs(&self, _action: &str) -> Vec<String> {

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::{Agent, DiscoveryAgent, Guard, RpcutilAgent};
 use crate::protocol::Signer;
+use crate::registry::{AgentVersion, Inventory, PublishedNode};
 use crate::security::Credentials;
 
 /// What a filter and the built-in agents know about a node.
@@ -21,6 +22,21 @@ pub struct NodeInfo {
     pub classes: Vec<String>,
     /// Every agent the node runs, built-in ones included, sorted.
     pub agents: Vec<String>,
+}
+
+impl NodeInfo {
+    /// A node as the registry lists it, seen from `collective` (one of its collectives).
+    pub fn registered(inventory: Inventory, collective: &str) -> NodeInfo {
+        let mut agents: Vec<String> = inventory.agents.into_iter().map(|a| a.name).collect();
+        agents.sort();
+        NodeInfo {
+            identity: inventory.identity,
+            collective: collective.to_string(),
+            facts: inventory.facts,
+            classes: inventory.classes,
+            agents,
+        }
+    }
 }
 
 /// A reply ready for the wire: where it goes and its bytes.
@@ -115,6 +131,40 @@ impl Node {
         self.credentials
             .as_deref()
             .map(|credentials| credentials as &dyn Signer)
+    }
+
+    /// Every agent the node runs with its version (None: its metadata gives none), by name.
+    pub fn agent_versions(&self) -> impl Iterator<Item = (&str, Option<String>)> {
+        self.agents
+            .iter()
+            .map(|(name, hosted)| (name.as_str(), hosted.agent.version()))
+    }
+
+    /// What the node writes into the node registry: its inventory, signed by its certificate
+    /// when security is on.
+    pub fn registration(&self) -> PublishedNode {
+        let info = &self.info;
+        let agents = self
+            .agent_versions()
+            .map(|(name, version)| AgentVersion {
+                name: name.to_string(),
+                version,
+            })
+            .collect();
+        PublishedNode {
+            inventory: Inventory {
+                identity: info.identity.clone(),
+                collectives: vec![info.collective.clone()],
+                agents,
+                facts: info.facts.clone(),
+                classes: info.classes.clone(),
+                heartbeat: 0,
+            },
+            signer: self
+                .credentials
+                .clone()
+                .map(|credentials| credentials as Arc<dyn Signer>),
+        }
     }
 
     fn host(&mut self, name: &str, hosted: Hosted) {

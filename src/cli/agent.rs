@@ -15,6 +15,7 @@ use clap::Args;
 
 use crate::agent::config::AgentConfig;
 use crate::agent::daemon::Daemon;
+use crate::registry::{Heartbeat, RegistrySection};
 use crate::stop::Stop;
 use crate::transport::{Nats, NatsOptions, Transport, TransportErrorKind};
 use crate::Error;
@@ -62,19 +63,24 @@ pub fn run(args: AgentArgs) -> Result<(), Error> {
         // The one stop signal, watched from the start: a node whose broker is not up yet
         // stops as promptly as one serving.
         let stop = Stop::on_signals();
-        serve(Arc::new(daemon), nats, &stop).await
+        serve(Arc::new(daemon), nats, config.registry.clone(), &stop).await
     })
 }
 
 /// Serves until stopped: connecting, subscribing, serving and finishing each end on `stop`.
-async fn serve(daemon: Arc<Daemon>, nats: NatsOptions, stop: &Stop) -> Result<(), Error> {
+async fn serve(
+    daemon: Arc<Daemon>,
+    nats: NatsOptions,
+    registry: RegistrySection,
+    stop: &Stop,
+) -> Result<(), Error> {
     // Stopped before serving: nothing was announced, nothing to tell.
     let Some(connection) = connect(&nats, stop).await? else {
         return Ok(());
     };
     let transport: Arc<dyn Transport> = Arc::new(connection.clone());
     let listen = async {
-        let listening = daemon.clone().listen(transport).await?;
+        let listening = daemon.clone().listen(transport.clone()).await?;
         // Callers may address the node once the broker has read its subscriptions.
         connection.round_trip(SUBSCRIBED_WITHIN).await?;
         Ok(listening)
@@ -83,16 +89,34 @@ async fn serve(daemon: Arc<Daemon>, nats: NatsOptions, stop: &Stop) -> Result<()
         listening = listen => listening.map_err(Error::Broker)?,
         () = stop.requested() => return Ok(()),
     };
+    // Registered before it says it serves: a caller may choose it from the registry then.
+    let heartbeat = match registry.enabled() {
+        true => {
+            let daemon = daemon.clone();
+            let heartbeat = Heartbeat::new(transport.clone(), registry).removing_on_stop();
+            let nodes = move || vec![daemon.node().registration()];
+            Some(heartbeat.start(nodes, stop.clone()).await)
+        }
+        false => None,
+    };
     println!(
         "Agent {} serving {} on {}; SIGTERM or Ctrl-C stops",
         daemon.identity(),
         daemon.node().info().agents.join(", "),
         nats.describe()
     );
-    listening.serve(stop).await.map_err(Error::Broker)?;
+    let served = listening.serve(stop).await;
+    if let Some(heartbeat) = heartbeat {
+        // Its entry removed, so callers stop choosing the node now rather than at expiry.
+        let _ = tokio::time::timeout(REMOVED_WITHIN, heartbeat).await;
+    }
+    served.map_err(Error::Broker)?;
     println!("Stopped");
     Ok(())
 }
+
+/// How long a stopping node waits to remove its registry entry (else it expires).
+const REMOVED_WITHIN: Duration = Duration::from_secs(2);
 
 /// How long the broker may take to confirm the daemon's subscriptions.
 const SUBSCRIBED_WITHIN: Duration = Duration::from_secs(10);

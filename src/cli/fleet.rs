@@ -11,6 +11,7 @@ use clap::Args;
 use super::broker::{self, BrokerArgs};
 use super::setup;
 use crate::fleet::{FleetError, FleetFile, FleetSecurity, SimulatedFleet};
+use crate::registry::{Heartbeat, PublishedNode};
 use crate::security::{Authority, AuthorityError, KeyKind, SecuritySection};
 use crate::stop::Stop;
 use crate::transport::Transport;
@@ -63,11 +64,19 @@ pub fn run(args: FleetServeArgs) -> Result<(), Error> {
             let nodes = file.node_count();
             let served = SimulatedFleet::serve_secured(
                 file,
-                transport,
+                transport.clone(),
                 &broker.collective,
                 security.as_ref(),
             )
             .await?;
+            let registry = broker.config.registry.clone();
+            if registry.enabled() {
+                let registrations = served.registrations();
+                let nodes = move || registrations.iter().map(PublishedNode::clone).collect();
+                Heartbeat::new(transport, registry)
+                    .start(nodes, stop.clone())
+                    .await;
+            }
             // The subscriptions are only in place once the broker has read them: a caller may
             // start as soon as this line is printed.
             connection

@@ -8,10 +8,12 @@ use std::time::Duration;
 use clap::Args;
 
 use super::broker::{self, Broker, BrokerArgs};
+use crate::config::DiscoveryMethod;
 use crate::duration;
 use crate::eval::playbooks::PlaybookFile;
 use crate::eval::{self, Evaluation, Loader, NoFleet, NodeQuery};
 use crate::fleet::{FleetError, FleetFile, FleetSecurity, SimulatedFleet};
+use crate::registry::{Registry, RegistrySection};
 use crate::rpc::{ClientOptions, RpcClient};
 use crate::security::{Authority, AuthorityError, ClientSecurity, KeyKind, SecuritySection};
 use crate::transport::{InProcess, Transport};
@@ -55,6 +57,11 @@ pub struct FleetArgs {
     /// else 0.3.
     #[arg(long, value_name = "SECONDS", value_parser = duration::parse)]
     pub discovery_window: Option<Duration>,
+    /// How nodes are found: `broadcast` (ask the fleet, wait for answers) or `registry` (the
+    /// node registry on JetStream, no wait). Default: the configuration's discovery.method,
+    /// else the registry where one exists, else broadcast.
+    #[arg(long, value_name = "METHOD", value_enum)]
+    pub discovery_method: Option<DiscoveryMethod>,
 }
 
 /// A count from the command line that must be at least 1 (`--concurrency`, `--batch`).
@@ -267,6 +274,8 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
             }
             None => RpcClient::new(transport, options),
         };
+        let method = args.discovery_method.or(broker.config.discovery.method);
+        let rpc = with_discovery(rpc, method, &broker.config.registry).await?;
         return Ok(Fleet {
             rpc: Some(rpc),
             description: format!("on {}", nats.describe()),
@@ -317,6 +326,27 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
         ),
         _simulated: Some(simulated),
     })
+}
+
+/// The client discovering by `method`: from the registry when asked to (which must exist),
+/// or unasked when it exists; by broadcast otherwise.
+async fn with_discovery(
+    rpc: RpcClient,
+    method: Option<DiscoveryMethod>,
+    section: &RegistrySection,
+) -> Result<RpcClient, Error> {
+    if method == Some(DiscoveryMethod::Broadcast) {
+        return Ok(rpc);
+    }
+    let security = rpc.security_handle();
+    match Registry::open(rpc.transport().as_ref(), section, security).await {
+        Ok(registry) => Ok(rpc.with_registry(Arc::new(registry))),
+        Err(error) if method.is_none() => {
+            tracing::debug!("broadcast discovery: {error}");
+            Ok(rpc)
+        }
+        Err(error) => Err(Error::Rpc(error.into())),
+    }
 }
 
 /// The embedded default's security: a CA made now (ECDSA P-256, the cheapest to issue and sign

@@ -15,6 +15,7 @@ use super::latency::Latency;
 use super::{FleetError, FleetFile, FleetSecurity};
 use crate::agent::{Admitted, Intake, Node, Outgoing};
 use crate::protocol::{broadcast_subject, direct_subjects, Addressee};
+use crate::registry::PublishedNode;
 use crate::transport::{Message, Subscription, Transport};
 
 /// How many nodes answer a request on one task: their replies due at once leave together.
@@ -22,6 +23,7 @@ const SEND_BATCH: usize = 512;
 
 /// A fleet answering requests until it is stopped or dropped.
 pub struct SimulatedFleet {
+    shared: Arc<Fleet>,
     listeners: Vec<JoinHandle<()>>,
     stopped: Arc<AtomicBool>,
     node_count: usize,
@@ -83,6 +85,7 @@ impl SimulatedFleet {
             listeners.push(tokio::spawn(listen(shared.clone(), subscription)));
         }
         Ok(SimulatedFleet {
+            shared,
             listeners,
             stopped,
             node_count: fleet.node_count(),
@@ -91,6 +94,16 @@ impl SimulatedFleet {
 
     pub fn node_count(&self) -> usize {
         self.node_count
+    }
+
+    /// What every node writes into the node registry (silent ones too: a hung node is still
+    /// registered until it expires, as a real one would be).
+    pub fn registrations(&self) -> Vec<PublishedNode> {
+        self.shared
+            .nodes
+            .iter()
+            .map(|simulated| simulated.node.registration())
+            .collect()
     }
 
     /// Stops answering; replies still waiting out their latency are not sent.

@@ -33,7 +33,7 @@ pub use request::{
     decode_request, decode_sealed_request, encode_request, encode_signed_request, Request,
 };
 pub use request_id::new_request_id;
-pub use secure::{Seal, Signer};
+pub use secure::{open_entry, seal_entry, Seal, Signer};
 pub use sensitive::{redact_inputs, REDACTED};
 pub use subject::{
     broadcast_subject, broadcast_subjects, direct_subject, direct_subjects, is_subject_token,

@@ -9,6 +9,8 @@ use super::ProtocolError;
 
 pub(crate) const SECURE_REQUEST: &str = "choria:secure:request:1";
 pub(crate) const SECURE_REPLY: &str = "choria:secure:reply:1";
+/// A node's entry in the registry (orchestrate's own: Choria has no signed registry).
+pub(crate) const REGISTRY_ENTRY: &str = "orchestrate:registry:entry:1";
 
 #[derive(Debug, Serialize, Deserialize)]
 struct SecureRequest {
@@ -123,6 +125,33 @@ pub(crate) fn open_reply(bytes: &[u8]) -> Result<Seal, ProtocolError> {
         signature: from_base64(SECURE_REPLY, &secure.signature)?,
         message: secure.message,
         pubcert: secure.pubcert,
+    })
+}
+
+/// A registry entry: the inventory's JSON with the node's signature and certificate (empty
+/// without a signer), the same shape as a secure request.
+pub fn seal_entry(
+    inventory_json: String,
+    signer: Option<&dyn Signer>,
+) -> Result<String, ProtocolError> {
+    let (signature, pubcert) = signed_by(signer, &inventory_json);
+    let sealed = SecureRequest {
+        protocol: REGISTRY_ENTRY.to_string(),
+        message: inventory_json,
+        signature,
+        pubcert,
+    };
+    to_json(REGISTRY_ENTRY, &sealed)
+}
+
+/// The inventory JSON inside a registry entry, with its signature for the reader to check.
+pub fn open_entry(bytes: &[u8]) -> Result<Seal, ProtocolError> {
+    let sealed: SecureRequest = from_json(REGISTRY_ENTRY, bytes)?;
+    expect_protocol(REGISTRY_ENTRY, &sealed.protocol)?;
+    Ok(Seal {
+        signature: from_base64(REGISTRY_ENTRY, &sealed.signature)?,
+        message: sealed.message,
+        pubcert: sealed.pubcert,
     })
 }
 

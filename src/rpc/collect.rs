@@ -87,39 +87,12 @@ impl Replies {
         let Some(security) = self.security.clone() else {
             return valid_replies(&batch, &self.request_id, None);
         };
-        let workers = cores();
-        if workers == 1 || batch.len() < FEWEST_TO_SHARE {
-            return valid_replies(&batch, &self.request_id, Some(&security));
-        }
-        let share = batch.len().div_ceil(workers);
-        let batch = Arc::new(batch);
-        let checks: Vec<_> = (0..workers)
-            .map(|worker| {
-                let (batch, security, request_id) =
-                    (batch.clone(), security.clone(), self.request_id.clone());
-                tokio::task::spawn_blocking(move || {
-                    let end = batch.len().min((worker + 1) * share);
-                    let part = batch.get(worker * share..end).unwrap_or_default();
-                    valid_replies(part, &request_id, Some(&security))
-                })
-            })
-            .collect();
-        let mut replies = Vec::with_capacity(batch.len());
-        for check in checks {
-            match check.await {
-                Ok(part) => replies.extend(part),
-                // A check that panicked is a bug; its replies count as none, never as valid.
-                Err(error) => tracing::error!(%error, "a reply check failed"),
-            }
-        }
-        replies
+        let request_id = self.request_id.clone();
+        crate::cores::in_shares(batch, FEWEST_TO_SHARE, move |part| {
+            valid_replies(part, &request_id, Some(&security))
+        })
+        .await
     }
-}
-
-/// The cores to check replies on, asked of the system once (on Linux it reads cgroup files).
-fn cores() -> usize {
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// The messages of `batch` that are genuine replies to `request_id`; the rest logged.

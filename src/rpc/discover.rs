@@ -7,7 +7,9 @@ use tokio::time::Instant;
 
 use super::collect::{Next, Replies};
 use super::{RpcClient, RpcError};
-use crate::protocol::{broadcast_subject, Filter};
+use crate::agent::{CompiledFilter, NodeInfo};
+use crate::protocol::{broadcast_subject, unix_now, Filter};
+use crate::registry::Registry;
 
 impl RpcClient {
     /// Node identities, sorted and unique. Agent defaults to "rpcutil" at the caller, not here.
@@ -23,6 +25,9 @@ impl RpcClient {
     pub async fn discover(&self, agent: &str, filter: &Filter) -> Result<Vec<String>, RpcError> {
         if let Some(names) = filter.plain_identities() {
             return Ok(sorted_unique(names.iter().cloned()));
+        }
+        if let Some(registry) = &self.registry {
+            return self.discover_in(registry, agent, filter).await;
         }
         let mut attempt = 1;
         loop {
@@ -84,6 +89,45 @@ impl RpcClient {
             }
         }
         Ok(found.into_iter().collect())
+    }
+}
+
+impl RpcClient {
+    /// Registry discovery: the filter evaluated on every registered node of the collective, as
+    /// the nodes evaluate it. Nodes that missed a heartbeat are still chosen (the step will
+    /// name them if they do not answer), and said in one warning.
+    async fn discover_in(
+        &self,
+        registry: &Registry,
+        agent: &str,
+        filter: &Filter,
+    ) -> Result<Vec<String>, RpcError> {
+        let filter = CompiledFilter::compile(&filter.clone().with_agent(agent))?;
+        let now = i64::try_from(unix_now()).unwrap_or(i64::MAX);
+        let mut found = Vec::new();
+        let mut stale = Vec::new();
+        for node in registry.nodes().await? {
+            if !node.in_collective(&self.options.collective) {
+                continue;
+            }
+            let is_stale = node.is_stale(now);
+            let info = NodeInfo::registered(node.inventory, &self.options.collective);
+            if filter.matches(&info) {
+                if is_stale {
+                    stale.push(info.identity.clone());
+                }
+                found.push(info.identity);
+            }
+        }
+        if !stale.is_empty() {
+            tracing::warn!(
+                "{} of the {} nodes found in the registry missed their last heartbeat: {}",
+                stale.len(),
+                found.len(),
+                stale.join(", ")
+            );
+        }
+        Ok(found)
     }
 }
 

@@ -18,6 +18,8 @@ pub enum RpcErrorKind {
     /// The connection to the broker is lost and did not come back within the client's
     /// grace: nothing can be sent or heard. A run stops on it.
     Unreachable,
+    /// The node registry cannot be read, or a filter cannot be evaluated on it.
+    Registry,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,11 @@ pub enum RpcError {
         "the connection to the broker at {broker} was lost during each of {attempts} discoveries"
     )]
     Unsettled { broker: String, attempts: u32 },
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
+    /// A filter regex the client will not compile (the limits nodes use).
+    #[error(transparent)]
+    Filter(#[from] crate::agent::regex_cache::RegexRefused),
 }
 
 /// `5s`, `0.5s`.
@@ -52,6 +59,7 @@ impl RpcError {
             RpcError::Encoding(_) => RpcErrorKind::Encoding,
             RpcError::InvalidTarget { .. } => RpcErrorKind::InvalidTarget,
             RpcError::Unreachable { .. } | RpcError::Unsettled { .. } => RpcErrorKind::Unreachable,
+            RpcError::Registry(_) | RpcError::Filter(_) => RpcErrorKind::Registry,
         }
     }
 }

@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::protocol::{
     encode_signed_request, new_request_id, reply_subject, unix_now, Filter, Request,
 };
+use crate::registry::Registry;
 use crate::security::ClientSecurity;
 use crate::transport::Transport;
 
@@ -42,6 +43,8 @@ pub struct RpcClient {
     sensitive: Arc<[String]>,
     /// With security on: what signs requests and checks replies.
     security: Option<Arc<ClientSecurity>>,
+    /// Discovery from the node registry instead of a broadcast, when set.
+    registry: Option<Arc<Registry>>,
 }
 
 impl RpcClient {
@@ -52,6 +55,7 @@ impl RpcClient {
             security: None,
             sent: Arc::default(),
             sensitive: Arc::new([]),
+            registry: None,
         }
     }
 
@@ -86,7 +90,25 @@ impl RpcClient {
             security: Some(security),
             sent: Arc::default(),
             sensitive: Arc::new([]),
+            registry: None,
         }
+    }
+
+    /// The client discovering nodes from `registry` (filters evaluated on its entries, no
+    /// broadcast, no window to wait out).
+    pub fn with_registry(mut self, registry: Arc<Registry>) -> RpcClient {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// The registry discovery reads, when it does.
+    pub fn registry(&self) -> Option<&Registry> {
+        self.registry.as_deref()
+    }
+
+    /// The client's security, to share (the registry checks entries with it).
+    pub fn security_handle(&self) -> Option<Arc<ClientSecurity>> {
+        self.security.clone()
     }
 
     pub fn security(&self) -> Option<&ClientSecurity> {

@@ -45,7 +45,7 @@ pub struct CheckedCert {
     pub names: Vec<String>,
     pub key: KeyKind,
     /// Its last valid second, Unix time.
-    not_after: u64,
+    pub not_after: u64,
     usage: Usage,
 }
 

@@ -96,6 +96,20 @@ impl ClientSecurity {
     pub fn verify_reply(&self, reply: &Reply, seal: &Seal, now: u64) -> Result<(), Refusal> {
         self.replies.verify(reply, seal, now)
     }
+
+    /// Whether `seal` is signed by the node `name`, or unsigned where that is accepted: a
+    /// registry entry. Some(until when the certificate holds) when signed.
+    pub fn verify_node_entry(
+        &self,
+        name: &str,
+        seal: &Seal,
+        now: u64,
+    ) -> Result<Option<u64>, Refusal> {
+        if !seal.is_signed() && self.replies.accepts_unsigned() {
+            return Ok(None);
+        }
+        self.replies.verify_node(name, seal, now).map(Some)
+    }
 }
 
 impl NodeSecurity {

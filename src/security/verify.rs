@@ -114,6 +114,15 @@ impl ReplyVerifier {
                 Err(Refusal::Unsigned)
             };
         }
+        self.verify_node(&reply.sender, seal, now).map(|_| ())
+    }
+
+    /// Whether `seal` is signed by the node `name` (its certificate chains to the CA and names
+    /// it): a reply, or a node's registry entry. Returns until when the certificate holds.
+    pub fn verify_node(&self, name: &str, seal: &Seal, now: u64) -> Result<u64, Refusal> {
+        if !seal.is_signed() {
+            return Err(Refusal::Unsigned);
+        }
         let signer = self
             .trust
             .check(&seal.pubcert, Usage::Node, now)
@@ -121,13 +130,18 @@ impl ReplyVerifier {
         signer
             .verify(seal.message.as_bytes(), &seal.signature)
             .map_err(refusal_of)?;
-        if !signer.is_named(&reply.sender) {
+        if !signer.is_named(name) {
             return Err(Refusal::SignerMismatch {
-                sender: reply.sender.clone(),
+                sender: name.to_string(),
                 names: signer.names.clone(),
             });
         }
-        Ok(())
+        Ok(signer.not_after)
+    }
+
+    /// Whether messages without a signature are taken (`accept_unsigned_replies`).
+    pub fn accepts_unsigned(&self) -> bool {
+        self.accept_unsigned
     }
 }
 

@@ -79,6 +79,13 @@ pub trait Transport: Send + Sync + 'static {
         "in-process".to_string()
     }
 
+    /// JetStream on this connection, for state shared through the broker (the node registry).
+    /// None where there is no broker (in-process); a broker without JetStream says so when
+    /// the context is first used.
+    fn jetstream(&self) -> Option<async_nats::jetstream::Context> {
+        None
+    }
+
     /// A fresh subject nobody else uses, for ad hoc replies (`_INBOX.<random>`, as NATS makes
     /// them). Choria replies go to subjects derived from the request instead.
     fn new_inbox(&self) -> String {

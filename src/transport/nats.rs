@@ -262,6 +262,10 @@ fn lost(error: impl std::error::Error + Send + Sync + 'static) -> TransportError
 }
 
 impl Transport for Nats {
+    fn jetstream(&self) -> Option<async_nats::jetstream::Context> {
+        Some(async_nats::jetstream::new(self.client.clone()))
+    }
+
     fn publish(
         &self,
         subject: String,

@@ -7,6 +7,7 @@
 pub mod certs;
 pub mod env;
 pub mod nats;
+pub mod nodes;
 pub mod normalise;
 pub mod openssl;
 pub mod process;

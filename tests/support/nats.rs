@@ -17,6 +17,8 @@ pub struct NatsServer {
     config: Option<PathBuf>,
     /// The folder of a configuration written here ([`NatsServer::start_tls`]).
     _config_dir: Option<tempfile::TempDir>,
+    /// With JetStream on (`-js`, [`NatsServer::start_jetstream`]): its store folder.
+    jetstream: Option<tempfile::TempDir>,
 }
 
 impl NatsServer {
@@ -49,13 +51,25 @@ impl NatsServer {
         server
     }
 
+    /// [`NatsServer::start`] with JetStream on (the node registry), its store in a folder of
+    /// its own.
+    pub fn start_jetstream() -> NatsServer {
+        let store = tempfile::tempdir().expect("a folder for JetStream");
+        NatsServer::start_with(None, Some(store))
+    }
+
     fn start_configured(config: Option<PathBuf>) -> NatsServer {
+        NatsServer::start_with(config, None)
+    }
+
+    fn start_with(config: Option<PathBuf>, jetstream: Option<tempfile::TempDir>) -> NatsServer {
         let ports = tempfile::tempdir().expect("a folder for the ports file");
         let mut server = NatsServer {
             child: None,
             port: 0,
             config,
             _config_dir: None,
+            jetstream,
         };
         let dir = ports
             .path()
@@ -75,6 +89,7 @@ impl NatsServer {
             port,
             config: None,
             _config_dir: None,
+            jetstream: None,
         };
         server.launch();
         server
@@ -119,8 +134,13 @@ impl NatsServer {
             .config
             .iter()
             .flat_map(|path| [Path::new("-c"), path.as_path()]);
+        let jetstream = self
+            .jetstream
+            .iter()
+            .flat_map(|store| [Path::new("-js"), Path::new("-sd"), store.path()]);
         let child = Command::new("nats-server")
             .args(config)
+            .args(jetstream)
             .args(["-a", "127.0.0.1"])
             .args(args)
             .stdin(Stdio::null())

@@ -4,6 +4,7 @@
 //!
 //! ```yaml
 //! description: Deploys the application
+//! version: 1.2.0           # optional; listed in the node registry
 //! timeout: 120s            # optional; default: the daemon's action_timeout
 //! actions:
 //!   upgrade:
@@ -42,6 +43,9 @@ pub enum MetadataError {
 pub struct AgentMetadata {
     #[serde(default)]
     pub description: String,
+    /// The agent's version (as Choria's DDL metadata gives one), listed in the registry.
+    #[serde(default)]
+    pub version: Option<String>,
     /// How long one action may run before the program is killed.
     #[serde(default, deserialize_with = "crate::duration::deserialize_optional")]
     pub timeout: Option<Duration>,

@@ -205,6 +205,10 @@ fn log_stderr(action: &str, stderr: &[u8]) {
 }
 
 impl Agent for ExternalAgent {
+    fn version(&self) -> Option<String> {
+        self.metadata.version.clone()
+    }
+
     fn handle<'a>(
         &'a self,
         node: &'a NodeInfo,

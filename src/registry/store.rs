@@ -1,0 +1,362 @@
+//! The registry's bucket on the broker: opened (nodes create it on first use), its entries
+//! written in a pipeline, and read whole, each entry checked once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::jetstream::context::GetStreamErrorKind;
+use async_nats::jetstream::kv;
+use async_nats::jetstream::{self, ErrorCode};
+use bytes::Bytes;
+use futures_core::Stream;
+
+use super::entry::{open_checked, EntryRefused, RegisteredNode};
+use super::{RegistryError, RegistrySection};
+use crate::protocol::unix_now;
+use crate::security::ClientSecurity;
+use crate::transport::Transport;
+
+/// The largest entry the bucket takes: a node with very many facts still fits, and one entry
+/// cannot grow without bound.
+const MOST_ENTRY_BYTES: i32 = 1 << 20;
+/// Writes in flight at once when many nodes write together (the simulated fleet).
+const WRITES_IN_FLIGHT: usize = 1024;
+/// Entries checked in one share per core (below it, on one core).
+const FEWEST_TO_SHARE: usize = 256;
+/// How many dropped entries are named in the log on one read; the rest are counted.
+const DROPS_NAMED: usize = 5;
+
+/// The registry's bucket, for reading and writing.
+pub struct Registry {
+    jetstream: jetstream::Context,
+    store: kv::Store,
+    bucket: String,
+    broker: String,
+    /// With security on: what checks each entry's signature.
+    security: Option<Arc<ClientSecurity>>,
+    /// Entries whose check passed, by key: the same bytes again are not checked again.
+    checked: Mutex<HashMap<String, Checked>>,
+}
+
+/// An entry that passed its check, and until when its certificate holds.
+struct Checked {
+    bytes: Bytes,
+    until: Option<u64>,
+}
+
+impl Registry {
+    /// The bucket named by `section`, which must exist (a client: no bucket means no node
+    /// ever registered, [`RegistryError::NoBucket`]).
+    pub async fn open(
+        transport: &dyn Transport,
+        section: &RegistrySection,
+        security: Option<Arc<ClientSecurity>>,
+    ) -> Result<Registry, RegistryError> {
+        let (jetstream, bucket, broker) = context(transport, section)?;
+        let unavailable = |reason: String| RegistryError::Unavailable {
+            bucket: bucket.clone(),
+            broker: broker.clone(),
+            reason,
+        };
+        if let Err(error) = jetstream.get_stream(format!("KV_{bucket}")).await {
+            return Err(match error.kind() {
+                GetStreamErrorKind::JetStream(inner)
+                    if inner.error_code() == ErrorCode::STREAM_NOT_FOUND =>
+                {
+                    RegistryError::NoBucket { bucket, broker }
+                }
+                _ => unavailable(error.to_string()),
+            });
+        }
+        let store = jetstream
+            .get_key_value(&bucket)
+            .await
+            .map_err(|error| unavailable(error.to_string()))?;
+        Ok(Registry::of(jetstream, store, bucket, broker, security))
+    }
+
+    /// The bucket named by `section`, created with the section's age limit when it does not
+    /// exist yet (a node).
+    pub async fn open_or_create(
+        transport: &dyn Transport,
+        section: &RegistrySection,
+    ) -> Result<Registry, RegistryError> {
+        match Registry::open(transport, section, None).await {
+            Err(RegistryError::NoBucket { .. }) => {}
+            opened => return opened,
+        }
+        let (jetstream, bucket, broker) = context(transport, section)?;
+        // The bucket's stream made as a key-value bucket is (`create_key_value` first asks
+        // for the account's limits, in a shape nats-server 2.9 does not answer in).
+        let config = jetstream::stream::Config {
+            name: format!("KV_{bucket}"),
+            description: Some("orchestrate: one entry per node".to_string()),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            max_messages_per_subject: 1,
+            max_age: section.expire_after(),
+            max_message_size: MOST_ENTRY_BYTES,
+            storage: jetstream::stream::StorageType::Memory,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            num_replicas: 1,
+            discard: jetstream::stream::DiscardPolicy::New,
+            ..Default::default()
+        };
+        let created = jetstream.create_stream(config).await;
+        // Another node may have created it first: what counts is that it is there now.
+        let store = jetstream.get_key_value(&bucket).await.map_err(|error| {
+            let reason = match created {
+                Err(refused) => refused.to_string(),
+                Ok(_) => error.to_string(),
+            };
+            RegistryError::Unavailable {
+                bucket: bucket.clone(),
+                broker: broker.clone(),
+                reason,
+            }
+        })?;
+        Ok(Registry::of(jetstream, store, bucket, broker, None))
+    }
+
+    fn of(
+        jetstream: jetstream::Context,
+        store: kv::Store,
+        bucket: String,
+        broker: String,
+        security: Option<Arc<ClientSecurity>>,
+    ) -> Registry {
+        Registry {
+            jetstream,
+            store,
+            bucket,
+            broker,
+            security,
+            checked: Mutex::default(),
+        }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    pub fn broker(&self) -> &str {
+        &self.broker
+    }
+
+    /// How long an entry lives without a heartbeat, as the bucket was created.
+    pub fn expire_after(&self) -> Duration {
+        self.store.stream.cached_info().config.max_age
+    }
+
+    /// Writes the entries `(identity, bytes)`, many in flight at once, each acknowledged by the
+    /// broker before this returns.
+    pub async fn put_all(&self, entries: Vec<(String, Bytes)>) -> Result<(), RegistryError> {
+        let mut in_flight = std::collections::VecDeque::with_capacity(WRITES_IN_FLIGHT);
+        for (key, bytes) in entries {
+            if in_flight.len() == WRITES_IN_FLIGHT {
+                self.acknowledged(in_flight.pop_front()).await?;
+            }
+            let subject = format!("$KV.{}.{key}", self.bucket);
+            let ack = self
+                .jetstream
+                .publish(subject, bytes)
+                .await
+                .map_err(|error| self.io(format!("writing {key}: {error}")))?;
+            in_flight.push_back(ack);
+        }
+        for ack in in_flight {
+            self.acknowledged(Some(ack)).await?;
+        }
+        Ok(())
+    }
+
+    async fn acknowledged(
+        &self,
+        ack: Option<jetstream::context::PublishAckFuture>,
+    ) -> Result<(), RegistryError> {
+        match ack {
+            Some(ack) => ack
+                .await
+                .map(|_| ())
+                .map_err(|error| self.io(format!("an entry was not stored: {error}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Removes `identity`'s entry (a node that stops cleanly).
+    pub async fn remove(&self, identity: &str) -> Result<(), RegistryError> {
+        self.store
+            .purge(identity)
+            .await
+            .map_err(|error| self.io(format!("removing {identity}: {error}")))
+    }
+
+    /// Every node in the registry whose entry checks, by identity. An entry that does not
+    /// check (unreadable, under another node's name, or with security on unsigned or signed by
+    /// anyone but that node) is dropped and logged.
+    pub async fn nodes(&self) -> Result<Vec<RegisteredNode>, RegistryError> {
+        let raw = self.read_all().await?;
+        let now = unix_now();
+        let (known, fresh) = self.split_known(raw, now);
+        let security = self.security.clone();
+        let checked = crate::cores::in_shares(fresh, FEWEST_TO_SHARE, move |part| {
+            part.iter()
+                .map(|raw| {
+                    (
+                        raw.key.clone(),
+                        raw.bytes.clone(),
+                        check(raw, security.as_deref(), now),
+                    )
+                })
+                .collect()
+        })
+        .await;
+        let mut nodes = known;
+        let mut dropped = 0;
+        let mut memory = self.memory();
+        for (key, bytes, outcome) in checked {
+            match outcome {
+                Ok((node, until)) => {
+                    memory.insert(key, Checked { bytes, until });
+                    nodes.push(node);
+                }
+                Err(refused) => {
+                    dropped += 1;
+                    if dropped <= DROPS_NAMED {
+                        tracing::warn!(%key, bucket = %self.bucket, "dropped a registry entry: {refused}");
+                    }
+                }
+            }
+        }
+        if dropped > DROPS_NAMED {
+            tracing::warn!(bucket = %self.bucket, "dropped {dropped} registry entries in all");
+        }
+        nodes.sort_by(|a, b| a.inventory.identity.cmp(&b.inventory.identity));
+        Ok(nodes)
+    }
+
+    /// The entries checked before with the same bytes (decoded again, not checked again),
+    /// and the rest.
+    fn split_known(&self, raw: Vec<RawEntry>, now: u64) -> (Vec<RegisteredNode>, Vec<RawEntry>) {
+        let memory = self.memory();
+        let mut known = Vec::new();
+        let mut fresh = Vec::new();
+        for entry in raw {
+            let seen = memory.get(&entry.key).is_some_and(|checked| {
+                checked.bytes == entry.bytes && checked.until.is_none_or(|until| now <= until)
+            });
+            match seen.then(|| check(&entry, None, now)) {
+                Some(Ok((node, _))) => known.push(node),
+                _ => fresh.push(entry),
+            }
+        }
+        (known, fresh)
+    }
+
+    /// The latest value of every key, deletions left out: one ordered consumer over the
+    /// bucket's stream, delivering the last message of each key, read until none is pending.
+    async fn read_all(&self) -> Result<Vec<RawEntry>, RegistryError> {
+        let reading = |error: &dyn std::fmt::Display| self.io(format!("reading: {error}"));
+        let prefix = format!("$KV.{}.", self.bucket);
+        let consumer = self
+            .store
+            .stream
+            .create_consumer(jetstream::consumer::push::OrderedConfig {
+                deliver_subject: format!("_INBOX.{:032x}", rand::random::<u128>()),
+                filter_subject: format!("{prefix}>"),
+                deliver_policy: jetstream::consumer::DeliverPolicy::LastPerSubject,
+                replay_policy: jetstream::consumer::ReplayPolicy::Instant,
+                ..Default::default()
+            })
+            .await
+            .map_err(|error| reading(&error))?;
+        let mut entries = Vec::new();
+        if consumer.cached_info().num_pending == 0 {
+            return Ok(entries);
+        }
+        let mut messages = consumer.messages().await.map_err(|error| reading(&error))?;
+        while let Some(message) = next(&mut messages).await {
+            let message = message.map_err(|error| reading(&error))?;
+            let info = message.info().map_err(|error| reading(&error))?;
+            let (pending, written) = (info.pending, info.published.unix_timestamp());
+            let key = message
+                .subject
+                .strip_prefix(prefix.as_str())
+                .map(str::to_string);
+            let operation = message
+                .headers
+                .as_ref()
+                .and_then(|headers| headers.get("KV-Operation"))
+                .map(|value| value.as_str().to_string());
+            if let (Some(key), None) = (key, operation) {
+                entries.push(RawEntry {
+                    key,
+                    bytes: message.payload.clone(),
+                    written,
+                });
+            }
+            if pending == 0 {
+                break;
+            }
+        }
+        // With history 1 a key has one value; a key written during the read may come twice.
+        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        entries.dedup_by(|later, earlier| {
+            let same = later.key == earlier.key;
+            if same {
+                std::mem::swap(later, earlier);
+            }
+            same
+        });
+        Ok(entries)
+    }
+
+    fn memory(&self) -> std::sync::MutexGuard<'_, HashMap<String, Checked>> {
+        self.checked
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn io(&self, reason: String) -> RegistryError {
+        RegistryError::Io {
+            bucket: self.bucket.clone(),
+            reason,
+        }
+    }
+}
+
+/// One value as read from the bucket, not yet checked.
+struct RawEntry {
+    key: String,
+    bytes: Bytes,
+    written: i64,
+}
+
+/// The node of `raw` once its entry checks, with until when its certificate holds.
+fn check(
+    raw: &RawEntry,
+    security: Option<&ClientSecurity>,
+    now: u64,
+) -> Result<(RegisteredNode, Option<u64>), EntryRefused> {
+    let (inventory, until) = open_checked(&raw.key, &raw.bytes, security, now)?;
+    let node = RegisteredNode {
+        inventory,
+        last_seen: raw.written,
+    };
+    Ok((node, until))
+}
+
+/// The JetStream context of `transport` with the bucket's name and the broker's.
+fn context(
+    transport: &dyn Transport,
+    section: &RegistrySection,
+) -> Result<(jetstream::Context, String, String), RegistryError> {
+    let jetstream = transport.jetstream().ok_or(RegistryError::NoBroker)?;
+    Ok((jetstream, section.bucket().to_string(), transport.broker()))
+}
+
+async fn next<S: Stream + Unpin>(stream: &mut S) -> Option<S::Item> {
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut *stream).poll_next(cx)).await
+}
