@@ -347,7 +347,7 @@ fn grouped(term: &Expr) -> String {
 }
 
 /// `with('...')` with `\` and `'` escaped, as expr-lang reads a single-quoted string.
-fn with_call(statement: &str) -> String {
+pub(crate) fn with_call(statement: &str) -> String {
     let escaped = statement.replace('\\', "\\\\").replace('\'', "\\'");
     format!("with('{escaped}')")
 }
