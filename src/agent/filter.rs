@@ -3,18 +3,21 @@
 //! all of theirs, as MCollective decides. `/.../` entries are regular expressions (unanchored,
 //! like Ruby's `=~`), compiled within the node's limits through the process's one cache
 //! (`regex_cache.rs`): a request whose regex is refused is dropped at intake. Compound filters
-//! are not evaluated: a request carrying one matches no node, so nothing runs where the caller
-//! did not mean it to.
+//! (`crate::protocol::compound`) are parsed and compiled once per request, each must hold, and
+//! they are AND-ed with the lists; one that does not parse refuses the request as a bad regex
+//! does, so it never silently matches. The registry evaluates its entries with this same code.
 
 use std::sync::Arc;
 
 use regex::Regex;
 use serde_json::Value;
 
+use super::bounds::Excerpt;
 use super::regex_cache::{RegexRefused, FILTER_REGEXES};
 use super::NodeInfo;
+use crate::protocol::compound::{self, Expr};
 use crate::protocol::filter_regex_pattern as regex_pattern;
-use crate::protocol::{FactFilter, Filter};
+use crate::protocol::{CompoundError, FactFilter, Filter};
 
 /// A filter with its regular expressions compiled, to test many nodes against one request.
 #[derive(Debug)]
@@ -23,7 +26,31 @@ pub struct CompiledFilter {
     classes: Vec<Pattern>,
     agents: Vec<Pattern>,
     facts: Vec<FactTest>,
-    has_compound: bool,
+    compounds: Vec<Test>,
+}
+
+/// Why a node does not use a request's filter.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FilterRefused {
+    #[error(transparent)]
+    Regex(#[from] RegexRefused),
+    #[error("the compound filter {text} does not parse: {problem}")]
+    Compound {
+        /// The filter, escaped and cut short for a log line.
+        text: Excerpt,
+        problem: CompoundError,
+    },
+}
+
+/// A compound filter compiled: its tree, with regexes and fact operators ready.
+#[derive(Debug)]
+enum Test {
+    All(Vec<Test>),
+    Any(Vec<Test>),
+    Not(Box<Test>),
+    Fact(FactTest),
+    /// A class, or failing that an agent, by name or regex (Choria's `with()`).
+    ClassOrAgent(Pattern),
 }
 
 #[derive(Debug)]
@@ -58,9 +85,9 @@ pub fn matches(filter: &Filter, node: &NodeInfo) -> bool {
 }
 
 impl CompiledFilter {
-    /// Compiles once per request; a regex that does not compile within the node's limits
-    /// refuses the whole request.
-    pub fn compile(filter: &Filter) -> Result<CompiledFilter, RegexRefused> {
+    /// Compiles once per request; a regex that does not compile within the node's limits, or
+    /// a compound filter that does not parse, refuses the whole request.
+    pub fn compile(filter: &Filter) -> Result<CompiledFilter, FilterRefused> {
         let patterns = |list: &[String]| -> Result<Vec<Pattern>, RegexRefused> {
             list.iter().map(|text| Pattern::compile(text)).collect()
         };
@@ -73,17 +100,20 @@ impl CompiledFilter {
                 .iter()
                 .map(FactTest::compile)
                 .collect::<Result<_, _>>()?,
-            has_compound: !filter.compound.is_empty(),
+            compounds: filter
+                .compound
+                .iter()
+                .map(|text| Test::compile_text(text))
+                .collect::<Result<_, _>>()?,
         })
     }
 
     pub fn matches(&self, node: &NodeInfo) -> bool {
-        !self.has_compound
-            && (self.identities.is_empty()
-                || self
-                    .identities
-                    .iter()
-                    .any(|pattern| pattern.matches(&node.identity)))
+        (self.identities.is_empty()
+            || self
+                .identities
+                .iter()
+                .any(|pattern| pattern.matches(&node.identity)))
             && self
                 .classes
                 .iter()
@@ -93,6 +123,41 @@ impl CompiledFilter {
                 .iter()
                 .all(|pattern| pattern.matches_any(&node.agents))
             && self.facts.iter().all(|test| test.matches(node))
+            && self.compounds.iter().all(|test| test.matches(node))
+    }
+}
+
+impl Test {
+    fn compile_text(text: &str) -> Result<Test, FilterRefused> {
+        let expr = compound::parse(text).map_err(|problem| FilterRefused::Compound {
+            text: Excerpt::of(text),
+            problem,
+        })?;
+        Ok(Test::compile(&expr)?)
+    }
+
+    /// Recursion bounded by the parser's nesting limit.
+    fn compile(expr: &Expr) -> Result<Test, RegexRefused> {
+        let all = |terms: &[Expr]| terms.iter().map(Test::compile).collect::<Result<_, _>>();
+        Ok(match expr {
+            Expr::And(terms) => Test::All(all(terms)?),
+            Expr::Or(terms) => Test::Any(all(terms)?),
+            Expr::Not(term) => Test::Not(Box::new(Test::compile(term)?)),
+            Expr::Fact(fact) => Test::Fact(FactTest::compile(fact)?),
+            Expr::Name(name) => Test::ClassOrAgent(Pattern::compile(name)?),
+        })
+    }
+
+    fn matches(&self, node: &NodeInfo) -> bool {
+        match self {
+            Test::All(terms) => terms.iter().all(|term| term.matches(node)),
+            Test::Any(terms) => terms.iter().any(|term| term.matches(node)),
+            Test::Not(term) => !term.matches(node),
+            Test::Fact(test) => test.matches(node),
+            Test::ClassOrAgent(pattern) => {
+                pattern.matches_any(&node.classes) || pattern.matches_any(&node.agents)
+            }
+        }
     }
 }
 
@@ -358,12 +423,69 @@ mod tests {
         assert!(!matches(&wrong_cluster, &node()));
     }
 
-    #[test]
-    fn compound_filters_match_no_node() {
+    fn with_compound(texts: &[&str]) -> bool {
         let filter = Filter {
-            compound: vec!["cluster=bravo and role=web".into()],
+            compound: texts.iter().map(|text| text.to_string()).collect(),
+            ..Filter::default()
+        };
+        matches(&filter, &node())
+    }
+
+    #[test]
+    fn compound_statements_of_every_kind() {
+        assert!(with_compound(&["cluster=bravo"]));
+        assert!(with_compound(&["cpus>4 and cpus<=8 and os.family=~/^Deb/"]));
+        assert!(with_compound(&["role::web"]), "a class");
+        assert!(with_compound(&["appmgr"]), "an agent");
+        assert!(with_compound(&["/^haproxy/ and /mgr$/"]));
+        assert!(!with_compound(&["puppet"]));
+        assert!(!with_compound(&["datacenter!=x"]), "a missing fact");
+    }
+
+    #[test]
+    fn compound_logic() {
+        assert!(with_compound(&[
+            "((cluster=alfa and role::web) or cluster=bravo) and /web/"
+        ]));
+        assert!(!with_compound(&["(cluster=alfa and role::web) or cpus<2"]));
+        assert!(with_compound(&["not cluster=alfa"]));
+        assert!(with_compound(&["!puppet && (appmgr || nothing)"]));
+        assert!(!with_compound(&["!appmgr"]));
+        assert!(with_compound(&[
+            "with('cluster=bravo') and not with('/^db/')"
+        ]));
+    }
+
+    #[test]
+    fn compounds_all_hold_and_are_anded_with_the_lists() {
+        assert!(!with_compound(&["cluster=bravo", "puppet"]));
+        assert!(with_compound(&["cluster=bravo", "appmgr"]));
+        let filter = Filter {
+            identity: vec!["/^db/".into()],
+            compound: vec!["cluster=bravo".into()],
             ..Filter::default()
         };
         assert!(!matches(&filter, &node()));
+    }
+
+    #[test]
+    fn a_compound_that_does_not_parse_refuses_the_request() {
+        let filter = Filter {
+            compound: vec!["cluster=bravo and".into()],
+            ..Filter::default()
+        };
+        let refused = CompiledFilter::compile(&filter).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            r#"the compound filter "cluster=bravo and" does not parse: column 18: expected a statement, `not` or `(`"#
+        );
+        let bad_regex = Filter {
+            compound: vec!["/(/".into()],
+            ..Filter::default()
+        };
+        assert!(matches!(
+            CompiledFilter::compile(&bad_regex),
+            Err(FilterRefused::Regex(_))
+        ));
     }
 }
