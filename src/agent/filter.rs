@@ -489,3 +489,163 @@ mod tests {
         ));
     }
 }
+
+/// The compiled filter against a reference evaluator written here, naively, over random
+/// expressions written in every form the language allows and random nodes.
+#[cfg(test)]
+mod reference {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// A filter as the test means it, evaluated by [`holds`] and written out by [`write`].
+    #[derive(Clone, Debug)]
+    enum Term {
+        And(Vec<Term>),
+        Or(Vec<Term>),
+        Not(Box<Term>),
+        /// `cluster=value`, in one of its spellings.
+        Cluster(&'static str),
+        ClusterIsNot(&'static str),
+        ClusterStarts(&'static str),
+        CpusBelow(u8),
+        CpusAtLeast(u8),
+        /// A class or an agent by name, or (true) by a `/^prefix/` regex.
+        Named(&'static str, bool),
+    }
+
+    const CLUSTERS: [&str; 3] = ["alfa", "bravo", "charlie"];
+    const NAMES: [&str; 6] = [
+        "role::web",
+        "haproxy",
+        "apache",
+        "rpcutil",
+        "appmgr",
+        "puppet",
+    ];
+
+    fn holds(term: &Term, node: &NodeInfo) -> bool {
+        let cluster = node.facts.get("cluster").and_then(Value::as_str);
+        let cpus = node.facts.get("cpus").and_then(Value::as_u64);
+        let names = || node.classes.iter().chain(&node.agents);
+        match term {
+            Term::And(terms) => terms.iter().all(|t| holds(t, node)),
+            Term::Or(terms) => terms.iter().any(|t| holds(t, node)),
+            Term::Not(t) => !holds(t, node),
+            Term::Cluster(value) => cluster == Some(*value),
+            Term::ClusterIsNot(value) => cluster.is_some_and(|c| c != *value),
+            Term::ClusterStarts(prefix) => cluster.is_some_and(|c| c.starts_with(prefix)),
+            Term::CpusBelow(n) => cpus.is_some_and(|c| c < u64::from(*n)),
+            Term::CpusAtLeast(n) => cpus.is_some_and(|c| c >= u64::from(*n)),
+            Term::Named(name, false) => names().any(|n| n == name),
+            Term::Named(prefix, true) => names().any(|n| n.starts_with(prefix)),
+        }
+    }
+
+    /// The term as text; `style` picks among the spellings.
+    fn write(term: &Term, style: u8) -> String {
+        let pick = |choices: &[String]| choices[usize::from(style) % choices.len()].clone();
+        let group = |t: &Term| match t {
+            Term::And(_) | Term::Or(_) => format!("({})", write(t, style.rotate_left(1))),
+            _ => write(t, style.rotate_left(1)),
+        };
+        let joined = |terms: &[Term], words: [&str; 2]| {
+            let parts: Vec<String> = terms.iter().map(group).collect();
+            parts.join(words[usize::from(style & 1)])
+        };
+        match term {
+            Term::And(terms) => joined(terms, [" and ", " && "]),
+            Term::Or(terms) => joined(terms, [" or ", " || "]),
+            Term::Not(t) => pick(&[format!("not {}", group(t)), format!("!{}", group(t))]),
+            Term::Cluster(v) => pick(&[
+                format!("cluster={v}"),
+                format!("cluster == {v}"),
+                format!("with('cluster={v}')"),
+                format!("cluster='{v}'"),
+            ]),
+            Term::ClusterIsNot(v) => {
+                pick(&[format!("cluster!={v}"), format!("with('cluster != {v}')")])
+            }
+            Term::ClusterStarts(p) => {
+                pick(&[format!("cluster=~/^{p}/"), format!("cluster=/^{p}/")])
+            }
+            Term::CpusBelow(n) => pick(&[format!("cpus<{n}"), format!("with('cpus<{n}')")]),
+            Term::CpusAtLeast(n) => pick(&[format!("cpus>={n}"), format!("cpus=>{n}")]),
+            Term::Named(name, false) => pick(&[name.to_string(), format!("with('{name}')")]),
+            Term::Named(prefix, true) => {
+                pick(&[format!("/^{prefix}/"), format!("with('/^{prefix}/')")])
+            }
+        }
+    }
+
+    fn term() -> impl Strategy<Value = Term> {
+        let cluster = || prop::sample::select(&CLUSTERS[..]);
+        let leaf = prop_oneof![
+            cluster().prop_map(Term::Cluster),
+            cluster().prop_map(Term::ClusterIsNot),
+            prop::sample::select(vec!["a", "b", "ch", "x"]).prop_map(Term::ClusterStarts),
+            (1u8..17).prop_map(Term::CpusBelow),
+            (1u8..17).prop_map(Term::CpusAtLeast),
+            prop::sample::select(&NAMES[..]).prop_map(|n| Term::Named(n, false)),
+            prop::sample::select(vec!["role", "ha", "app", "pup", "x"])
+                .prop_map(|p| Term::Named(p, true)),
+        ];
+        leaf.prop_recursive(5, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Term::And),
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Term::Or),
+                inner.prop_map(|t| Term::Not(Box::new(t))),
+            ]
+        })
+    }
+
+    fn node() -> impl Strategy<Value = NodeInfo> {
+        let names = prop::collection::vec(any::<bool>(), NAMES.len());
+        let cluster = prop::option::of(prop::sample::select(&CLUSTERS[..]));
+        (cluster, prop::option::of(1u8..17), names).prop_map(|(cluster, cpus, has)| {
+            let mut facts = serde_json::Map::new();
+            if let Some(cluster) = cluster {
+                facts.insert("cluster".into(), json!(cluster));
+            }
+            if let Some(cpus) = cpus {
+                facts.insert("cpus".into(), json!(cpus));
+            }
+            let chosen = |range: std::ops::Range<usize>| {
+                range
+                    .filter(|&i| has[i])
+                    .map(|i| NAMES[i].to_string())
+                    .collect()
+            };
+            NodeInfo {
+                identity: "n1.example.net".into(),
+                collective: "mcollective".into(),
+                facts,
+                classes: chosen(0..3),
+                agents: chosen(3..6),
+            }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn compiled_filters_agree_with_the_reference(
+            terms in prop::collection::vec(term(), 1..3),
+            styles in any::<u8>(),
+            nodes in prop::collection::vec(node(), 1..8),
+        ) {
+            let filter = Filter {
+                compound: terms.iter().map(|t| write(t, styles)).collect(),
+                ..Filter::default()
+            };
+            let compiled = CompiledFilter::compile(&filter).expect("the filter compiles");
+            // And as a Choria node gets it: through the wire form.
+            let wire: Filter = serde_json::from_value(serde_json::to_value(&filter).unwrap()).unwrap();
+            let from_wire = CompiledFilter::compile(&wire).expect("the wire form compiles");
+            for node in &nodes {
+                let expected = terms.iter().all(|t| holds(t, node));
+                prop_assert_eq!(compiled.matches(node), expected, "{:?} on {:?}", filter.compound, node);
+                prop_assert_eq!(from_wire.matches(node), expected, "{:?}", wire.compound);
+            }
+        }
+    }
+}
