@@ -51,3 +51,74 @@ fn bad_inputs_and_filters_are_usage_errors() {
     );
     rpc(&["rpcutil", "ping", "-F", "=="]).status(2).run();
 }
+
+/// The identities that answered, sorted.
+fn answered(out: &support::Output) -> Vec<String> {
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let mut names: Vec<String> = report["replies"]
+        .as_array()
+        .expect("replies")
+        .iter()
+        .map(|reply| reply["identity"].as_str().expect("an identity").to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn compound_filters_select_the_nodes() {
+    let out = rpc(&[
+        "rpcutil",
+        "ping",
+        "-S",
+        "((cluster=alfa or cluster=bravo) and !cluster=bravo and /^role::w/) or haproxy",
+        "-S",
+        "rpcutil and !appmgr or cluster=alfa",
+        "--json",
+    ])
+    .run();
+    let mut expected: Vec<String> = (1..=5)
+        .map(|n| format!("web{n}.example.net"))
+        .chain(["lb1.example.net".to_string()])
+        .collect();
+    expected.sort();
+    assert_eq!(answered(&out), expected, "{}", out.whole());
+    // More nodes than are asked directly: one broadcast carries the compound filter, and
+    // the nodes evaluate it.
+    let out = rpc(&["rpcutil", "ping", "-S", "with('nrpe') || angelia", "--json"]).run();
+    let mut expected: Vec<String> = (1..=9)
+        .map(|n| format!("web{n}.example.net"))
+        .chain(
+            [
+                "lb1.example.net",
+                "notify1.example.net",
+                "notify2.example.net",
+            ]
+            .map(String::from),
+        )
+        .collect();
+    expected.sort();
+    assert_eq!(answered(&out), expected, "{}", out.whole());
+}
+
+#[test]
+fn a_bad_compound_filter_is_a_usage_error_in_words() {
+    let out = rpc(&["rpcutil", "ping", "-S", "cluster=alfa and"])
+        .status(2)
+        .run();
+    assert!(
+        out.stderr.contains(
+            r#"--select: compound filter "cluster=alfa and": column 17: expected a statement, `not` or `(`"#
+        ),
+        "{}",
+        out.whole()
+    );
+    let out = rpc(&["rpcutil", "ping", "-S", "fact('os') == 'x'"])
+        .status(2)
+        .run();
+    assert!(
+        out.stderr.contains("function statements such as fact(...)"),
+        "{}",
+        out.whole()
+    );
+}

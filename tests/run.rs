@@ -263,6 +263,46 @@ fn an_empty_filter_list_discovers_no_node_and_names_need_no_discovery() {
     );
 }
 
+#[test]
+fn playbooks_discover_and_step_by_compound_filters() {
+    let code = "notice(discover({ 'compound' => 'cluster=bravo and not haproxy' }))\n\
+                mcollective { 'ping': agent => 'rpcutil', action => 'ping', compound_filter => ['/^role::load/ or cluster=alfa', '!appmgr'] }\n";
+    let out = Test::new()
+        .file("compound.pp", code)
+        .file("fleet.yaml", demo_fleet())
+        .arg("compound")
+        .status(0)
+        .run();
+    let bravo = "[web6.example.net, web7.example.net, web8.example.net, web9.example.net]";
+    assert!(
+        out.stdout.starts_with(&format!("Notice: {bravo}\n")),
+        "{}",
+        out.whole()
+    );
+    // lb1 alone: the alfa nodes run appmgr.
+    assert!(
+        out.stdout
+            .contains("rpcutil#ping executed successfully on 1 node after 1 try"),
+        "{}",
+        out.whole()
+    );
+    let bad = Test::new()
+        .file(
+            "bad.pp",
+            "notice(discover({ 'compound' => 'cluster=bravo or' }))\n",
+        )
+        .file("fleet.yaml", demo_fleet())
+        .arg("bad")
+        .status(2)
+        .run();
+    assert!(
+        bad.stderr
+            .contains(r#"bad filter: compound filter "cluster=bravo or": column 17"#),
+        "{}",
+        bad.whole()
+    );
+}
+
 /// SIGTERM (what `kill` and service managers send) stops a run as Ctrl-C does: the running
 /// step finishes, nothing new starts, and what did not run is reported.
 #[test]

@@ -5,6 +5,7 @@
 //! checked, nothing published). Everything a sender controls that later reaches a subject, a
 //! regex or a log line passes through here.
 
+use crate::protocol::compound;
 use crate::protocol::{filter_regex_pattern, reply_subject, FactFilter, Filter, Request};
 
 /// The largest message a node reads: nats-server's default `max_payload`. Every layer (the
@@ -18,8 +19,9 @@ pub const MAX_NAME: usize = 253;
 pub const MAX_TOKEN: usize = 64;
 /// The most entries of one filter list (identities, classes, agents, facts, compound).
 pub const MAX_FILTER_ENTRIES: usize = 64;
-/// The longest filter entry (a name, a `/regex/`, a fact's value).
-pub const MAX_FILTER_ENTRY: usize = 1024;
+/// The longest filter entry (a name, a `/regex/`, a fact's value, a compound filter: the
+/// compound parser's own limit, so a client's check refuses what nodes would).
+pub const MAX_FILTER_ENTRY: usize = compound::MAX_COMPOUND_LENGTH;
 /// The most regexes in one filter (`/.../` entries and `=~` facts): each may cost a node up
 /// to some 25 ms against a 50 KB fact, so a request's filter stays within a fraction of a
 /// second however it is written.
@@ -212,7 +214,8 @@ fn check_filter(filter: &Filter) -> Result<(), OutOfBounds> {
             .fact
             .iter()
             .filter(|fact| fact.operator == "=~")
-            .count();
+            .count()
+        + compound_regexes(&filter.compound);
     if regexes > MAX_FILTER_REGEXES {
         return Err(OutOfBounds::FilterRegexes {
             count: regexes,
@@ -220,6 +223,17 @@ fn check_filter(filter: &Filter) -> Result<(), OutOfBounds> {
         });
     }
     Ok(())
+}
+
+/// The regexes of the compound filters, counted with the others'. Each is parsed here and
+/// again when compiled: within the length limit a parse takes microseconds, and one that does
+/// not parse is refused when the filter is compiled.
+fn compound_regexes(compounds: &[String]) -> usize {
+    compounds
+        .iter()
+        .filter_map(|text| compound::parse(text).ok())
+        .map(|expr| expr.regexes().len())
+        .sum()
 }
 
 fn check_list(list: &'static str, entries: &[String]) -> Result<(), OutOfBounds> {

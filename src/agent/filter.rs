@@ -3,18 +3,21 @@
 //! all of theirs, as MCollective decides. `/.../` entries are regular expressions (unanchored,
 //! like Ruby's `=~`), compiled within the node's limits through the process's one cache
 //! (`regex_cache.rs`): a request whose regex is refused is dropped at intake. Compound filters
-//! are not evaluated: a request carrying one matches no node, so nothing runs where the caller
-//! did not mean it to.
+//! (`crate::protocol::compound`) are parsed and compiled once per request, each must hold, and
+//! they are AND-ed with the lists; one that does not parse refuses the request as a bad regex
+//! does, so it never silently matches. The registry evaluates its entries with this same code.
 
 use std::sync::Arc;
 
 use regex::Regex;
 use serde_json::Value;
 
+use super::bounds::Excerpt;
 use super::regex_cache::{RegexRefused, FILTER_REGEXES};
 use super::NodeInfo;
+use crate::protocol::compound::{self, Expr};
 use crate::protocol::filter_regex_pattern as regex_pattern;
-use crate::protocol::{FactFilter, Filter};
+use crate::protocol::{CompoundError, FactFilter, Filter};
 
 /// A filter with its regular expressions compiled, to test many nodes against one request.
 #[derive(Debug)]
@@ -23,7 +26,31 @@ pub struct CompiledFilter {
     classes: Vec<Pattern>,
     agents: Vec<Pattern>,
     facts: Vec<FactTest>,
-    has_compound: bool,
+    compounds: Vec<Test>,
+}
+
+/// Why a node does not use a request's filter.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FilterRefused {
+    #[error(transparent)]
+    Regex(#[from] RegexRefused),
+    #[error("the compound filter {text} does not parse: {problem}")]
+    Compound {
+        /// The filter, escaped and cut short for a log line.
+        text: Excerpt,
+        problem: CompoundError,
+    },
+}
+
+/// A compound filter compiled: its tree, with regexes and fact operators ready.
+#[derive(Debug)]
+enum Test {
+    All(Vec<Test>),
+    Any(Vec<Test>),
+    Not(Box<Test>),
+    Fact(FactTest),
+    /// A class, or failing that an agent, by name or regex (Choria's `with()`).
+    ClassOrAgent(Pattern),
 }
 
 #[derive(Debug)]
@@ -58,9 +85,9 @@ pub fn matches(filter: &Filter, node: &NodeInfo) -> bool {
 }
 
 impl CompiledFilter {
-    /// Compiles once per request; a regex that does not compile within the node's limits
-    /// refuses the whole request.
-    pub fn compile(filter: &Filter) -> Result<CompiledFilter, RegexRefused> {
+    /// Compiles once per request; a regex that does not compile within the node's limits, or
+    /// a compound filter that does not parse, refuses the whole request.
+    pub fn compile(filter: &Filter) -> Result<CompiledFilter, FilterRefused> {
         let patterns = |list: &[String]| -> Result<Vec<Pattern>, RegexRefused> {
             list.iter().map(|text| Pattern::compile(text)).collect()
         };
@@ -73,17 +100,20 @@ impl CompiledFilter {
                 .iter()
                 .map(FactTest::compile)
                 .collect::<Result<_, _>>()?,
-            has_compound: !filter.compound.is_empty(),
+            compounds: filter
+                .compound
+                .iter()
+                .map(|text| Test::compile_text(text))
+                .collect::<Result<_, _>>()?,
         })
     }
 
     pub fn matches(&self, node: &NodeInfo) -> bool {
-        !self.has_compound
-            && (self.identities.is_empty()
-                || self
-                    .identities
-                    .iter()
-                    .any(|pattern| pattern.matches(&node.identity)))
+        (self.identities.is_empty()
+            || self
+                .identities
+                .iter()
+                .any(|pattern| pattern.matches(&node.identity)))
             && self
                 .classes
                 .iter()
@@ -93,6 +123,41 @@ impl CompiledFilter {
                 .iter()
                 .all(|pattern| pattern.matches_any(&node.agents))
             && self.facts.iter().all(|test| test.matches(node))
+            && self.compounds.iter().all(|test| test.matches(node))
+    }
+}
+
+impl Test {
+    fn compile_text(text: &str) -> Result<Test, FilterRefused> {
+        let expr = compound::parse(text).map_err(|problem| FilterRefused::Compound {
+            text: Excerpt::of(text),
+            problem,
+        })?;
+        Ok(Test::compile(&expr)?)
+    }
+
+    /// Recursion bounded by the parser's nesting limit.
+    fn compile(expr: &Expr) -> Result<Test, RegexRefused> {
+        let all = |terms: &[Expr]| terms.iter().map(Test::compile).collect::<Result<_, _>>();
+        Ok(match expr {
+            Expr::And(terms) => Test::All(all(terms)?),
+            Expr::Or(terms) => Test::Any(all(terms)?),
+            Expr::Not(term) => Test::Not(Box::new(Test::compile(term)?)),
+            Expr::Fact(fact) => Test::Fact(FactTest::compile(fact)?),
+            Expr::Name(name) => Test::ClassOrAgent(Pattern::compile(name)?),
+        })
+    }
+
+    fn matches(&self, node: &NodeInfo) -> bool {
+        match self {
+            Test::All(terms) => terms.iter().all(|term| term.matches(node)),
+            Test::Any(terms) => terms.iter().any(|term| term.matches(node)),
+            Test::Not(term) => !term.matches(node),
+            Test::Fact(test) => test.matches(node),
+            Test::ClassOrAgent(pattern) => {
+                pattern.matches_any(&node.classes) || pattern.matches_any(&node.agents)
+            }
+        }
     }
 }
 
@@ -358,12 +423,229 @@ mod tests {
         assert!(!matches(&wrong_cluster, &node()));
     }
 
-    #[test]
-    fn compound_filters_match_no_node() {
+    fn with_compound(texts: &[&str]) -> bool {
         let filter = Filter {
-            compound: vec!["cluster=bravo and role=web".into()],
+            compound: texts.iter().map(|text| text.to_string()).collect(),
+            ..Filter::default()
+        };
+        matches(&filter, &node())
+    }
+
+    #[test]
+    fn compound_statements_of_every_kind() {
+        assert!(with_compound(&["cluster=bravo"]));
+        assert!(with_compound(&["cpus>4 and cpus<=8 and os.family=~/^Deb/"]));
+        assert!(with_compound(&["role::web"]), "a class");
+        assert!(with_compound(&["appmgr"]), "an agent");
+        assert!(with_compound(&["/^haproxy/ and /mgr$/"]));
+        assert!(!with_compound(&["puppet"]));
+        assert!(!with_compound(&["datacenter!=x"]), "a missing fact");
+    }
+
+    #[test]
+    fn compound_logic() {
+        assert!(with_compound(&[
+            "((cluster=alfa and role::web) or cluster=bravo) and /web/"
+        ]));
+        assert!(!with_compound(&["(cluster=alfa and role::web) or cpus<2"]));
+        assert!(with_compound(&["not cluster=alfa"]));
+        assert!(with_compound(&["!puppet && (appmgr || nothing)"]));
+        assert!(!with_compound(&["!appmgr"]));
+        assert!(with_compound(&[
+            "with('cluster=bravo') and not with('/^db/')"
+        ]));
+    }
+
+    #[test]
+    fn compounds_all_hold_and_are_anded_with_the_lists() {
+        assert!(!with_compound(&["cluster=bravo", "puppet"]));
+        assert!(with_compound(&["cluster=bravo", "appmgr"]));
+        let filter = Filter {
+            identity: vec!["/^db/".into()],
+            compound: vec!["cluster=bravo".into()],
             ..Filter::default()
         };
         assert!(!matches(&filter, &node()));
+    }
+
+    #[test]
+    fn a_compound_that_does_not_parse_refuses_the_request() {
+        let filter = Filter {
+            compound: vec!["cluster=bravo and".into()],
+            ..Filter::default()
+        };
+        let refused = CompiledFilter::compile(&filter).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            r#"the compound filter "cluster=bravo and" does not parse: column 18: expected a statement, `not` or `(`"#
+        );
+        let bad_regex = Filter {
+            compound: vec!["/(/".into()],
+            ..Filter::default()
+        };
+        assert!(matches!(
+            CompiledFilter::compile(&bad_regex),
+            Err(FilterRefused::Regex(_))
+        ));
+    }
+}
+
+/// The compiled filter against a reference evaluator written here, naively, over random
+/// expressions written in every form the language allows and random nodes.
+#[cfg(test)]
+mod reference {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// A filter as the test means it, evaluated by [`holds`] and written out by [`write`].
+    #[derive(Clone, Debug)]
+    enum Term {
+        And(Vec<Term>),
+        Or(Vec<Term>),
+        Not(Box<Term>),
+        /// `cluster=value`, in one of its spellings.
+        Cluster(&'static str),
+        ClusterIsNot(&'static str),
+        ClusterStarts(&'static str),
+        CpusBelow(u8),
+        CpusAtLeast(u8),
+        /// A class or an agent by name, or (true) by a `/^prefix/` regex.
+        Named(&'static str, bool),
+    }
+
+    const CLUSTERS: [&str; 3] = ["alfa", "bravo", "charlie"];
+    const NAMES: [&str; 6] = [
+        "role::web",
+        "haproxy",
+        "apache",
+        "rpcutil",
+        "appmgr",
+        "puppet",
+    ];
+
+    fn holds(term: &Term, node: &NodeInfo) -> bool {
+        let cluster = node.facts.get("cluster").and_then(Value::as_str);
+        let cpus = node.facts.get("cpus").and_then(Value::as_u64);
+        let names = || node.classes.iter().chain(&node.agents);
+        match term {
+            Term::And(terms) => terms.iter().all(|t| holds(t, node)),
+            Term::Or(terms) => terms.iter().any(|t| holds(t, node)),
+            Term::Not(t) => !holds(t, node),
+            Term::Cluster(value) => cluster == Some(*value),
+            Term::ClusterIsNot(value) => cluster.is_some_and(|c| c != *value),
+            Term::ClusterStarts(prefix) => cluster.is_some_and(|c| c.starts_with(prefix)),
+            Term::CpusBelow(n) => cpus.is_some_and(|c| c < u64::from(*n)),
+            Term::CpusAtLeast(n) => cpus.is_some_and(|c| c >= u64::from(*n)),
+            Term::Named(name, false) => names().any(|n| n == name),
+            Term::Named(prefix, true) => names().any(|n| n.starts_with(prefix)),
+        }
+    }
+
+    /// The term as text; `style` picks among the spellings.
+    fn write(term: &Term, style: u8) -> String {
+        let pick = |choices: &[String]| choices[usize::from(style) % choices.len()].clone();
+        let group = |t: &Term| match t {
+            Term::And(_) | Term::Or(_) => format!("({})", write(t, style.rotate_left(1))),
+            _ => write(t, style.rotate_left(1)),
+        };
+        let joined = |terms: &[Term], words: [&str; 2]| {
+            let parts: Vec<String> = terms.iter().map(group).collect();
+            parts.join(words[usize::from(style & 1)])
+        };
+        match term {
+            Term::And(terms) => joined(terms, [" and ", " && "]),
+            Term::Or(terms) => joined(terms, [" or ", " || "]),
+            Term::Not(t) => pick(&[format!("not {}", group(t)), format!("!{}", group(t))]),
+            Term::Cluster(v) => pick(&[
+                format!("cluster={v}"),
+                format!("cluster == {v}"),
+                format!("with('cluster={v}')"),
+                format!("cluster='{v}'"),
+            ]),
+            Term::ClusterIsNot(v) => {
+                pick(&[format!("cluster!={v}"), format!("with('cluster != {v}')")])
+            }
+            Term::ClusterStarts(p) => {
+                pick(&[format!("cluster=~/^{p}/"), format!("cluster=/^{p}/")])
+            }
+            Term::CpusBelow(n) => pick(&[format!("cpus<{n}"), format!("with('cpus<{n}')")]),
+            Term::CpusAtLeast(n) => pick(&[format!("cpus>={n}"), format!("cpus=>{n}")]),
+            Term::Named(name, false) => pick(&[name.to_string(), format!("with('{name}')")]),
+            Term::Named(prefix, true) => {
+                pick(&[format!("/^{prefix}/"), format!("with('/^{prefix}/')")])
+            }
+        }
+    }
+
+    fn term() -> impl Strategy<Value = Term> {
+        let cluster = || prop::sample::select(&CLUSTERS[..]);
+        let leaf = prop_oneof![
+            cluster().prop_map(Term::Cluster),
+            cluster().prop_map(Term::ClusterIsNot),
+            prop::sample::select(vec!["a", "b", "ch", "x"]).prop_map(Term::ClusterStarts),
+            (1u8..17).prop_map(Term::CpusBelow),
+            (1u8..17).prop_map(Term::CpusAtLeast),
+            prop::sample::select(&NAMES[..]).prop_map(|n| Term::Named(n, false)),
+            prop::sample::select(vec!["role", "ha", "app", "pup", "x"])
+                .prop_map(|p| Term::Named(p, true)),
+        ];
+        leaf.prop_recursive(5, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Term::And),
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Term::Or),
+                inner.prop_map(|t| Term::Not(Box::new(t))),
+            ]
+        })
+    }
+
+    fn node() -> impl Strategy<Value = NodeInfo> {
+        let names = prop::collection::vec(any::<bool>(), NAMES.len());
+        let cluster = prop::option::of(prop::sample::select(&CLUSTERS[..]));
+        (cluster, prop::option::of(1u8..17), names).prop_map(|(cluster, cpus, has)| {
+            let mut facts = serde_json::Map::new();
+            if let Some(cluster) = cluster {
+                facts.insert("cluster".into(), json!(cluster));
+            }
+            if let Some(cpus) = cpus {
+                facts.insert("cpus".into(), json!(cpus));
+            }
+            let chosen = |range: std::ops::Range<usize>| {
+                range
+                    .filter(|&i| has[i])
+                    .map(|i| NAMES[i].to_string())
+                    .collect()
+            };
+            NodeInfo {
+                identity: "n1.example.net".into(),
+                collective: "mcollective".into(),
+                facts,
+                classes: chosen(0..3),
+                agents: chosen(3..6),
+            }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn compiled_filters_agree_with_the_reference(
+            terms in prop::collection::vec(term(), 1..3),
+            styles in any::<u8>(),
+            nodes in prop::collection::vec(node(), 1..8),
+        ) {
+            let filter = Filter {
+                compound: terms.iter().map(|t| write(t, styles)).collect(),
+                ..Filter::default()
+            };
+            let compiled = CompiledFilter::compile(&filter).expect("the filter compiles");
+            // And as a Choria node gets it: through the wire form.
+            let wire: Filter = serde_json::from_value(serde_json::to_value(&filter).unwrap()).unwrap();
+            let from_wire = CompiledFilter::compile(&wire).expect("the wire form compiles");
+            for node in &nodes {
+                let expected = terms.iter().all(|t| holds(t, node));
+                prop_assert_eq!(compiled.matches(node), expected, "{:?} on {:?}", filter.compound, node);
+                prop_assert_eq!(from_wire.matches(node), expected, "{:?}", wire.compound);
+            }
+        }
     }
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use super::acceptance::{check_request, Rejection, ALLOWED_CLOCK_SKEW_SECS};
 use super::bounds::{check_request_shape, check_size, OutOfBounds};
 use super::drop_log::{warn_dropped, Escaped};
-use super::regex_cache::RegexRefused;
+use super::filter::FilterRefused;
 use super::{Agent, CompiledFilter, Node, Outgoing};
 use crate::protocol::{
     decode_sealed_request, encode_signed_reply, statuscode, unix_now, ProtocolError, Reply,
@@ -60,7 +60,7 @@ pub enum Dropped {
     #[error(transparent)]
     Refused(#[from] Rejection),
     #[error("request {id}: {source}")]
-    FilterRefused { id: String, source: RegexRefused },
+    FilterRefused { id: String, source: FilterRefused },
     #[error("request {id} from {caller:?} refused: {refusal}")]
     Unverified {
         id: String,
@@ -86,7 +86,8 @@ pub enum DroppedKind {
     Undecodable,
     /// A size or a field out of bounds ([`OutOfBounds`] says which).
     OutOfBounds,
-    /// A filter regex that does not compile within the node's limits.
+    /// A filter regex that does not compile within the node's limits, or a compound filter
+    /// that does not parse.
     FilterRefused,
     /// Another collective's, expired, or from the future ([`Rejection`] says which).
     Refused,

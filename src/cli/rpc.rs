@@ -42,6 +42,11 @@ pub struct RpcArgs {
     /// Nodes whose fact matches: `cluster=bravo`, `load<2`, `os.family=~/deb/i` (repeatable).
     #[arg(long = "fact", short = 'F', value_name = "FACT")]
     pub facts: Vec<String>,
+    /// Nodes a compound filter selects (repeatable, all must hold): `and`, `or`, `not`,
+    /// parentheses over facts, classes, agents and /regex/, e.g.
+    /// `((customer=acme and environment=prod) or environment=qa) and /apache/`.
+    #[arg(long = "select", short = 'S', value_name = "FILTER")]
+    pub compounds: Vec<String>,
     /// How long the nodes have to answer (seconds, or `500ms`, `1m`...).
     #[arg(long, default_value = "10", value_name = "SECONDS", value_parser = crate::duration::parse)]
     pub timeout: Duration,
@@ -149,12 +154,18 @@ fn filter(args: &RpcArgs) -> Result<Filter, Error> {
             FactFilter::parse(text).map_err(|e| Error::usage(format!("--fact {text}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Filter {
+    let filter = Filter {
         fact,
         cf_class: args.classes.clone(),
         identity: args.identities.clone(),
+        compound: args.compounds.clone(),
         ..Filter::default()
-    })
+    };
+    // Refused here, in words, rather than by every node.
+    filter
+        .check()
+        .map_err(|e| Error::usage(format!("--select: {e}")))?;
+    Ok(filter)
 }
 
 /// The nodes to ask directly, when the command line names them all: `--identity-file`, or
@@ -163,7 +174,7 @@ fn named_nodes(args: &RpcArgs, filter: &Filter) -> Result<Option<Vec<String>>, E
     if let Some(path) = &args.identity_file {
         if !filter.is_empty() {
             return Err(Error::usage(
-                "--identity-file names the nodes: it cannot be combined with --identity, --class or --fact",
+                "--identity-file names the nodes: it cannot be combined with --identity, --class, --fact or --select",
             ));
         }
         let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
@@ -186,7 +197,8 @@ fn named_nodes(args: &RpcArgs, filter: &Filter) -> Result<Option<Vec<String>>, E
             .identity
             .iter()
             .all(|name| filter_regex_pattern(name).is_none());
-    let only_identities = filter.fact.is_empty() && filter.cf_class.is_empty();
+    let only_identities =
+        filter.fact.is_empty() && filter.cf_class.is_empty() && filter.compound.is_empty();
     Ok((plain && only_identities).then(|| filter.identity.clone()))
 }
 

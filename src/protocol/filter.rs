@@ -5,7 +5,10 @@
 use std::sync::LazyLock;
 
 use regex::Regex;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{json, Value};
+
+use super::compound::{self, CompoundError, Expr};
 
 /// Which nodes a request is for. Every list that is not empty must match (identity: any of its
 /// entries; the others: all of them). Entries written `/.../` are regular expressions.
@@ -19,10 +22,16 @@ pub struct Filter {
     pub agent: Vec<String>,
     #[serde(default, deserialize_with = "null_as_empty")]
     pub identity: Vec<String>,
-    /// Choria sends compound filters as parsed expression trees, not strings: any entry that is
-    /// not a string is kept as its JSON text, so such a request still decodes (and is refused by
-    /// the node, which does not evaluate compound filters).
-    #[serde(default, deserialize_with = "compound_entries")]
+    /// Compound filters as text in the language of `compound.rs`, every one of which must
+    /// hold. On the wire each is `[{"expr": "<Choria expr>"}]`, as go-choria sends them, written
+    /// with `with()` calls only (`Expr::to_choria`) so Choria's nodes evaluate them as ours
+    /// do. Read back: that form, a string, or MCollective's parsed call stack
+    /// (`[{"statement":"a=b"},{"and":"and"},...]`); see `compound_entries`.
+    #[serde(
+        default,
+        deserialize_with = "compound_entries",
+        serialize_with = "compound_wire"
+    )]
     pub compound: Vec<String>,
 }
 
@@ -37,10 +46,11 @@ pub struct FactFilter {
 /// Why a filter cannot be sent, or a fact filter's text not read.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum FilterError {
-    #[error(
-        "compound filters are not supported yet: combine identity, class, fact and agent filters"
-    )]
-    Compound,
+    #[error("compound filter {text:?}: {problem}")]
+    Compound {
+        text: String,
+        problem: CompoundError,
+    },
     #[error("invalid regular expression /{pattern}/: {source}")]
     BadRegex {
         pattern: String,
@@ -51,12 +61,20 @@ pub enum FilterError {
 }
 
 impl Filter {
-    /// Whether the caller can send this filter: every `/regex/` compiles, and no compound
-    /// filter (the nodes do not evaluate them yet, so one would silently match nothing).
+    /// Whether the caller can send this filter: every compound filter parses, and every
+    /// `/regex/` (compound ones included) compiles as nodes compile it.
     pub fn check(&self) -> Result<(), FilterError> {
-        if !self.compound.is_empty() {
-            return Err(FilterError::Compound);
-        }
+        let compounds = self
+            .compound
+            .iter()
+            .map(|text| {
+                compound::parse(text).map_err(|problem| FilterError::Compound {
+                    text: text.clone(),
+                    problem,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let compound_patterns: Vec<&str> = compounds.iter().flat_map(Expr::regexes).collect();
         let patterns = self
             .identity
             .iter()
@@ -67,7 +85,10 @@ impl Filter {
             .iter()
             .filter(|f| f.operator == "=~")
             .map(|f| regex_pattern(&f.value).unwrap_or(&f.value));
-        for pattern in patterns.chain(fact_patterns) {
+        for pattern in patterns
+            .chain(fact_patterns)
+            .chain(compound_patterns.iter().copied())
+        {
             compile_regex(pattern).map_err(|source| FilterError::BadRegex {
                 pattern: pattern.to_string(),
                 source,
@@ -181,19 +202,68 @@ where
     Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// Each compound filter as Choria's nodes read it: `[{"expr": "with('a=b') and ..."}]`.
+/// Text that does not parse (a sender that did not `check()`) goes as written, for the nodes
+/// to refuse.
+fn compound_wire<S: Serializer>(entries: &[String], serializer: S) -> Result<S::Ok, S::Error> {
+    let wire: Vec<Value> = entries
+        .iter()
+        .map(|text| {
+            let expr = compound::parse(text).map_or_else(|_| text.clone(), |e| e.to_choria());
+            json!([{ "expr": expr }])
+        })
+        .collect();
+    wire.serialize(serializer)
+}
+
+/// The text of each compound filter, whichever form it came in: a string; go-choria's
+/// `[{"expr": text}]`; or MCollective's call stack, whose statements are put back into
+/// `with('...')` calls (a statement means the same there). Anything else is kept as its JSON
+/// text: a list of another shape does not parse, so the node refuses the request rather than
+/// guess.
 fn compound_entries<'de, D>(deserializer: D) -> Result<Vec<String>, D::Error>
 where
     D: Deserializer<'de>,
 {
-    let entries: Option<Vec<serde_json::Value>> = Option::deserialize(deserializer)?;
+    let entries: Option<Vec<Value>> = Option::deserialize(deserializer)?;
     Ok(entries
         .unwrap_or_default()
         .into_iter()
         .map(|entry| match entry {
-            serde_json::Value::String(text) => text,
+            Value::String(text) => text,
+            Value::Array(stack) => {
+                stack_text(&stack).unwrap_or_else(|| Value::Array(stack).to_string())
+            }
             other => other.to_string(),
         })
         .collect())
+}
+
+fn stack_text(stack: &[Value]) -> Option<String> {
+    if let [Value::Object(only)] = stack {
+        if let Some(Value::String(expr)) = only.get("expr") {
+            return Some(expr.clone());
+        }
+    }
+    let words = stack
+        .iter()
+        .map(|token| {
+            let Value::Object(token) = token else {
+                return None;
+            };
+            let (kind, Value::String(text)) = token.iter().next()? else {
+                return None;
+            };
+            Some(match kind.as_str() {
+                "statement" => compound::with_call(text),
+                // A function statement stays as written: the parser refuses it by name.
+                "fstatement" => text.clone(),
+                "and" | "or" | "not" | "(" | ")" => kind.clone(),
+                _ => return None,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(words.join(" "))
 }
 
 #[cfg(test)]
@@ -262,9 +332,89 @@ mod tests {
         assert_eq!(filter.fact, vec![fact("cluster", "==", "bravo")]);
         assert_eq!(filter.cf_class, vec!["haproxy"]);
         assert!(filter.agent.is_empty());
-        assert_eq!(filter.compound, vec![r#"[{"expr":"cluster=bravo"}]"#]);
+        assert_eq!(filter.compound, vec!["cluster=bravo"]);
         let empty: Filter = serde_json::from_str("{}").unwrap();
         assert!(empty.is_empty());
+    }
+
+    fn compound_of(wire: &str) -> Vec<String> {
+        let text = format!(r#"{{"compound":{wire}}}"#);
+        serde_json::from_str::<Filter>(&text).unwrap().compound
+    }
+
+    #[test]
+    fn compound_filters_decode_from_every_form() {
+        let choria = r#"[[{"expr":"with('a=b') and not with('/web/')"}]]"#;
+        assert_eq!(
+            compound_of(choria),
+            vec!["with('a=b') and not with('/web/')"]
+        );
+        assert_eq!(compound_of(r#"["a=b or c"]"#), vec!["a=b or c"]);
+        let stack = r#"[[{"(":"("},{"statement":"a=b"},{"or":"or"},{"statement":"it's"},
+            {")":")"},{"and":"and"},{"not":"not"},{"statement":"/web/"}]]"#;
+        let text = &compound_of(stack)[0];
+        assert_eq!(
+            text,
+            r"( with('a=b') or with('it\'s') ) and not with('/web/')"
+        );
+        assert_eq!(
+            compound::parse(text),
+            compound::parse("(a=b or with('it\\'s')) and !/web/")
+        );
+        let function = compound_of(r#"[[{"fstatement":"foo('x').y=1"}]]"#);
+        assert!(matches!(
+            compound::parse(&function[0]),
+            Err(CompoundError::Function { .. })
+        ));
+        // What is none of these is kept, and does not parse.
+        let odd = compound_of(r#"[[{"expr":1}], [{"when":"a=b"}], [{"and":"and"}, 2]]"#);
+        assert_eq!(
+            odd,
+            vec![
+                r#"[{"expr":1}]"#,
+                r#"[{"when":"a=b"}]"#,
+                r#"[{"and":"and"},2]"#
+            ]
+        );
+        assert!(odd.iter().all(|text| compound::parse(text).is_err()));
+    }
+
+    #[test]
+    fn compound_filters_go_as_choria_exprs() {
+        let filter = Filter {
+            compound: vec!["(a=b or /web/) and not c".into(), "((".into()],
+            ..Filter::default()
+        };
+        let wire = serde_json::to_value(&filter).unwrap();
+        assert_eq!(
+            wire["compound"],
+            json!([
+                [{"expr": "(with('a==b') or with('/web/')) and not with('c')"}],
+                [{"expr": "(("}]
+            ])
+        );
+        let back: Filter = serde_json::from_value(wire).unwrap();
+        assert_eq!(
+            compound::parse(&back.compound[0]),
+            compound::parse(&filter.compound[0])
+        );
+    }
+
+    #[test]
+    fn check_parses_compounds_and_compiles_their_regexes() {
+        let with = |text: &str| Filter {
+            compound: vec![text.into()],
+            ..Filter::default()
+        };
+        assert_eq!(with("a=b and (c or /d/)").check(), Ok(()));
+        assert_eq!(
+            with("a=b and").check().unwrap_err().to_string(),
+            r#"compound filter "a=b and": column 8: expected a statement, `not` or `(`"#
+        );
+        assert!(matches!(
+            with("x and os=~/(/").check(),
+            Err(FilterError::BadRegex { .. })
+        ));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! string, and the transport and message bodies as base64, exactly as Choria does, so a Choria
 //! node or client could read what this crate writes.
 
+pub mod compound;
 mod encoding;
 mod error;
 mod filter;
@@ -21,6 +22,7 @@ pub mod statuscode;
 mod subject;
 mod transport_layer;
 
+pub use compound::CompoundError;
 pub use error::ProtocolError;
 pub use filter::{
     compile_regex as compile_filter_regex, regex_pattern as filter_regex_pattern, FactFilter,

@@ -158,3 +158,33 @@ fn excerpts_escape_and_cut() {
     assert!(shown.starts_with(r#""a\nb"#), "{shown}");
     assert!(shown.ends_with("... (103 bytes)"), "{shown}");
 }
+
+/// A compound filter's regexes count with the other lists'; the deepest or longest ones a
+/// sender can write are refused at intake without stalling the node.
+#[test]
+fn compound_filters_are_bounded() {
+    let mut regexes = request();
+    regexes.filter.identity = vec!["/^n/".to_string(); MAX_FILTER_REGEXES - 1];
+    regexes.filter.compound = vec!["/a/ or os=~/b/".into()];
+    assert_eq!(refusal(&regexes), OutOfBoundsKind::Filter);
+    regexes.filter.compound = vec!["/a/ or os=b".into()];
+    assert_eq!(check_request_shape(&regexes), Ok(()));
+
+    let intake = Intake::new("mcollective");
+    let nested = |levels: usize| format!("{}a{}", "(".repeat(levels), ")".repeat(levels));
+    let long = nested(10_000);
+    for (text, kind) in [
+        (long.as_str(), DroppedKind::OutOfBounds),
+        (&nested(400), DroppedKind::FilterRefused),
+        ("a and", DroppedKind::FilterRefused),
+        ("fact('os') == 'x'", DroppedKind::FilterRefused),
+    ] {
+        let mut bad = request();
+        bad.filter.compound = vec![text.to_string()];
+        let payload = encode_request(&bad).unwrap();
+        let started = std::time::Instant::now();
+        let refused = intake.admit(&payload).unwrap_err();
+        assert_eq!(refused.kind(), kind, "{refused}");
+        assert!(started.elapsed() < std::time::Duration::from_millis(500));
+    }
+}
