@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::registry::RegistrySection;
+use crate::registry::{DiscoveryMethod, RegistrySection};
 use crate::security::{broker_tls, BrokerTls, BrokerTlsError, SecuritySection};
 use crate::transport::{NatsAuth, NatsOptions};
 
@@ -74,16 +74,6 @@ pub struct DiscoverySection {
     pub window: Option<Duration>,
     /// `broadcast` or `registry`; unset: the registry where it exists, else broadcast.
     pub method: Option<DiscoveryMethod>,
-}
-
-/// How nodes are discovered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum DiscoveryMethod {
-    /// Ask the fleet (discovery#ping to every node) and wait for the answers.
-    Broadcast,
-    /// Evaluate the filter on the node registry's entries: no wait.
-    Registry,
 }
 
 /// Why the configuration cannot be used.

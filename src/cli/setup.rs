@@ -8,12 +8,11 @@ use std::time::Duration;
 use clap::Args;
 
 use super::broker::{self, Broker, BrokerArgs};
-use crate::config::DiscoveryMethod;
 use crate::duration;
 use crate::eval::playbooks::PlaybookFile;
 use crate::eval::{self, Evaluation, Loader, NoFleet, NodeQuery};
 use crate::fleet::{FleetError, FleetFile, FleetSecurity, SimulatedFleet};
-use crate::registry::{Registry, RegistrySection};
+use crate::registry::{DiscoveryMethod, Registry, RegistrySection};
 use crate::rpc::{ClientOptions, RpcClient};
 use crate::security::{Authority, AuthorityError, ClientSecurity, KeyKind, SecuritySection};
 use crate::transport::{InProcess, Transport};

@@ -18,5 +18,5 @@ mod store;
 pub use entry::{AgentVersion, Inventory, RegisteredNode};
 pub use error::{RegistryError, RegistryErrorKind};
 pub use publish::{Heartbeat, PublishedNode};
-pub use section::{RegistrySection, DEFAULT_BUCKET, DEFAULT_HEARTBEAT};
+pub use section::{DiscoveryMethod, RegistrySection, DEFAULT_BUCKET, DEFAULT_HEARTBEAT};
 pub use store::Registry;

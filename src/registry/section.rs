@@ -68,3 +68,13 @@ mod tests {
         assert!(serde_yaml_ng::from_str::<RegistrySection>("{ttl: 3}").is_err());
     }
 }
+
+/// How nodes are discovered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum DiscoveryMethod {
+    /// Ask the fleet (discovery#ping to every node) and wait for the answers.
+    Broadcast,
+    /// Evaluate the filter on the node registry's entries: no wait.
+    Registry,
+}

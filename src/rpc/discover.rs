@@ -9,7 +9,7 @@ use super::collect::{Next, Replies};
 use super::{RpcClient, RpcError};
 use crate::agent::{CompiledFilter, NodeInfo};
 use crate::protocol::{broadcast_subject, unix_now, Filter};
-use crate::registry::Registry;
+use crate::registry::{DiscoveryMethod, Registry};
 
 impl RpcClient {
     /// Node identities, sorted and unique. Agent defaults to "rpcutil" at the caller, not here.
@@ -23,11 +23,26 @@ impl RpcClient {
     /// grace is [`RpcError::Unreachable`], and a discovery during which the connection was
     /// lost and came back (replies may have been lost with it) is made again.
     pub async fn discover(&self, agent: &str, filter: &Filter) -> Result<Vec<String>, RpcError> {
+        self.discover_by(agent, filter, None).await
+    }
+
+    /// [`RpcClient::discover`] by `method` rather than the client's own (from the registry
+    /// where the client has one, else by broadcast). The registry method on a client without
+    /// a registry is [`RpcError::NoRegistry`].
+    pub async fn discover_by(
+        &self,
+        agent: &str,
+        filter: &Filter,
+        method: Option<DiscoveryMethod>,
+    ) -> Result<Vec<String>, RpcError> {
         if let Some(names) = filter.plain_identities() {
             return Ok(sorted_unique(names.iter().cloned()));
         }
-        if let Some(registry) = &self.registry {
-            return self.discover_in(registry, agent, filter).await;
+        match (method, &self.registry) {
+            (Some(DiscoveryMethod::Broadcast), _) => {}
+            (_, Some(registry)) => return self.discover_in(registry, agent, filter).await,
+            (Some(DiscoveryMethod::Registry), None) => return Err(RpcError::NoRegistry),
+            (None, None) => {}
         }
         let mut attempt = 1;
         loop {

@@ -42,9 +42,15 @@ pub enum RpcError {
     Unsettled { broker: String, attempts: u32 },
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
-    /// A filter regex the client will not compile (the limits nodes use).
+    /// Registry discovery asked of a client that has no registry (the embedded fleet, or a
+    /// broker where no node registered).
+    #[error(
+        "registry discovery needs a node registry: this fleet has none (discover by broadcast)"
+    )]
+    NoRegistry,
+    /// A filter the client will not evaluate on registry entries (as nodes would refuse it).
     #[error(transparent)]
-    Filter(#[from] crate::agent::regex_cache::RegexRefused),
+    Filter(#[from] crate::agent::filter::FilterRefused),
 }
 
 /// `5s`, `0.5s`.
@@ -59,7 +65,9 @@ impl RpcError {
             RpcError::Encoding(_) => RpcErrorKind::Encoding,
             RpcError::InvalidTarget { .. } => RpcErrorKind::InvalidTarget,
             RpcError::Unreachable { .. } | RpcError::Unsettled { .. } => RpcErrorKind::Unreachable,
-            RpcError::Registry(_) | RpcError::Filter(_) => RpcErrorKind::Registry,
+            RpcError::Registry(_) | RpcError::Filter(_) | RpcError::NoRegistry => {
+                RpcErrorKind::Registry
+            }
         }
     }
 }
