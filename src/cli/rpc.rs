@@ -13,12 +13,11 @@ use serde_json::{Map, Value};
 use super::setup::{self, FleetArgs, RepoArgs};
 use crate::protocol::{filter_regex_pattern, FactFilter, Filter};
 use crate::report::rpc::{self as report, Outcome};
-use crate::rpc::RpcClient;
+use crate::rpc::{RpcClient, DIRECT_ADDRESSING_THRESHOLD};
 use crate::Error;
 
 /// Up to this many discovered nodes are asked one direct message each; more get one broadcast
 /// (MCollective's `direct_addressing_threshold`, 10).
-const DIRECT_ADDRESSING_THRESHOLD: usize = 10;
 
 #[derive(Debug, Args)]
 pub struct RpcArgs {

@@ -38,6 +38,12 @@ pub fn print_lines(outcome: &Outcome) {
     for node in &result.missing {
         out.push_str(&format!("{node:<width$}  -  no response\n"));
     }
+    for reply in &result.unexpected {
+        out.push_str(&format!(
+            "{:<width$}  {}  {}  {}  (answered, but discovery had not found it)\n",
+            reply.identity, reply.statuscode, reply.statusmsg, reply.data
+        ));
+    }
     print!("{out}");
     println!("{}", summary(outcome));
 }
@@ -83,6 +89,7 @@ pub fn print_json(agent: &str, action: &str, outcome: &Outcome) {
         "action": action,
         "replies": result.replies,
         "missing": result.missing,
+        "unexpected": result.unexpected,
         "summary": {
             "replies": result.replies.len(),
             "ok": result.replies.len() - failed,
@@ -118,6 +125,7 @@ mod tests {
                 replies: vec![reply("web1", 0), reply("web2", 1)],
                 missing: vec!["web3".into()],
                 last_reply: Some(Duration::from_millis(250)),
+                unexpected: vec![],
             },
             discovered: Some(3),
             discovery: Some(Duration::from_millis(100)),

@@ -17,8 +17,9 @@ impl RpcClient {
     /// Publishes agent#action with `data` once to `<collective>.broadcast.agent.<agent>` with
     /// `filter` (the agent added), so each node running the agent and selected by the filter
     /// answers. Collects until every `expected` node (the discovered ones) has answered, or
-    /// `timeout`. A node not expected that answers (it came up after discovery) is kept;
-    /// `missing` lists the expected nodes that did not answer. A broker that stays away
+    /// `timeout`. A node not expected that answers (it came up after discovery) is in
+    /// `unexpected`, not among the replies; `missing` lists the expected nodes that did not
+    /// answer. A broker that stays away
     /// longer than the reconnect grace fails it ([`RpcError::Unreachable`]).
     pub async fn broadcast_call(
         &self,

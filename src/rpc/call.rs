@@ -21,6 +21,10 @@ pub struct CallResult {
     /// From the requests leaving to the last reply taken (None without replies).
     #[serde(skip)]
     pub last_reply: Option<Duration>,
+    /// Nodes that answered a broadcast although discovery had not found them (they came up,
+    /// or changed, since): reported, not counted among the replies.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unexpected: Vec<NodeReply>,
 }
 
 impl CallResult {
@@ -35,10 +39,14 @@ impl CallResult {
             .filter(|node| !answered.contains_key(**node))
             .map(|node| node.to_string())
             .collect();
+        let (replies, unexpected) = answered
+            .into_values()
+            .partition(|reply| asked.contains(reply.identity.as_str()));
         CallResult {
-            replies: answered.into_values().collect(),
+            replies,
             missing,
             last_reply,
+            unexpected,
         }
     }
 }

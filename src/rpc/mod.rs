@@ -29,6 +29,10 @@ pub use sent::SentRequest;
 
 use sent::{Addressed, SentLog};
 
+/// Above this many nodes found by a filter, one broadcast request with the filter replaces a
+/// request per node, as MCollective's `direct_addressing_threshold`.
+pub const DIRECT_ADDRESSING_THRESHOLD: usize = 10;
+
 /// The time to live written into every request, unless the request waits longer.
 const DEFAULT_TTL: Duration = Duration::from_secs(60);
 

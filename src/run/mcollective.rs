@@ -9,7 +9,7 @@ use crate::eval::steps::{param, Fallback, ParamType, StepArgs, StepParam, StepTy
 use crate::eval::EvalError;
 use crate::protocol::Filter;
 use crate::report::Reporter;
-use crate::rpc::{CallResult, NodeFailure, RpcClient, RpcError};
+use crate::rpc::{CallResult, NodeFailure, RpcClient, RpcError, DIRECT_ADDRESSING_THRESHOLD};
 
 use super::step::{Outcome, StepKind};
 
@@ -224,7 +224,13 @@ impl McollectiveStep {
         let mut remaining = targets.clone();
         let mut failures = Vec::new();
         for attempt in 1..=self.tries {
-            failures = match self.attempt(rpc, &remaining, timeout).await {
+            // The first try of a step whose filter found its nodes goes out as one broadcast;
+            // a retry addresses the nodes that failed.
+            let fanned = (attempt == 1 && self.fans_out(targets.len())).then_some(&self.filter);
+            failures = match self
+                .attempt(rpc, &remaining, fanned, timeout, reporter, name)
+                .await
+            {
                 Ok(failures) => failures,
                 Err(error) => {
                     return self.request_failed(format!("{what} failed: {error}"), &error, targets)
@@ -294,16 +300,51 @@ impl McollectiveStep {
         Ok(targets)
     }
 
-    /// One try: every batch in sorted identity order, `batch_sleep` apart; the failures are
-    /// the nodes that answered with an error or did not answer.
+    /// Whether the step's `found` nodes are asked with one broadcast request carrying its
+    /// filter, rather than one request each: they came from the filter (not named, not cut
+    /// by `limit_nodes`), the step does not batch, and there are more than a few.
+    fn fans_out(&self, found: usize) -> bool {
+        self.named_targets().is_none()
+            && self.batch_size.is_none()
+            && self.limit_nodes.is_none()
+            && found > DIRECT_ADDRESSING_THRESHOLD
+    }
+
+    /// One try: with `filter`, one broadcast request that the `nodes` are expected to answer;
+    /// else every batch in sorted identity order, `batch_sleep` apart. The failures are the
+    /// nodes that answered with an error or did not answer; nodes that answered a broadcast
+    /// unexpected are reported on a line of their own.
     async fn attempt(
         &self,
         rpc: &RpcClient,
         nodes: &[String],
+        filter: Option<&Filter>,
         timeout: Duration,
+        reporter: &Reporter,
+        name: &str,
     ) -> Result<Vec<NodeFailure>, RpcError> {
-        let size = self.batch_size.unwrap_or(nodes.len()).max(1);
         let rpc = rpc.marking_sensitive(&self.sensitive_arguments);
+        if let Some(filter) = filter {
+            let (agent, action, data) = (&self.agent, &self.action, &self.arguments);
+            let result = rpc
+                .broadcast_call(agent, action, data, filter, nodes, timeout)
+                .await?;
+            if !result.unexpected.is_empty() {
+                let names: Vec<String> = result
+                    .unexpected
+                    .iter()
+                    .map(|r| r.identity.clone())
+                    .collect();
+                reporter.line(&format!(
+                    "{name}: {} answered too, though discovery had not found {}: {}",
+                    count_nodes(names.len()),
+                    if names.len() == 1 { "it" } else { "them" },
+                    describe_nodes(&names)
+                ));
+            }
+            return Ok(batch_failures(result));
+        }
+        let size = self.batch_size.unwrap_or(nodes.len()).max(1);
         let mut failures = Vec::new();
         for (index, batch) in nodes.chunks(size).enumerate() {
             if index > 0 && !self.batch_sleep.is_zero() {
@@ -511,6 +552,47 @@ mod tests {
             }
             other => panic!("expected success, got {other:?}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod fan_out_tests {
+    use super::tests_support::*;
+    use crate::fleet::spy::SpiedFleet;
+    use crate::fleet::FleetFile;
+
+    /// Twelve bravo web servers; web03 fails its first upgrade.
+    const TWELVE: &str = "agents:\n  appmgr:\n    upgrade: {inputs: [revision]}\nnodes:\n\
+        - {identity: 'web[01-02].example.net', facts: {cluster: bravo}, agents: [appmgr]}\n\
+        - identity: web03.example.net\n  facts: {cluster: bravo}\n  agents: [appmgr]\n  \
+          replies: {appmgr#upgrade: [{statuscode: 1, statusmsg: disk full}]}\n\
+        - {identity: 'web[04-12].example.net', facts: {cluster: bravo}, agents: [appmgr]}\n\
+        - {identity: web13.example.net, facts: {cluster: alfa}, agents: [appmgr]}\n";
+
+    #[tokio::test]
+    async fn an_unbatched_step_to_many_nodes_is_one_broadcast_and_its_retry_is_direct() {
+        let file = FleetFile::parse(TWELVE, "twelve").unwrap();
+        let fleet = SpiedFleet::serve(file).await;
+        let mut step = upgrade(2, 1);
+        step.batch_size = None;
+        let outcome = step
+            .run("Mcollective[update_bravo]", &fleet.rpc, &Reporter::quiet())
+            .await;
+        let Outcome::Succeeded { nodes, .. } = &outcome else {
+            panic!("the upgrade must succeed on its retry: {outcome:?}")
+        };
+        assert_eq!(nodes.len(), 12);
+        let upgrades: Vec<_> = fleet
+            .rpc
+            .sent()
+            .into_iter()
+            .filter(|r| r.action == "upgrade")
+            .collect();
+        assert_eq!(upgrades.len(), 2, "{upgrades:?}");
+        assert!(upgrades[0].filter.is_some() && upgrades[0].targets.is_empty());
+        assert_eq!(upgrades[1].targets, ["web03.example.net"]);
+        // Only the retry went to a node's own subject.
+        assert_eq!(fleet.sent("upgrade"), ["web03.example.net"]);
     }
 }
 
