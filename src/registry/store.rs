@@ -1,8 +1,7 @@
 //! The registry's bucket on the broker: opened (nodes create it on first use), its entries
 //! written in a pipeline, and read whole, each entry checked once.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::context::GetStreamErrorKind;
@@ -11,6 +10,7 @@ use async_nats::jetstream::{self, ErrorCode};
 use bytes::Bytes;
 use futures_core::Stream;
 
+use super::checked::{digest_of, CheckedEntries, EntryDigest};
 use super::entry::{open_checked, EntryRefused, RegisteredNode};
 use super::{RegistryError, RegistrySection};
 use crate::protocol::unix_now;
@@ -35,14 +35,8 @@ pub struct Registry {
     broker: String,
     /// With security on: what checks each entry's signature.
     security: Option<Arc<ClientSecurity>>,
-    /// Entries whose check passed, by key: the same bytes again are not checked again.
-    checked: Mutex<HashMap<String, Checked>>,
-}
-
-/// An entry that passed its check, and until when its certificate holds.
-struct Checked {
-    bytes: Bytes,
-    until: Option<u64>,
+    /// Entries whose signature checked: the same bytes again are not checked again.
+    checked: Arc<CheckedEntries>,
 }
 
 impl Registry {
@@ -127,13 +121,20 @@ impl Registry {
         broker: String,
         security: Option<Arc<ClientSecurity>>,
     ) -> Registry {
+        let file = security
+            .as_ref()
+            .and_then(|security| CheckedEntries::file_for(&bucket, &security.trust_fingerprint()));
+        let checked = match file {
+            Some(file) => CheckedEntries::kept_in(file),
+            None => CheckedEntries::in_memory(),
+        };
         Registry {
             jetstream,
             store,
             bucket,
             broker,
             security,
-            checked: Mutex::default(),
+            checked: Arc::new(checked),
         }
     }
 
@@ -195,37 +196,34 @@ impl Registry {
 
     /// Every node in the registry whose entry checks, by identity. An entry that does not
     /// check (unreadable, under another node's name, or with security on unsigned or signed by
-    /// anyone but that node) is dropped and logged.
+    /// anyone but that node) is dropped and logged. Entries are read and checked on every
+    /// core; a signature checked before (by this process or the last) is not checked again.
     pub async fn nodes(&self) -> Result<Vec<RegisteredNode>, RegistryError> {
         let raw = self.read_all().await?;
         let now = unix_now();
-        let (known, fresh) = self.split_known(raw, now);
-        let security = self.security.clone();
-        let checked = crate::cores::in_shares(fresh, FEWEST_TO_SHARE, move |part| {
+        let (security, checked) = (self.security.clone(), self.checked.clone());
+        let outcomes = crate::cores::in_shares(raw, FEWEST_TO_SHARE, move |part| {
             part.iter()
-                .map(|raw| {
-                    (
-                        raw.key.clone(),
-                        raw.bytes.clone(),
-                        check(raw, security.as_deref(), now),
-                    )
-                })
+                .map(|raw| Outcome::of(raw, security.as_deref(), &checked, now))
                 .collect()
         })
         .await;
-        let mut nodes = known;
+        let mut nodes = Vec::with_capacity(outcomes.len());
+        let mut current = Vec::with_capacity(outcomes.len());
         let mut dropped = 0;
-        let mut memory = self.memory();
-        for (key, bytes, outcome) in checked {
-            match outcome {
+        for outcome in outcomes {
+            match outcome.checked {
                 Ok((node, until)) => {
-                    memory.insert(key, Checked { bytes, until });
+                    if let (false, Some(until)) = (outcome.known, until) {
+                        self.checked.remember(outcome.digest, until);
+                    }
+                    current.push(outcome.digest);
                     nodes.push(node);
                 }
                 Err(refused) => {
                     dropped += 1;
                     if dropped <= DROPS_NAMED {
-                        tracing::warn!(%key, bucket = %self.bucket, "dropped a registry entry: {refused}");
+                        tracing::warn!(key = %outcome.key, bucket = %self.bucket, "dropped a registry entry: {refused}");
                     }
                 }
             }
@@ -233,26 +231,9 @@ impl Registry {
         if dropped > DROPS_NAMED {
             tracing::warn!(bucket = %self.bucket, "dropped {dropped} registry entries in all");
         }
+        self.checked.keep_only(&current);
         nodes.sort_by(|a, b| a.inventory.identity.cmp(&b.inventory.identity));
         Ok(nodes)
-    }
-
-    /// The entries checked before with the same bytes (decoded again, not checked again),
-    /// and the rest.
-    fn split_known(&self, raw: Vec<RawEntry>, now: u64) -> (Vec<RegisteredNode>, Vec<RawEntry>) {
-        let memory = self.memory();
-        let mut known = Vec::new();
-        let mut fresh = Vec::new();
-        for entry in raw {
-            let seen = memory.get(&entry.key).is_some_and(|checked| {
-                checked.bytes == entry.bytes && checked.until.is_none_or(|until| now <= until)
-            });
-            match seen.then(|| check(&entry, None, now)) {
-                Some(Ok((node, _))) => known.push(node),
-                _ => fresh.push(entry),
-            }
-        }
-        (known, fresh)
     }
 
     /// The latest value of every key, deletions left out: one ordered consumer over the
@@ -313,12 +294,6 @@ impl Registry {
         Ok(entries)
     }
 
-    fn memory(&self) -> std::sync::MutexGuard<'_, HashMap<String, Checked>> {
-        self.checked
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-    }
-
     fn io(&self, reason: String) -> RegistryError {
         RegistryError::Io {
             bucket: self.bucket.clone(),
@@ -332,6 +307,34 @@ struct RawEntry {
     key: String,
     bytes: Bytes,
     written: i64,
+}
+
+/// What reading one entry came to.
+struct Outcome {
+    key: String,
+    digest: EntryDigest,
+    /// Its signature had checked before: only read this time.
+    known: bool,
+    checked: Result<(RegisteredNode, Option<u64>), EntryRefused>,
+}
+
+impl Outcome {
+    fn of(
+        raw: &RawEntry,
+        security: Option<&ClientSecurity>,
+        checked: &CheckedEntries,
+        now: u64,
+    ) -> Outcome {
+        let digest = digest_of(&raw.bytes);
+        let known = security.is_some() && checked.passed(&digest, now);
+        let security = if known { None } else { security };
+        Outcome {
+            key: raw.key.clone(),
+            digest,
+            known,
+            checked: check(raw, security, now),
+        }
+    }
 }
 
 /// The node of `raw` once its entry checks, with until when its certificate holds.

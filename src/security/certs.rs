@@ -35,6 +35,8 @@ pub struct Credentials {
 pub struct Trust {
     anchors: Vec<TrustAnchor<'static>>,
     checked: Mutex<HashMap<[u8; 32], Arc<CheckedCert>>>,
+    /// The SHA-256 of the CA file's text: names this trust in what is kept of its checks.
+    fingerprint: [u8; 32],
 }
 
 /// A certificate that chains to the CA with the usage it was checked for, and what it says.
@@ -207,7 +209,13 @@ impl Trust {
         Ok(Trust {
             anchors,
             checked: Mutex::new(HashMap::new()),
+            fingerprint: Sha256::digest(pem.as_bytes()).into(),
         })
+    }
+
+    /// The SHA-256 of the CA certificates this trust was made from.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        self.fingerprint
     }
 
     /// `pubcert` (a PEM certificate, optionally followed by its chain) checked for `usage` at

@@ -97,6 +97,17 @@ impl ClientSecurity {
         self.replies.verify(reply, seal, now)
     }
 
+    /// The SHA-256 of the CA the client trusts, in hex: what names its checks when they are
+    /// kept (the registry's checked entries).
+    pub fn trust_fingerprint(&self) -> String {
+        self.replies
+            .trust()
+            .fingerprint()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
     /// Whether `seal` is signed by the node `name`, or unsigned where that is accepted: a
     /// registry entry. Some(until when the certificate holds) when signed.
     pub fn verify_node_entry(

@@ -139,6 +139,10 @@ impl ReplyVerifier {
         Ok(signer.not_after)
     }
 
+    pub fn trust(&self) -> &Trust {
+        &self.trust
+    }
+
     /// Whether messages without a signature are taken (`accept_unsigned_replies`).
     pub fn accepts_unsigned(&self) -> bool {
         self.accept_unsigned
