@@ -31,6 +31,7 @@ use crate::lang::ast::Span;
 use crate::lang::diagnostic::FileDiagnostic;
 use crate::lang::SyntaxError;
 use crate::protocol::Filter;
+use crate::registry::DiscoveryMethod;
 
 pub use catalog::Catalog;
 pub use evaluator::{evaluate, AccessError, AccessErrorKind, EvalFailure};
@@ -52,8 +53,14 @@ pub struct Origin {
 /// How the evaluator reaches the fleet during evaluation. The run implements it over the RPC
 /// client; tests and fleet-less playbooks use `NoFleet`.
 pub trait NodeQuery {
-    /// Identities of the nodes running `agent` that match `filter`, sorted.
-    fn discover(&self, agent: &str, filter: &Filter) -> Result<Vec<String>, QueryError>;
+    /// Identities of the nodes running `agent` that match `filter`, sorted; found by `method`
+    /// when the call names one (`discover(..., {'method' => ...})`), else by the client's own.
+    fn discover(
+        &self,
+        agent: &str,
+        filter: &Filter,
+        method: Option<DiscoveryMethod>,
+    ) -> Result<Vec<String>, QueryError>;
     /// One fact of the one node matching `filter`.
     fn get_fact(&self, fact: &str, filter: &Filter) -> Result<Value, QueryError>;
 }
@@ -118,7 +125,12 @@ impl NoFleet {
 }
 
 impl NodeQuery for NoFleet {
-    fn discover(&self, _: &str, _: &Filter) -> Result<Vec<String>, QueryError> {
+    fn discover(
+        &self,
+        _: &str,
+        _: &Filter,
+        _: Option<DiscoveryMethod>,
+    ) -> Result<Vec<String>, QueryError> {
         Err(NoFleet::error())
     }
 

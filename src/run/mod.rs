@@ -18,6 +18,7 @@ use crate::dag::{self, Cycle};
 use crate::eval::{EvalError, Evaluation, NodeQuery, QueryError, QueryErrorKind, Value};
 use crate::graph::StepGraph;
 use crate::protocol::Filter;
+use crate::registry::DiscoveryMethod;
 use crate::report::{self, Summary};
 use crate::rpc::RpcClient;
 
@@ -33,16 +34,22 @@ pub struct RpcNodeQuery {
 }
 
 impl NodeQuery for RpcNodeQuery {
-    fn discover(&self, agent: &str, filter: &Filter) -> Result<Vec<String>, QueryError> {
+    fn discover(
+        &self,
+        agent: &str,
+        filter: &Filter,
+        method: Option<DiscoveryMethod>,
+    ) -> Result<Vec<String>, QueryError> {
         // The client adds the agent to the filter itself, after it has seen whether the
-        // filter only names nodes (which needs no network).
+        // filter only names nodes (which needs no network). The registry asked of a client
+        // without one is an error (RpcError::NoRegistry), never an empty list.
         self.handle
-            .block_on(self.rpc.discover(agent, filter))
+            .block_on(self.rpc.discover_by(agent, filter, method))
             .map_err(QueryError::request)
     }
 
     fn get_fact(&self, fact: &str, filter: &Filter) -> Result<Value, QueryError> {
-        let nodes = self.discover("rpcutil", filter)?;
+        let nodes = self.discover("rpcutil", filter, None)?;
         let node = match nodes.as_slice() {
             [one] => one.clone(),
             [] => {
