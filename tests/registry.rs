@@ -232,3 +232,65 @@ fn forged_registry_entries_are_dropped_by_a_secured_reader() {
         assert_eq!(open.nodes().await.unwrap().len(), 5);
     });
 }
+
+/// A playbook in the seed's style that finds a cluster's nodes in the registry, whatever the
+/// run's own method, and pings them.
+const REGISTRY_PLAYBOOK: &str = r#"# Free top-scope variables, as the original playbooks were written.
+if empty($cluster) { fail('Please specify a cluster to manage using $cluster') }
+$servers = discover('rpcutil', { 'fact' => "cluster=${cluster}" }, { 'method' => 'registry' })
+notice("${id} found ${servers}")
+mcollective { 'ping':
+  agent           => 'rpcutil',
+  action          => 'ping',
+  identity_filter => $servers,
+}
+"#;
+
+#[test]
+fn a_playbook_discovers_from_the_registry_by_its_own_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start_jetstream();
+    let _nodes = [
+        start_node(dir.path(), &server, "web1.example.net", "bravo"),
+        start_node(dir.path(), &server, "web2.example.net", "bravo"),
+        start_node(dir.path(), &server, "web3.example.net", "charlie"),
+    ];
+    // The run itself discovers by broadcast: the call's method is the one that counts.
+    let out = Test::new()
+        .file("seed.pp", REGISTRY_PLAYBOOK)
+        .args(["seed", "cluster=bravo", "--discovery-method", "broadcast"])
+        .nats(&server)
+        .status(0)
+        .run();
+    assert!(
+        out.stdout
+            .contains("Notice: rip found [web1.example.net, web2.example.net]\n"),
+        "{}",
+        out.whole()
+    );
+    assert!(
+        out.stdout
+            .contains("rpcutil#ping executed successfully on 2 nodes after 1 try"),
+        "{}",
+        out.whole()
+    );
+}
+
+#[test]
+fn a_playbook_asking_for_the_registry_where_there_is_none_fails_saying_so() {
+    let server = NatsServer::start();
+    let out = Test::new()
+        .file("seed.pp", REGISTRY_PLAYBOOK)
+        .args(["seed", "cluster=bravo"])
+        .nats(&server)
+        .run();
+    assert!(matches!(out.status, 1 | 2), "{}", out.whole());
+    assert!(
+        out.stderr.contains(
+            "discovery failed: registry discovery needs a node registry, and there is none"
+        ),
+        "{}",
+        out.whole()
+    );
+    assert!(!out.stdout.contains("found"), "{}", out.whole());
+}
