@@ -11,15 +11,9 @@ mod lookup;
 mod operators;
 pub mod playbooks;
 mod resources;
-#[cfg(test)]
-mod robustness;
 mod scope;
-#[cfg(test)]
-mod semantics_tests;
 pub mod site;
 pub mod steps;
-#[cfg(test)]
-pub mod testing;
 pub mod time;
 pub mod types;
 pub mod value;
@@ -39,6 +33,13 @@ pub use functions::{builtin_functions, Function, FunctionError, FunctionErrorKin
 pub use loader::{Loader, SourceFile};
 pub use operators::{OperatorError, OperatorErrorKind};
 pub use value::Value;
+
+#[cfg(test)]
+mod robustness;
+#[cfg(test)]
+mod semantics_tests;
+#[cfg(test)]
+pub mod testing;
 
 /// Index of a file in the loader's list of sources.
 pub type FileId = usize;

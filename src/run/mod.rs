@@ -6,8 +6,6 @@ pub mod mcollective;
 pub mod puppet_run;
 pub mod site_step;
 pub mod step;
-#[cfg(test)]
-mod tests;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,6 +23,9 @@ use crate::rpc::RpcClient;
 use dispatch::Dispatcher;
 pub use dispatch::RunContext;
 pub use step::{Outcome, Step};
+
+#[cfg(test)]
+mod tests;
 
 /// `discover()` and `get_fact()` during evaluation, through the same RPC client the steps use.
 /// The evaluator is synchronous; it runs on its own thread and waits here for the answers.

@@ -5,8 +5,6 @@
 mod convert;
 mod data;
 mod digest;
-#[cfg(test)]
-mod discover_tests;
 mod epp;
 mod files;
 mod format;
@@ -1747,6 +1745,9 @@ fn split(text: &Value, pattern: Option<&Value>) -> Result<Value, FunctionError> 
     }
     Ok(Value::Array(parts.into_iter().map(Value::String).collect()))
 }
+
+#[cfg(test)]
+mod discover_tests;
 
 #[cfg(test)]
 mod tests {
