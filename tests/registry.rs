@@ -232,3 +232,361 @@ fn forged_registry_entries_are_dropped_by_a_secured_reader() {
         assert_eq!(open.nodes().await.unwrap().len(), 5);
     });
 }
+
+/// A playbook in the seed's style that finds a cluster's nodes in the registry, whatever the
+/// run's own method, and pings them.
+const REGISTRY_PLAYBOOK: &str = r#"# Free top-scope variables, as the original playbooks were written.
+if empty($cluster) { fail('Please specify a cluster to manage using $cluster') }
+$servers = discover('rpcutil', { 'fact' => "cluster=${cluster}" }, { 'method' => 'registry' })
+notice("${id} found ${servers}")
+mcollective { 'ping':
+  agent           => 'rpcutil',
+  action          => 'ping',
+  identity_filter => $servers,
+}
+"#;
+
+#[test]
+fn a_playbook_discovers_from_the_registry_by_its_own_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start_jetstream();
+    let _nodes = [
+        start_node(dir.path(), &server, "web1.example.net", "bravo"),
+        start_node(dir.path(), &server, "web2.example.net", "bravo"),
+        start_node(dir.path(), &server, "web3.example.net", "charlie"),
+    ];
+    // The run itself discovers by broadcast: the call's method is the one that counts.
+    let out = Test::new()
+        .file("seed.pp", REGISTRY_PLAYBOOK)
+        .args(["seed", "cluster=bravo", "--discovery-method", "broadcast"])
+        .nats(&server)
+        .status(0)
+        .run();
+    assert!(
+        out.stdout
+            .contains("Notice: rip found [web1.example.net, web2.example.net]\n"),
+        "{}",
+        out.whole()
+    );
+    assert!(
+        out.stdout
+            .contains("rpcutil#ping executed successfully on 2 nodes after 1 try"),
+        "{}",
+        out.whole()
+    );
+}
+
+#[test]
+fn a_playbook_asking_for_the_registry_where_there_is_none_fails_saying_so() {
+    let server = NatsServer::start();
+    let out = Test::new()
+        .file("seed.pp", REGISTRY_PLAYBOOK)
+        .args(["seed", "cluster=bravo"])
+        .nats(&server)
+        .run();
+    assert!(matches!(out.status, 1 | 2), "{}", out.whole());
+    assert!(
+        out.stderr.contains(
+            "discovery failed: registry discovery needs a node registry, and there is none"
+        ),
+        "{}",
+        out.whole()
+    );
+    assert!(!out.stdout.contains("found"), "{}", out.whole());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Broadcast and registry discovery agree: random fleets served on a real broker, their entries
+// written by the heartbeat, and random filters of every kind discovered both ways.
+
+mod agreement {
+    use std::collections::BTreeMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use orchestrate::fleet::{FleetFile, SimulatedFleet};
+    use orchestrate::protocol::{FactFilter, Filter};
+    use orchestrate::registry::{DiscoveryMethod, Heartbeat, Registry, RegistrySection};
+    use orchestrate::rpc::{ClientOptions, RpcClient};
+    use orchestrate::stop::Stop;
+    use orchestrate::transport::{Nats, NatsOptions, Transport};
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestCaseError, TestRunner};
+    use serde_json::{json, Value};
+
+    use super::NatsServer;
+
+    const CLUSTERS: [&str; 3] = ["alpha", "bravo", "charlie"];
+    const ROLES: [&str; 3] = ["web", "db", "lb"];
+    const FAMILIES: [&str; 2] = ["debian", "redhat"];
+    const CLASSES: [&str; 5] = ["role::web", "role::db", "app", "haproxy", "monitoring"];
+    /// The agents the fleet file defines; every node runs rpcutil and discovery besides.
+    const AGENTS: [&str; 3] = ["appmgr", "nrpe", "haproxy"];
+
+    /// One simulated node: a role (its name's prefix), facts (any may be missing), classes
+    /// and agents.
+    #[derive(Clone, Debug)]
+    struct NodeSpec {
+        role: usize,
+        cluster: Option<usize>,
+        cpus: Option<u32>,
+        family: Option<usize>,
+        classes: Vec<usize>,
+        agents: Vec<usize>,
+    }
+
+    fn node() -> impl Strategy<Value = NodeSpec> {
+        (
+            0..ROLES.len(),
+            proptest::option::weighted(0.9, 0..CLUSTERS.len()),
+            proptest::option::weighted(0.85, 1u32..=16),
+            proptest::option::weighted(0.7, 0..FAMILIES.len()),
+            proptest::sample::subsequence((0..CLASSES.len()).collect::<Vec<_>>(), 0..=3),
+            proptest::sample::subsequence((0..AGENTS.len()).collect::<Vec<_>>(), 0..=3),
+        )
+            .prop_map(|(role, cluster, cpus, family, classes, agents)| NodeSpec {
+                role,
+                cluster,
+                cpus,
+                family,
+                classes,
+                agents,
+            })
+    }
+
+    /// The fleet file of `nodes` (JSON is YAML), each named by its role and place.
+    fn fleet_file(nodes: &[NodeSpec]) -> String {
+        let action = json!({ "status": { "data": { "status": "running" } } });
+        let agents: BTreeMap<&str, Value> = AGENTS.iter().map(|a| (*a, action.clone())).collect();
+        let nodes: Vec<Value> = nodes
+            .iter()
+            .enumerate()
+            .map(|(index, spec)| {
+                let mut facts = serde_json::Map::new();
+                facts.insert("role".into(), json!(ROLES[spec.role]));
+                if let Some(cluster) = spec.cluster {
+                    facts.insert("cluster".into(), json!(CLUSTERS[cluster]));
+                }
+                if let Some(cpus) = spec.cpus {
+                    facts.insert("cpus".into(), json!(cpus));
+                }
+                if let Some(family) = spec.family {
+                    facts.insert("os".into(), json!({ "family": FAMILIES[family] }));
+                }
+                json!({
+                    "identity": format!("{}{index}.example.net", ROLES[spec.role]),
+                    "facts": facts,
+                    "classes": spec.classes.iter().map(|c| CLASSES[*c]).collect::<Vec<_>>(),
+                    "agents": spec.agents.iter().map(|a| AGENTS[*a]).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        json!({ "defaults": { "latency": 0 }, "agents": agents, "nodes": nodes }).to_string()
+    }
+
+    /// A statement of the compound language.
+    fn statement() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (0..CLUSTERS.len()).prop_map(|c| format!("cluster={}", CLUSTERS[c])),
+            (0..CLUSTERS.len()).prop_map(|c| format!("cluster!={}", CLUSTERS[c])),
+            (1u32..=16).prop_map(|n| format!("cpus>{n}")),
+            (1u32..=16).prop_map(|n| format!("cpus<={n}")),
+            Just("role=~/^(web|lb)$/".to_string()),
+            (0..FAMILIES.len()).prop_map(|f| format!("os.family={}", FAMILIES[f])),
+            (0..CLASSES.len()).prop_map(|c| CLASSES[c].to_string()),
+            (0..AGENTS.len()).prop_map(|a| AGENTS[a].to_string()),
+            Just("/^role::/".to_string()),
+            (0..CLUSTERS.len()).prop_map(|c| format!("with('cluster=={}')", CLUSTERS[c])),
+        ]
+    }
+
+    /// A compound filter: statements under `and`, `or`, `not` and parentheses.
+    fn compound() -> impl Strategy<Value = String> {
+        statement().prop_recursive(3, 12, 2, |inner| {
+            prop_oneof![
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} and {b})")),
+                (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} or {b})")),
+                inner.clone().prop_map(|a| format!("not {a}")),
+                inner.prop_map(|a| format!("!({a})")),
+            ]
+        })
+    }
+
+    /// A classic fact comparison.
+    fn fact() -> impl Strategy<Value = FactFilter> {
+        prop_oneof![
+            (0..CLUSTERS.len()).prop_map(|c| format!("cluster={}", CLUSTERS[c])),
+            (0..CLUSTERS.len()).prop_map(|c| format!("cluster!={}", CLUSTERS[c])),
+            (1u32..=16).prop_map(|n| format!("cpus<{n}")),
+            (1u32..=16).prop_map(|n| format!("cpus>={n}")),
+            Just("cluster=~^(alpha|charlie)$".to_string()),
+            (0..ROLES.len()).prop_map(|r| format!("role=={}", ROLES[r])),
+            Just("role=~b".to_string()),
+            (0..FAMILIES.len()).prop_map(|f| format!("os.family={}", FAMILIES[f])),
+        ]
+        .prop_map(|text| FactFilter::parse(&text).unwrap())
+    }
+
+    /// A filter of every kind but plain names (which both methods answer without looking).
+    fn filter() -> impl Strategy<Value = Filter> {
+        let class = prop_oneof![
+            (0..CLASSES.len()).prop_map(|c| CLASSES[c].to_string()),
+            Just("/^role::/".to_string()),
+            Just("/mon/".to_string()),
+        ];
+        let agent = prop_oneof![
+            (0..AGENTS.len()).prop_map(|a| AGENTS[a].to_string()),
+            Just("/app/".to_string()),
+        ];
+        let identity = prop_oneof![
+            Just("/^web/".to_string()),
+            Just("/[13579]\\.example/".to_string()),
+            Just("/^(db|lb)/".to_string()),
+        ];
+        (
+            proptest::collection::vec(fact(), 0..=2),
+            proptest::collection::vec(class, 0..=1),
+            proptest::collection::vec(agent, 0..=1),
+            proptest::collection::vec(identity, 0..=1),
+            proptest::collection::vec(compound(), 0..=2),
+        )
+            .prop_map(|(fact, cf_class, agent, identity, compound)| Filter {
+                fact,
+                cf_class,
+                agent,
+                identity,
+                compound,
+            })
+    }
+
+    fn discovery_agent() -> impl Strategy<Value = &'static str> {
+        proptest::sample::select(vec!["rpcutil", "appmgr", "nrpe"])
+    }
+
+    /// What both methods found for each filter of one case.
+    struct Found {
+        filter: Filter,
+        agent: &'static str,
+        broadcast: Vec<String>,
+        registry: Vec<String>,
+    }
+
+    /// Serves `nodes` in a collective and a bucket of the case's own, writes their entries,
+    /// and discovers every filter both ways (the filters at once).
+    async fn discover_both(
+        transport: Arc<dyn Transport>,
+        case: usize,
+        nodes: &[NodeSpec],
+        filters: Vec<(&'static str, Filter)>,
+    ) -> Vec<Found> {
+        let collective = format!("agree{case}");
+        let section = RegistrySection {
+            bucket: Some(format!("agree_{case}")),
+            ..RegistrySection::default()
+        };
+        let file = FleetFile::parse(&fleet_file(nodes), "the generated fleet").unwrap();
+        let served = SimulatedFleet::serve(file, transport.clone(), &collective)
+            .await
+            .unwrap();
+        let stop = Stop::new();
+        let registrations = served.registrations();
+        let heartbeat = Heartbeat::new(transport.clone(), section.clone())
+            .start(move || registrations.clone(), stop.clone())
+            .await;
+        let registry = Registry::open(transport.as_ref(), &section, None)
+            .await
+            .unwrap();
+        let mut options = ClientOptions::for_user("agreement");
+        options.collective = collective;
+        options.discovery_window = Some(Duration::from_millis(150));
+        options.discovery_timeout = Duration::from_secs(1);
+        let client = RpcClient::new(transport, options).with_registry(Arc::new(registry));
+        let mut discoveries = tokio::task::JoinSet::new();
+        for (index, (agent, filter)) in filters.into_iter().enumerate() {
+            let client = client.clone();
+            discoveries.spawn(async move {
+                let by = |method| client.discover_by(agent, &filter, Some(method));
+                let broadcast = by(DiscoveryMethod::Broadcast).await.unwrap();
+                let registry = by(DiscoveryMethod::Registry).await.unwrap();
+                (
+                    index,
+                    Found {
+                        filter: filter.clone(),
+                        agent,
+                        broadcast,
+                        registry,
+                    },
+                )
+            });
+        }
+        let mut found: Vec<(usize, Found)> = discoveries.join_all().await;
+        found.sort_by_key(|(index, _)| *index);
+        stop.request();
+        heartbeat.await.unwrap();
+        served.stop();
+        found.into_iter().map(|(_, found)| found).collect()
+    }
+
+    #[test]
+    fn broadcast_and_registry_discovery_give_the_same_nodes() {
+        let server = NatsServer::start_jetstream();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let transport: Arc<dyn Transport> = runtime.block_on(async {
+            Arc::new(
+                Nats::connect(&NatsOptions::new(vec![server.url()]))
+                    .await
+                    .unwrap(),
+            )
+        });
+        let cases = AtomicUsize::new(0);
+        // How many filters chose some nodes but not all: the property is not vacuous.
+        let telling = AtomicUsize::new(0);
+        let mut runner = TestRunner::new(Config {
+            cases: 14,
+            failure_persistence: None,
+            max_shrink_iters: 64,
+            ..Config::default()
+        });
+        let strategy = (
+            proptest::collection::vec(node(), 5..=30),
+            proptest::collection::vec(
+                (discovery_agent(), filter())
+                    .prop_filter("a filter nodes accept", |(_, f)| f.check().is_ok()),
+                3..=5,
+            ),
+        );
+        let outcome = runner.run(&strategy, |(nodes, filters)| {
+            let case = cases.fetch_add(1, Ordering::SeqCst);
+            let found = runtime.block_on(discover_both(transport.clone(), case, &nodes, filters));
+            for found in found {
+                let Found {
+                    filter,
+                    agent,
+                    broadcast,
+                    registry,
+                } = found;
+                prop_assert_eq!(
+                    &broadcast,
+                    &registry,
+                    "agent {} filter {:?} on the fleet {}",
+                    agent,
+                    filter,
+                    fleet_file(&nodes)
+                );
+                if !broadcast.is_empty() && broadcast.len() < nodes.len() {
+                    telling.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            Ok::<(), TestCaseError>(())
+        });
+        if let Err(failure) = outcome {
+            panic!("{failure}");
+        }
+        assert!(
+            telling.load(Ordering::SeqCst) >= 5,
+            "too few filters chose some nodes but not all: {}",
+            telling.load(Ordering::SeqCst)
+        );
+    }
+}

@@ -312,12 +312,15 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
         Some(&fleet_security),
     )
     .await?;
+    // The simulated fleet has no registry: asked for, discovery says so rather than
+    // broadcasting instead.
+    let mut rpc = RpcClient::secured(transport, options, Arc::new(client_security))
+        .without_registry("the simulated fleet runs in this process, without a broker");
+    if let Some(method) = args.discovery_method.or(broker.config.discovery.method) {
+        rpc = rpc.with_discovery_method(method);
+    }
     Ok(Fleet {
-        rpc: Some(RpcClient::secured(
-            transport,
-            options,
-            Arc::new(client_security),
-        )),
+        rpc: Some(rpc),
         description: format!(
             "on the simulated fleet {} ({nodes} node{})",
             path.display().to_string().trim_start_matches("./"),
@@ -327,24 +330,28 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
     })
 }
 
-/// The client discovering by `method`: from the registry when asked to (which must exist),
-/// or unasked when it exists; by broadcast otherwise.
+/// The client discovering by `method`: from the registry when asked to (which must exist), or
+/// unasked when it exists; by broadcast otherwise. The registry is opened whatever the method,
+/// so that a playbook's call may still ask for it (`discover(..., {'method' => 'registry'})`);
+/// where it cannot be, the client keeps why, for such a call to say.
 async fn with_discovery(
     rpc: RpcClient,
     method: Option<DiscoveryMethod>,
     section: &RegistrySection,
 ) -> Result<RpcClient, Error> {
-    if method == Some(DiscoveryMethod::Broadcast) {
-        return Ok(rpc);
-    }
     let security = rpc.security_handle();
-    match Registry::open(rpc.transport().as_ref(), section, security).await {
+    let opened = Registry::open(rpc.transport().as_ref(), section, security).await;
+    let rpc = match method {
+        Some(method) => rpc.with_discovery_method(method),
+        None => rpc,
+    };
+    match opened {
         Ok(registry) => Ok(rpc.with_registry(Arc::new(registry))),
-        Err(error) if method.is_none() => {
-            tracing::debug!("broadcast discovery: {error}");
-            Ok(rpc)
+        Err(error) if method == Some(DiscoveryMethod::Registry) => Err(Error::Rpc(error.into())),
+        Err(error) => {
+            tracing::debug!("no registry discovery: {error}");
+            Ok(rpc.without_registry(error))
         }
-        Err(error) => Err(Error::Rpc(error.into())),
     }
 }
 

@@ -11,15 +11,9 @@ mod lookup;
 mod operators;
 pub mod playbooks;
 mod resources;
-#[cfg(test)]
-mod robustness;
 mod scope;
-#[cfg(test)]
-mod semantics_tests;
 pub mod site;
 pub mod steps;
-#[cfg(test)]
-pub mod testing;
 pub mod time;
 pub mod types;
 pub mod value;
@@ -31,6 +25,7 @@ use crate::lang::ast::Span;
 use crate::lang::diagnostic::FileDiagnostic;
 use crate::lang::SyntaxError;
 use crate::protocol::Filter;
+use crate::registry::DiscoveryMethod;
 
 pub use catalog::Catalog;
 pub use evaluator::{evaluate, AccessError, AccessErrorKind, EvalFailure};
@@ -38,6 +33,13 @@ pub use functions::{builtin_functions, Function, FunctionError, FunctionErrorKin
 pub use loader::{Loader, SourceFile};
 pub use operators::{OperatorError, OperatorErrorKind};
 pub use value::Value;
+
+#[cfg(test)]
+mod robustness;
+#[cfg(test)]
+mod semantics_tests;
+#[cfg(test)]
+pub mod testing;
 
 /// Index of a file in the loader's list of sources.
 pub type FileId = usize;
@@ -52,8 +54,14 @@ pub struct Origin {
 /// How the evaluator reaches the fleet during evaluation. The run implements it over the RPC
 /// client; tests and fleet-less playbooks use `NoFleet`.
 pub trait NodeQuery {
-    /// Identities of the nodes running `agent` that match `filter`, sorted.
-    fn discover(&self, agent: &str, filter: &Filter) -> Result<Vec<String>, QueryError>;
+    /// Identities of the nodes running `agent` that match `filter`, sorted; found by `method`
+    /// when the call names one (`discover(..., {'method' => ...})`), else by the client's own.
+    fn discover(
+        &self,
+        agent: &str,
+        filter: &Filter,
+        method: Option<DiscoveryMethod>,
+    ) -> Result<Vec<String>, QueryError>;
     /// One fact of the one node matching `filter`.
     fn get_fact(&self, fact: &str, filter: &Filter) -> Result<Value, QueryError>;
 }
@@ -118,7 +126,12 @@ impl NoFleet {
 }
 
 impl NodeQuery for NoFleet {
-    fn discover(&self, _: &str, _: &Filter) -> Result<Vec<String>, QueryError> {
+    fn discover(
+        &self,
+        _: &str,
+        _: &Filter,
+        _: Option<DiscoveryMethod>,
+    ) -> Result<Vec<String>, QueryError> {
         Err(NoFleet::error())
     }
 

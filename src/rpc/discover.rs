@@ -26,9 +26,10 @@ impl RpcClient {
         self.discover_by(agent, filter, None).await
     }
 
-    /// [`RpcClient::discover`] by `method` rather than the client's own (from the registry
-    /// where the client has one, else by broadcast). The registry method on a client without
-    /// a registry is [`RpcError::NoRegistry`].
+    /// [`RpcClient::discover`] by `method` rather than the client's own (its
+    /// [`RpcClient::with_discovery_method`], else from the registry where the client has one,
+    /// else by broadcast). The registry method on a client without a registry is
+    /// [`RpcError::NoRegistry`], never an empty list.
     pub async fn discover_by(
         &self,
         agent: &str,
@@ -38,10 +39,15 @@ impl RpcClient {
         if let Some(names) = filter.plain_identities() {
             return Ok(sorted_unique(names.iter().cloned()));
         }
-        match (method, &self.registry) {
+        match (method.or(self.method), &self.registry) {
             (Some(DiscoveryMethod::Broadcast), _) => {}
             (_, Some(registry)) => return self.discover_in(registry, agent, filter).await,
-            (Some(DiscoveryMethod::Registry), None) => return Err(RpcError::NoRegistry),
+            (Some(DiscoveryMethod::Registry), None) => {
+                let why = self.no_registry.as_deref();
+                return Err(RpcError::NoRegistry {
+                    why: why.unwrap_or("the client was not given one").to_string(),
+                });
+            }
             (None, None) => {}
         }
         let mut attempt = 1;

@@ -42,12 +42,10 @@ pub enum RpcError {
     Unsettled { broker: String, attempts: u32 },
     #[error(transparent)]
     Registry(#[from] crate::registry::RegistryError),
-    /// Registry discovery asked of a client that has no registry (the embedded fleet, or a
-    /// broker where no node registered).
-    #[error(
-        "registry discovery needs a node registry: this fleet has none (discover by broadcast)"
-    )]
-    NoRegistry,
+    /// Registry discovery asked of a client that has no registry (the embedded fleet, a
+    /// broker without JetStream, or one where no node registered), and why when known.
+    #[error("registry discovery needs a node registry, and there is none: {why} (discover by broadcast)")]
+    NoRegistry { why: String },
     /// A filter the client will not evaluate on registry entries (as nodes would refuse it).
     #[error(transparent)]
     Filter(#[from] crate::agent::filter::FilterRefused),
@@ -65,7 +63,7 @@ impl RpcError {
             RpcError::Encoding(_) => RpcErrorKind::Encoding,
             RpcError::InvalidTarget { .. } => RpcErrorKind::InvalidTarget,
             RpcError::Unreachable { .. } | RpcError::Unsettled { .. } => RpcErrorKind::Unreachable,
-            RpcError::Registry(_) | RpcError::Filter(_) | RpcError::NoRegistry => {
+            RpcError::Registry(_) | RpcError::Filter(_) | RpcError::NoRegistry { .. } => {
                 RpcErrorKind::Registry
             }
         }

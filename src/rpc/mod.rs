@@ -18,7 +18,7 @@ use serde_json::Value;
 use crate::protocol::{
     encode_signed_request, new_request_id, reply_subject, unix_now, Filter, Request,
 };
-use crate::registry::Registry;
+use crate::registry::{DiscoveryMethod, Registry};
 use crate::security::ClientSecurity;
 use crate::transport::Transport;
 
@@ -49,6 +49,11 @@ pub struct RpcClient {
     security: Option<Arc<ClientSecurity>>,
     /// Discovery from the node registry instead of a broadcast, when set.
     registry: Option<Arc<Registry>>,
+    /// How this client discovers unless a call names a method; None: from the registry
+    /// where it has one, else by broadcast.
+    method: Option<DiscoveryMethod>,
+    /// Why it has no registry, when that is known (said when a call asks for the registry).
+    no_registry: Option<Arc<str>>,
 }
 
 impl RpcClient {
@@ -60,6 +65,8 @@ impl RpcClient {
             sent: Arc::default(),
             sensitive: Arc::new([]),
             registry: None,
+            method: None,
+            no_registry: None,
         }
     }
 
@@ -95,6 +102,8 @@ impl RpcClient {
             sent: Arc::default(),
             sensitive: Arc::new([]),
             registry: None,
+            method: None,
+            no_registry: None,
         }
     }
 
@@ -102,6 +111,20 @@ impl RpcClient {
     /// broadcast, no window to wait out).
     pub fn with_registry(mut self, registry: Arc<Registry>) -> RpcClient {
         self.registry = Some(registry);
+        self
+    }
+
+    /// The client discovering by `method` unless a call names another (the registry, when it
+    /// has one, is still there for a call that asks for it).
+    pub fn with_discovery_method(mut self, method: DiscoveryMethod) -> RpcClient {
+        self.method = Some(method);
+        self
+    }
+
+    /// The client without a registry, and `why` (said by a call that asks for the registry).
+    pub fn without_registry(mut self, why: impl std::fmt::Display) -> RpcClient {
+        self.registry = None;
+        self.no_registry = Some(why.to_string().into());
         self
     }
 

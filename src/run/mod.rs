@@ -6,8 +6,6 @@ pub mod mcollective;
 pub mod puppet_run;
 pub mod site_step;
 pub mod step;
-#[cfg(test)]
-mod tests;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -18,12 +16,16 @@ use crate::dag::{self, Cycle};
 use crate::eval::{EvalError, Evaluation, NodeQuery, QueryError, QueryErrorKind, Value};
 use crate::graph::StepGraph;
 use crate::protocol::Filter;
+use crate::registry::DiscoveryMethod;
 use crate::report::{self, Summary};
 use crate::rpc::RpcClient;
 
 use dispatch::Dispatcher;
 pub use dispatch::RunContext;
 pub use step::{Outcome, Step};
+
+#[cfg(test)]
+mod tests;
 
 /// `discover()` and `get_fact()` during evaluation, through the same RPC client the steps use.
 /// The evaluator is synchronous; it runs on its own thread and waits here for the answers.
@@ -33,16 +35,22 @@ pub struct RpcNodeQuery {
 }
 
 impl NodeQuery for RpcNodeQuery {
-    fn discover(&self, agent: &str, filter: &Filter) -> Result<Vec<String>, QueryError> {
+    fn discover(
+        &self,
+        agent: &str,
+        filter: &Filter,
+        method: Option<DiscoveryMethod>,
+    ) -> Result<Vec<String>, QueryError> {
         // The client adds the agent to the filter itself, after it has seen whether the
-        // filter only names nodes (which needs no network).
+        // filter only names nodes (which needs no network). The registry asked of a client
+        // without one is an error (RpcError::NoRegistry), never an empty list.
         self.handle
-            .block_on(self.rpc.discover(agent, filter))
+            .block_on(self.rpc.discover_by(agent, filter, method))
             .map_err(QueryError::request)
     }
 
     fn get_fact(&self, fact: &str, filter: &Filter) -> Result<Value, QueryError> {
-        let nodes = self.discover("rpcutil", filter)?;
+        let nodes = self.discover("rpcutil", filter, None)?;
         let node = match nodes.as_slice() {
             [one] => one.clone(),
             [] => {

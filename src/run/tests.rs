@@ -240,7 +240,7 @@ fn tags_select_what_a_collector_realizes() {
 fn without_a_fleet_discovery_says_so_by_its_kind() {
     use crate::eval::{NodeQuery, QueryErrorKind};
     let error = NoFleet
-        .discover("rpcutil", &crate::protocol::Filter::default())
+        .discover("rpcutil", &crate::protocol::Filter::default(), None)
         .unwrap_err();
     assert_eq!(error.kind(), QueryErrorKind::NoFleet);
     assert_eq!(

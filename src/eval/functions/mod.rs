@@ -13,6 +13,7 @@ mod time;
 
 use crate::lang::ast::{Expr, Lambda};
 use crate::protocol::{FactFilter, Filter};
+use crate::registry::DiscoveryMethod;
 
 use super::evaluator::{describe_value_type, ruby_to_rust_regex, EvalResult, Evaluator};
 use super::scope::Frame;
@@ -401,21 +402,36 @@ impl Evaluator<'_> {
         })
     }
 
-    /// `discover()`, `discover({filter})`, `discover('agent', {filter})`.
+    /// `discover()`, `discover({filter})`, `discover('agent')`, `discover('agent', {filter})`,
+    /// and either of the last two forms with a filter followed by an options hash:
+    /// `discover('agent', {filter}, {options})`, `discover({filter}, {options})`. The one
+    /// option is `method`, `'broadcast'` or `'registry'`.
     fn discover(&mut self, expr: &Expr, args: Vec<Value>) -> EvalResult {
-        let (agent, filter) = match args.as_slice() {
-            [] => ("rpcutil".to_string(), Value::Hash(ValueMap::new())),
-            [Value::Hash(_)] => ("rpcutil".to_string(), args[0].clone()),
-            [Value::String(agent)] => (agent.clone(), Value::Hash(ValueMap::new())),
-            [Value::String(agent), Value::Hash(_)] => (agent.clone(), args[1].clone()),
+        let rpcutil = || "rpcutil".to_string();
+        let none = || Value::Hash(ValueMap::new());
+        let (agent, filter, options) = match args.as_slice() {
+            [] => (rpcutil(), none(), None),
+            [Value::Hash(_)] => (rpcutil(), args[0].clone(), None),
+            [Value::Hash(_), Value::Hash(options)] => (rpcutil(), args[0].clone(), Some(options)),
+            [Value::String(agent)] => (agent.clone(), none(), None),
+            [Value::String(agent), Value::Hash(_)] => (agent.clone(), args[1].clone(), None),
+            [Value::String(agent), Value::Hash(_), Value::Hash(options)] => {
+                (agent.clone(), args[1].clone(), Some(options))
+            }
             _ => {
                 return Err(self
                     .error(
                         expr,
-                        "discover() takes an optional agent name and an optional filter hash",
+                        "discover() takes an optional agent name, an optional filter hash and, after the filter, an optional options hash",
                     )
-                    .with_help("discover('appmgr', { 'fact' => 'cluster=bravo' })"))
+                    .with_help("discover('appmgr', { 'fact' => 'cluster=bravo' }, { 'method' => 'registry' })"))
             }
+        };
+        // The options are checked first: a mistake in them is one even when the filter
+        // selects no node.
+        let method = match options {
+            Some(options) => self.discovery_method(expr, options)?,
+            None => None,
         };
         // A filter given as an empty list (often an empty discovery result) selects no node;
         // it must never widen to every node.
@@ -425,9 +441,51 @@ impl Evaluator<'_> {
         let filter = self.filter_from(expr, &filter)?;
         let found = self
             .nodes
-            .discover(&agent, &filter)
+            .discover(&agent, &filter, method)
             .map_err(|message| self.fleet_error(expr, format!("discovery failed: {message}")))?;
         Ok(Value::Array(found.into_iter().map(Value::String).collect()))
+    }
+
+    /// The discovery method of `discover()`'s options hash (`{'method' => 'registry'}`); None
+    /// when it names none. Any other key, or another method, is an error at the call.
+    fn discovery_method(
+        &self,
+        expr: &Expr,
+        options: &ValueMap,
+    ) -> EvalResult<Option<DiscoveryMethod>> {
+        let mut method = None;
+        for (key, value) in options {
+            match key {
+                Value::String(key) if key == "method" => {
+                    method = Some(match value {
+                        Value::String(name) if name == "broadcast" => DiscoveryMethod::Broadcast,
+                        Value::String(name) if name == "registry" => DiscoveryMethod::Registry,
+                        other => {
+                            return Err(self
+                                .error(
+                                    expr,
+                                    format!(
+                                        "unknown discovery method {}",
+                                        describe_option(other)
+                                    ),
+                                )
+                                .with_help(
+                                    "the method is 'broadcast' (ask the fleet and wait for answers) or 'registry' (the node registry, no wait)",
+                                ))
+                        }
+                    })
+                }
+                other => {
+                    return Err(self
+                        .error(
+                            expr,
+                            format!("unknown discover() option {}", describe_option(other)),
+                        )
+                        .with_help("the one option is 'method': { 'method' => 'registry' } or { 'method' => 'broadcast' }"))
+                }
+            }
+        }
+        Ok(method)
     }
 
     /// `get_fact('fact', {filter})`: the fact of the one node the filter matches.
@@ -511,6 +569,14 @@ fn unpack_single(item: Value) -> Value {
     match item {
         Value::Array(mut one) if one.len() == 1 => one.pop().unwrap_or(Value::Undef),
         other => other,
+    }
+}
+
+/// An option's key or value as a message names it: a string quoted, anything else with its type.
+fn describe_option(value: &Value) -> String {
+    match value {
+        Value::String(text) => format!("'{text}'"),
+        other => describe_value_type(other),
     }
 }
 
@@ -755,7 +821,7 @@ static FUNCTIONS: &[Function] = &[
     ),
     Function::evaluator(
         "discover",
-        "discover(Optional[String] $agent, Optional[Hash] $filter) >> Array[String]",
+        "discover(Optional[String] $agent, Optional[Hash] $filter, Optional[Struct[{ Optional['method'] => Enum['broadcast', 'registry'] }]] $options) >> Array[String]",
         |ev, call, args| ev.discover(call.expr, args),
     ),
     Function::evaluator(
@@ -1679,6 +1745,9 @@ fn split(text: &Value, pattern: Option<&Value>) -> Result<Value, FunctionError> 
     }
     Ok(Value::Array(parts.into_iter().map(Value::String).collect()))
 }
+
+#[cfg(test)]
+mod discover_tests;
 
 #[cfg(test)]
 mod tests {
