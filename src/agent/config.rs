@@ -146,6 +146,8 @@ pub enum ConfigError {
     NoConcurrency,
     #[error("action_timeout must be more than 0")]
     NoActionTime,
+    #[error("registry: {0}")]
+    Registry(String),
     #[error("nats.servers lists no server")]
     NoServer,
     #[error("nats.user and nats.password go together")]
@@ -249,6 +251,7 @@ impl AgentConfig {
         if self.action_timeout.is_zero() {
             return Err(ConfigError::NoActionTime);
         }
+        self.registry.check().map_err(ConfigError::Registry)?;
         if let Some(nats) = &self.nats {
             if nats.servers.is_empty() {
                 return Err(ConfigError::NoServer);
@@ -454,6 +457,11 @@ mod tests {
             ("nats: {servers: [x], tls: {ca: a}}", "missing field `cert`"),
             ("puppet: {settings: {'--x': y}}", "not a Puppet setting"),
             ("- a list", "invalid type"),
+            ("registry: {heartbeat: 0}", "heartbeat must be more than 0"),
+            (
+                "registry: {heartbeat: 10s, expire_after: 10s}",
+                "longer than the heartbeat",
+            ),
         ] {
             match AgentConfig::parse(text) {
                 Ok(_) => assert!(expected.is_empty(), "{text} should fail"),

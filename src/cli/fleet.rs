@@ -53,6 +53,9 @@ pub fn run(args: FleetServeArgs) -> Result<(), Error> {
         ));
     };
     let (file, origin) = fleet(&args)?;
+    if let Err(problem) = broker.config.registry.check() {
+        return Err(Error::usage(format!("registry: {problem}")));
+    }
     let security = security(&args, broker.config.security.as_ref())?;
     let runtime = setup::runtime()?;
     runtime.block_on(async {

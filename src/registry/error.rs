@@ -7,9 +7,7 @@ pub enum RegistryError {
     #[error("there is no node registry without a NATS broker")]
     NoBroker,
     /// The broker does not run JetStream, or refused the bucket.
-    #[error(
-        "the node registry (JetStream bucket {bucket}) is not available on {broker}: {reason}"
-    )]
+    #[error("the node registry (JetStream bucket {bucket}) is not available on {broker}: {reason} (does the broker run JetStream, nats-server -js?)")]
     Unavailable {
         bucket: String,
         broker: String,

@@ -47,6 +47,22 @@ impl RegistrySection {
     pub fn enabled(&self) -> bool {
         self.enabled.unwrap_or(true)
     }
+
+    /// Whether a node can keep its entry with these times: an entry that expired before the
+    /// next heartbeat would come and go.
+    pub fn check(&self) -> Result<(), String> {
+        if self.heartbeat().is_zero() {
+            return Err("heartbeat must be more than 0".to_string());
+        }
+        if self.expire_after() <= self.heartbeat() {
+            return Err(format!(
+                "expire_after ({}s) must be longer than the heartbeat ({}s), or nodes expire between heartbeats",
+                self.expire_after().as_secs_f64(),
+                self.heartbeat().as_secs_f64()
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

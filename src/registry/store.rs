@@ -199,7 +199,9 @@ impl Registry {
     /// anyone but that node) is dropped and logged. Entries are read and checked on every
     /// core; a signature checked before (by this process or the last) is not checked again.
     pub async fn nodes(&self) -> Result<Vec<RegisteredNode>, RegistryError> {
+        let started = std::time::Instant::now();
         let raw = self.read_all().await?;
+        let read = started.elapsed();
         let now = unix_now();
         let (security, checked) = (self.security.clone(), self.checked.clone());
         let outcomes = crate::cores::in_shares(raw, FEWEST_TO_SHARE, move |part| {
@@ -233,6 +235,7 @@ impl Registry {
         }
         self.checked.keep_only(&current);
         nodes.sort_by(|a, b| a.inventory.identity.cmp(&b.inventory.identity));
+        tracing::debug!(nodes = nodes.len(), ?read, checked = ?started.elapsed(), "read the registry");
         Ok(nodes)
     }
 
