@@ -295,6 +295,73 @@ fn a_playbook_asking_for_the_registry_where_there_is_none_fails_saying_so() {
     assert!(!out.stdout.contains("found"), "{}", out.whole());
 }
 
+#[test]
+fn a_node_that_missed_its_heartbeat_is_reported_stale_in_the_plan_the_step_and_rpc() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = NatsServer::start_jetstream();
+    let config = node_config(
+        dir.path(),
+        "web1.example.net",
+        "bravo",
+        &server.url(),
+        "puppet: {enabled: false}\nregistry: {heartbeat: 1s, expire_after: 30s}\n",
+    );
+    let frozen = start_agent(&config, &[]);
+    let _fresh = start_node(dir.path(), &server, "web2.example.net", "bravo");
+    // Frozen, it neither heartbeats nor answers; its entry stays until it expires.
+    frozen.signal("STOP");
+    std::thread::sleep(Duration::from_millis(3500));
+    let plan = Test::new()
+        .file("seed.pp", REGISTRY_PLAYBOOK)
+        .args(["seed", "cluster=bravo", "--plan"])
+        .nats(&server)
+        .status(0)
+        .run();
+    assert!(
+        plan.stdout
+            .contains("Stale in the registry (missed their last heartbeat): web1.example.net\n"),
+        "{}",
+        plan.whole()
+    );
+    let run = Test::new()
+        .file("seed.pp", REGISTRY_PLAYBOOK)
+        .args(["seed", "cluster=bravo"])
+        .nats(&server)
+        .run();
+    assert!(
+        run.stdout
+            .contains("1 of its nodes missed its last registry heartbeat: web1.example.net"),
+        "{}",
+        run.whole()
+    );
+    let rpc = Test::new()
+        .args([
+            "rpc",
+            "rpcutil",
+            "ping",
+            "-F",
+            "cluster=bravo",
+            "--timeout",
+            "1",
+        ])
+        .nats(&server)
+        .status(1)
+        .run();
+    assert!(
+        rpc.stderr.contains(
+            "1 of the 2 nodes found in the registry missed their last heartbeat: web1.example.net"
+        ),
+        "{}",
+        rpc.whole()
+    );
+    assert!(
+        rpc.stdout.contains("web1.example.net  -  no response"),
+        "{}",
+        rpc.whole()
+    );
+    frozen.signal("CONT");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Broadcast and registry discovery agree: random fleets served on a real broker, their entries
 // written by the heartbeat, and random filters of every kind discovered both ways.

@@ -112,6 +112,15 @@ async fn ask(
     }
     let nodes = rpc.discover(&args.agent, filter).await?;
     let discovery = started.elapsed();
+    let stale = rpc.stale_among(&nodes);
+    if !stale.is_empty() {
+        eprintln!(
+            "warning: {} of the {} nodes found in the registry missed their last heartbeat: {}",
+            stale.len(),
+            nodes.len(),
+            stale.join(", ")
+        );
+    }
     if nodes.is_empty() {
         return Ok(None);
     }

@@ -55,6 +55,13 @@ pub fn run(args: RunArgs) -> Result<(), Error> {
         for line in run::plan_lines(&prepared) {
             println!("{line}");
         }
+        let stale = fleet.rpc.as_ref().map(RpcClient::stale).unwrap_or_default();
+        if !stale.is_empty() {
+            println!(
+                "Stale in the registry (missed their last heartbeat): {}",
+                stale.join(", ")
+            );
+        }
         return Ok(());
     }
     println!(

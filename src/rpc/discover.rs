@@ -116,7 +116,7 @@ impl RpcClient {
 impl RpcClient {
     /// Registry discovery: the filter evaluated on every registered node of the collective, as
     /// the nodes evaluate it. Nodes that missed a heartbeat are still chosen (the step will
-    /// name them if they do not answer), and said in one warning.
+    /// name them if they do not answer), and remembered as stale ([`RpcClient::stale_among`]).
     async fn discover_in(
         &self,
         registry: &Registry,
@@ -141,12 +141,11 @@ impl RpcClient {
             }
         }
         if !stale.is_empty() {
-            tracing::warn!(
-                "{} of the {} nodes found in the registry missed their last heartbeat: {}",
-                stale.len(),
-                found.len(),
-                stale.join(", ")
-            );
+            let mut known = self
+                .stale
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
+            known.extend(stale);
         }
         Ok(found)
     }

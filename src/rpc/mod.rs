@@ -10,7 +10,8 @@ mod error;
 mod options;
 mod sent;
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -54,6 +55,8 @@ pub struct RpcClient {
     method: Option<DiscoveryMethod>,
     /// Why it has no registry, when that is known (said when a call asks for the registry).
     no_registry: Option<Arc<str>>,
+    /// The nodes registry discovery chose although they had missed their last heartbeat.
+    stale: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl RpcClient {
@@ -67,6 +70,7 @@ impl RpcClient {
             registry: None,
             method: None,
             no_registry: None,
+            stale: Arc::default(),
         }
     }
 
@@ -104,6 +108,7 @@ impl RpcClient {
             registry: None,
             method: None,
             no_registry: None,
+            stale: Arc::default(),
         }
     }
 
@@ -126,6 +131,29 @@ impl RpcClient {
         self.registry = None;
         self.no_registry = Some(why.to_string().into());
         self
+    }
+
+    /// Which of `nodes` registry discovery found stale (their entry older than its
+    /// heartbeat): chosen, but maybe gone.
+    pub fn stale_among(&self, nodes: &[String]) -> Vec<String> {
+        let stale = self
+            .stale
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        nodes
+            .iter()
+            .filter(|node| stale.contains(*node))
+            .cloned()
+            .collect()
+    }
+
+    /// Every node registry discovery found stale so far, sorted.
+    pub fn stale(&self) -> Vec<String> {
+        let stale = self
+            .stale
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        stale.iter().cloned().collect()
     }
 
     /// The registry discovery reads, when it does.

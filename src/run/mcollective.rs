@@ -220,6 +220,15 @@ impl McollectiveStep {
                 return self.request_failed(format!("{what} failed: {error}"), &error.0, vec![])
             }
         };
+        let stale = rpc.stale_among(&targets);
+        if !stale.is_empty() {
+            reporter.line(&format!(
+                "{name}: {} of its nodes missed {} last registry heartbeat: {}",
+                stale.len(),
+                if stale.len() == 1 { "its" } else { "their" },
+                describe_nodes(&stale)
+            ));
+        }
         let timeout = self.timeout.unwrap_or(rpc.default_timeout());
         let mut remaining = targets.clone();
         let mut failures = Vec::new();
