@@ -359,6 +359,24 @@ fn a_node_that_missed_its_heartbeat_is_reported_stale_in_the_plan_the_step_and_r
         "{}",
         rpc.whole()
     );
+    // `test => true` pings what was found, and fails on the node that does not answer.
+    let tested = Test::new()
+        .file(
+            "tested.pp",
+            "$n = discover({ 'fact' => 'cluster=bravo' }, { 'method' => 'registry', 'test' => true })\n\
+             notice(\"found ${n}\")\n",
+        )
+        .args(["tested"])
+        .nats(&server)
+        .run();
+    assert_ne!(tested.status, 0, "{}", tested.whole());
+    assert!(
+        tested
+            .stderr
+            .contains("1 of the 2 nodes found did not answer a ping: web1.example.net"),
+        "{}",
+        tested.whole()
+    );
     frozen.signal("CONT");
 }
 

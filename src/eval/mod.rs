@@ -64,6 +64,8 @@ pub trait NodeQuery {
     ) -> Result<Vec<String>, QueryError>;
     /// One fact of the one node matching `filter`.
     fn get_fact(&self, fact: &str, filter: &Filter) -> Result<Value, QueryError>;
+    /// Which of `nodes` do not answer a ping (`discover(..., {'test' => true})`).
+    fn silent(&self, nodes: &[String]) -> Result<Vec<String>, QueryError>;
 }
 
 /// Why the fleet could not answer `discover()` or `get_fact()`.
@@ -136,6 +138,10 @@ impl NodeQuery for NoFleet {
     }
 
     fn get_fact(&self, _: &str, _: &Filter) -> Result<Value, QueryError> {
+        Err(NoFleet::error())
+    }
+
+    fn silent(&self, _: &[String]) -> Result<Vec<String>, QueryError> {
         Err(NoFleet::error())
     }
 }

@@ -49,6 +49,21 @@ impl NodeQuery for RpcNodeQuery {
             .map_err(QueryError::request)
     }
 
+    fn silent(&self, nodes: &[String]) -> Result<Vec<String>, QueryError> {
+        let timeout = self.rpc.default_timeout();
+        let inputs = serde_json::json!({});
+        let call = self.rpc.call("rpcutil", "ping", &inputs, nodes, timeout);
+        let result = self.handle.block_on(call).map_err(QueryError::request)?;
+        let failed: Vec<String> = result
+            .failed()
+            .map(|reply| reply.identity.clone())
+            .collect();
+        let mut silent = result.missing;
+        silent.extend(failed);
+        silent.sort();
+        Ok(silent)
+    }
+
     fn get_fact(&self, fact: &str, filter: &Filter) -> Result<Value, QueryError> {
         let nodes = self.discover("rpcutil", filter, None)?;
         let node = match nodes.as_slice() {

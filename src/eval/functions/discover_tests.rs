@@ -29,6 +29,15 @@ impl NodeQuery for Recording {
     fn get_fact(&self, _: &str, _: &Filter) -> Result<Value, QueryError> {
         Err(QueryError::new(QueryErrorKind::NoFleet, "not asked here"))
     }
+
+    /// Every node named `silent...` is silent.
+    fn silent(&self, nodes: &[String]) -> Result<Vec<String>, QueryError> {
+        let silent = nodes
+            .iter()
+            .filter(|node| node.starts_with("silent"))
+            .cloned();
+        Ok(silent.collect())
+    }
 }
 
 /// `code` as a playbook of its own, evaluated against `nodes`: the notices, or the error's
@@ -140,4 +149,44 @@ fn a_bad_option_is_a_diagnostic_at_the_call_and_asks_nothing() {
         assert!(at.starts_with("discover("), "{code}: {at}");
     }
     assert!(nodes.asked.into_inner().unwrap().is_empty());
+}
+
+/// Finds the nodes a filter's identities name; those named `silent...` do not answer a ping.
+struct Named;
+
+impl NodeQuery for Named {
+    fn discover(
+        &self,
+        _: &str,
+        filter: &Filter,
+        _: Option<DiscoveryMethod>,
+    ) -> Result<Vec<String>, QueryError> {
+        Ok(filter.identity.clone())
+    }
+
+    fn get_fact(&self, _: &str, _: &Filter) -> Result<Value, QueryError> {
+        Err(QueryError::new(QueryErrorKind::NoFleet, "not asked here"))
+    }
+
+    fn silent(&self, nodes: &[String]) -> Result<Vec<String>, QueryError> {
+        let silent = nodes.iter().filter(|node| node.starts_with("silent"));
+        Ok(silent.cloned().collect())
+    }
+}
+
+#[test]
+fn test_true_fails_naming_the_nodes_found_that_do_not_answer() {
+    let answering = "notice(discover({ 'identity' => ['/web/', 'web1'] }, { 'test' => true }))\n";
+    assert!(run(answering, &Named).is_ok());
+    let code = "$n = discover({ 'identity' => ['/x/', 'web1', 'silent1'] }, { 'test' => true })\n";
+    let (_, said, _, at) = run(code, &Named).unwrap_err();
+    assert_eq!(
+        said,
+        "discovery failed: 1 of the 3 nodes found did not answer a ping: silent1"
+    );
+    assert!(at.starts_with("discover("), "{at}");
+    let untested = "notice(discover({ 'identity' => ['/x/', 'silent1'] }, { 'test' => false }))\n";
+    assert!(run(untested, &Named).is_ok());
+    let (_, said, _, _) = run("$n = discover({}, { 'test' => 'yes' })\n", &Named).unwrap_err();
+    assert_eq!(said, "test must be true or false, not 'yes'");
 }

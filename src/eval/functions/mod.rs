@@ -429,9 +429,9 @@ impl Evaluator<'_> {
         };
         // The options are checked first: a mistake in them is one even when the filter
         // selects no node.
-        let method = match options {
-            Some(options) => self.discovery_method(expr, options)?,
-            None => None,
+        let DiscoverOptions { method, test } = match options {
+            Some(options) => self.discover_options(expr, options)?,
+            None => DiscoverOptions::default(),
         };
         // A filter given as an empty list (often an empty discovery result) selects no node;
         // it must never widen to every node.
@@ -443,19 +443,51 @@ impl Evaluator<'_> {
             .nodes
             .discover(&agent, &filter, method)
             .map_err(|message| self.fleet_error(expr, format!("discovery failed: {message}")))?;
+        if test && !found.is_empty() {
+            self.test_answer(expr, &found)?;
+        }
         Ok(Value::Array(found.into_iter().map(Value::String).collect()))
     }
 
-    /// The discovery method of `discover()`'s options hash (`{'method' => 'registry'}`); None
-    /// when it names none. Any other key, or another method, is an error at the call.
-    fn discovery_method(
-        &self,
-        expr: &Expr,
-        options: &ValueMap,
-    ) -> EvalResult<Option<DiscoveryMethod>> {
+    /// `test => true`: every node found must answer a ping, or the call fails naming those
+    /// that did not (a registry entry may outlive its node until it expires).
+    fn test_answer(&self, expr: &Expr, found: &[String]) -> EvalResult<()> {
+        let silent = self
+            .nodes
+            .silent(found)
+            .map_err(|message| self.fleet_error(expr, format!("discovery failed: {message}")))?;
+        if silent.is_empty() {
+            return Ok(());
+        }
+        Err(self.fleet_error(
+            expr,
+            format!(
+                "discovery failed: {} of the {} nodes found did not answer a ping: {}",
+                silent.len(),
+                found.len(),
+                silent.join(", ")
+            ),
+        ))
+    }
+
+    /// `discover()`'s options hash: `method` (`'registry'` or `'broadcast'`; none: the
+    /// client's own) and `test` (ping what was found). Any other key or value is an error at
+    /// the call.
+    fn discover_options(&self, expr: &Expr, options: &ValueMap) -> EvalResult<DiscoverOptions> {
         let mut method = None;
+        let mut test = false;
         for (key, value) in options {
             match key {
+                Value::String(key) if key == "test" => {
+                    test = match value {
+                        Value::Bool(test) => *test,
+                        other => {
+                            return Err(self
+                                .error(expr, format!("test must be true or false, not {}", describe_option(other)))
+                                .with_help("{ 'test' => true } pings every node found and fails on those that do not answer"))
+                        }
+                    }
+                }
                 Value::String(key) if key == "method" => {
                     method = Some(match value {
                         Value::String(name) if name == "broadcast" => DiscoveryMethod::Broadcast,
@@ -481,11 +513,11 @@ impl Evaluator<'_> {
                             expr,
                             format!("unknown discover() option {}", describe_option(other)),
                         )
-                        .with_help("the one option is 'method': { 'method' => 'registry' } or { 'method' => 'broadcast' }"))
+                        .with_help("the options are 'method' ({ 'method' => 'registry' } or 'broadcast') and 'test' ({ 'test' => true })"))
                 }
             }
         }
-        Ok(method)
+        Ok(DiscoverOptions { method, test })
     }
 
     /// `get_fact('fact', {filter})`: the fact of the one node the filter matches.
@@ -1829,4 +1861,11 @@ mod tests {
         assert_eq!(wrong.kind(), FunctionErrorKind::Arguments);
         assert_eq!(wrong.to_string(), "keys() takes a Hash, got an Integer");
     }
+}
+
+/// What `discover()`'s options hash asks for.
+#[derive(Default)]
+struct DiscoverOptions {
+    method: Option<DiscoveryMethod>,
+    test: bool,
 }
