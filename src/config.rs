@@ -202,6 +202,11 @@ impl Config {
         };
         let mut options = NatsOptions::new(servers);
         options.auth = auth;
+        // A client with a certificate has inboxes of its own (`_INBOX.<certname>`), as a node
+        // has: what a broker's per-certificate permissions let it receive (broker-config).
+        if let Some(certname) = self.security.as_ref().and_then(|s| s.certname.as_ref()) {
+            options.inbox_prefix = Some(format!("_INBOX.{certname}"));
+        }
         options.tls =
             broker_tls(section.tls.as_ref(), self.security.as_ref()).map_err(|source| {
                 ConfigError::Tls {

@@ -482,6 +482,8 @@ fn with_broker_config_each_certificate_uses_only_its_own_subjects() {
         ])
         .args(["--client", "rip.mcollective", "--client", "bob.mcollective"])
         .args(["--node", "web1.example.net", "--node", "web2.example.net"])
+        .arg("--jetstream")
+        .arg(site.path("jetstream"))
         .arg("--output")
         .arg(&conf)
         .status(0)
@@ -505,7 +507,9 @@ fn with_broker_config_each_certificate_uses_only_its_own_subjects() {
     // on rip's own reply subjects, by discovery and directly.
     let (rip_ssl, _) = site.ssldir("rip.mcollective");
     let rip_config = site.client_config("rip.mcollective", &server.tls_url(), &rip_ssl);
-    for args in [&[][..], &["-I", "web1.example.net"][..]] {
+    // Discovery from the registry, which web1 wrote its entry in: reading it is allowed too.
+    let by_registry = ["--discovery-method", "registry"];
+    for args in [&[][..], &["-I", "web1.example.net"][..], &by_registry[..]] {
         let out = ping(&rip_config, args);
         assert_eq!(out.status, 0, "{}", out.whole());
         assert_eq!(answered(&out), ["web1.example.net"]);
@@ -535,6 +539,14 @@ fn with_broker_config_each_certificate_uses_only_its_own_subjects() {
         "{denied}"
     );
     assert_eq!(node.read_for(Duration::from_millis(500)), "");
+    // Nor write another node's registry entry, nor remove it.
+    other_node.publish("$KV.orchestrate_nodes.web1.example.net", "forged");
+    assert!(
+        other_node.sync().contains(
+            "-ERR 'Permissions Violation for Publish to \"$KV.orchestrate_nodes.web1.example.net\"'"
+        ),
+        "a node may write only its own registry entry"
+    );
 
     // A client's certificate can, to one node and to all.
     let rip = CertFiles {

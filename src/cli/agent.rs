@@ -93,7 +93,9 @@ async fn serve(
     let heartbeat = match registry.enabled() {
         true => {
             let daemon = daemon.clone();
-            let heartbeat = Heartbeat::new(transport.clone(), registry).removing_on_stop();
+            let heartbeat = Heartbeat::new(transport.clone(), registry)
+                .removing_on_stop()
+                .serving_after(FIRST_ENTRY_WITHIN);
             let nodes = move || vec![daemon.node().registration()];
             Some(heartbeat.start(nodes, stop.clone()).await)
         }
@@ -114,6 +116,9 @@ async fn serve(
     println!("Stopped");
     Ok(())
 }
+
+/// How long a starting node waits for its registry entry to be written before it serves.
+const FIRST_ENTRY_WITHIN: Duration = Duration::from_secs(2);
 
 /// How long a stopping node waits to remove its registry entry (else it expires).
 const REMOVED_WITHIN: Duration = Duration::from_secs(2);

@@ -19,6 +19,7 @@ use crate::protocol::{
     broadcast_subjects, direct_subject, direct_subjects, is_subject_token, is_valid_identity,
     replies_to, reply_subjects,
 };
+use crate::registry::permissions;
 use crate::security::SecuritySection;
 use crate::Error;
 
@@ -64,6 +65,12 @@ pub struct BrokerConfigArgs {
     /// Write the configuration here instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Run JetStream, keeping its files in DIR: the node registry needs it (docs/nats.md).
+    #[arg(long, value_name = "DIR")]
+    pub jetstream: Option<PathBuf>,
+    /// The node registry's bucket the nodes may write their own entries in and clients read.
+    #[arg(long, default_value = crate::registry::DEFAULT_BUCKET, value_name = "NAME")]
+    pub bucket: String,
 }
 
 /// What the configuration grants, checked.
@@ -76,6 +83,8 @@ struct BrokerPlan {
     collective: String,
     clients: BTreeSet<String>,
     nodes: BTreeSet<String>,
+    bucket: String,
+    jetstream: Option<PathBuf>,
 }
 
 pub fn run(args: BrokerConfigArgs) -> Result<(), Error> {
@@ -116,6 +125,19 @@ fn plan(args: &BrokerConfigArgs) -> Result<BrokerPlan, Error> {
             "{both} is named as a client and as a node: one certificate is one user, give it one role"
         )));
     }
+    if !is_subject_token(&args.bucket) {
+        return Err(Error::usage(format!(
+            "--bucket {:?} cannot be part of a NATS subject",
+            args.bucket
+        )));
+    }
+    let jetstream = match &args.jetstream {
+        Some(dir) => Some(std::path::absolute(dir).map_err(|source| Error::Read {
+            path: dir.clone(),
+            source,
+        })?),
+        None => None,
+    };
     let (ca, cert, key) = broker_files(args)?;
     let listen = match args.listen.contains(':') {
         true => format!("[{}]:{}", args.listen, args.port),
@@ -129,6 +151,8 @@ fn plan(args: &BrokerConfigArgs) -> Result<BrokerPlan, Error> {
         collective: args.collective.clone(),
         clients,
         nodes,
+        bucket: args.bucket.clone(),
+        jetstream,
     })
 }
 
@@ -214,9 +238,11 @@ fn render(plan: &BrokerPlan) -> String {
     text.push_str(
         "    # Clients: send requests to every node or one, read only their own replies.\n",
     );
+    let bucket = &plan.bucket;
     for client in &plan.clients {
-        let publish = [broadcast_subjects(c), direct_subjects(c)];
-        let subscribe = [replies_to(c, client)];
+        let mut publish = vec![broadcast_subjects(c), direct_subjects(c)];
+        publish.extend(permissions::client_publishes(bucket));
+        let subscribe = [replies_to(c, client), format!("_INBOX.{client}.>")];
         push_users(&mut text, client, &publish, &subscribe);
     }
     text.push_str(
@@ -225,11 +251,21 @@ fn render(plan: &BrokerPlan) -> String {
     for node in &plan.nodes {
         // The node's own inboxes: its daemon's check that the broker has its subscriptions.
         let inbox = format!("_INBOX.{node}.>");
-        let publish = [reply_subjects(c), inbox.clone()];
+        let mut publish = vec![reply_subjects(c), inbox.clone()];
+        publish.extend(permissions::node_publishes(bucket, node));
         let subscribe = [broadcast_subjects(c), direct_subject(c, node), inbox];
         push_users(&mut text, node, &publish, &subscribe);
     }
     text.push_str("  ]\n}\n");
+    if let Some(store) = &plan.jetstream {
+        // The node registry's bucket lives here (in memory: entries are rewritten every
+        // heartbeat; the folder holds JetStream's own state).
+        let _ = writeln!(
+            text,
+            "\njetstream {{\n  store_dir: {}\n}}",
+            quoted(&store.display().to_string())
+        );
+    }
     text
 }
 
@@ -311,16 +347,34 @@ mod tests {
         )))
         .unwrap();
         let text = render(&plan);
+        let quoted = |subjects: &[&str]| {
+            let quoted: Vec<String> = subjects.iter().map(|s| format!("\"{s}\"")).collect();
+            quoted.join(", ")
+        };
+        // A node writes only its own entry; a client reads the bucket.
+        let node_registry = quoted(&[
+            "$KV.orchestrate_nodes.web1.example.net",
+            "$JS.API.STREAM.INFO.KV_orchestrate_nodes",
+            "$JS.API.STREAM.CREATE.KV_orchestrate_nodes",
+        ]);
+        let client_registry = quoted(&[
+            "$JS.API.STREAM.INFO.KV_orchestrate_nodes",
+            "$JS.API.CONSUMER.CREATE.KV_orchestrate_nodes",
+            "$JS.API.CONSUMER.CREATE.KV_orchestrate_nodes.>",
+            "$JS.API.CONSUMER.INFO.KV_orchestrate_nodes.>",
+            "$JS.API.CONSUMER.DELETE.KV_orchestrate_nodes.>",
+            "$JS.FC.KV_orchestrate_nodes.>",
+        ]);
         let expected = format!(
             "listen: \"0.0.0.0:4443\"\n\n\
              tls {{\n  cert_file: \"{root}/certs/broker.example.net.pem\"\n  key_file: \"{root}/private_keys/broker.example.net.pem\"\n  ca_file: \"{root}/certs/ca.pem\"\n  verify_and_map: true\n  timeout: 5\n}}\n\n\
              authorization {{\n  users = [\n\
              \x20   # Clients: send requests to every node or one, read only their own replies.\n\
-             \x20   {{user: \"rip.mcollective\", permissions: {{publish: {{allow: [\"lab.broadcast.agent.>\", \"lab.node.>\"]}}, subscribe: {{allow: [\"lab.reply.rip.mcollective.>\"]}}}}}}\n\
-             \x20   {{user: \"CN=rip.mcollective\", permissions: {{publish: {{allow: [\"lab.broadcast.agent.>\", \"lab.node.>\"]}}, subscribe: {{allow: [\"lab.reply.rip.mcollective.>\"]}}}}}}\n\
+             \x20   {{user: \"rip.mcollective\", permissions: {{publish: {{allow: [\"lab.broadcast.agent.>\", \"lab.node.>\", {client_registry}]}}, subscribe: {{allow: [\"lab.reply.rip.mcollective.>\", \"_INBOX.rip.mcollective.>\"]}}}}}}\n\
+             \x20   {{user: \"CN=rip.mcollective\", permissions: {{publish: {{allow: [\"lab.broadcast.agent.>\", \"lab.node.>\", {client_registry}]}}, subscribe: {{allow: [\"lab.reply.rip.mcollective.>\", \"_INBOX.rip.mcollective.>\"]}}}}}}\n\
              \x20   # Nodes: read the broadcasts and their own requests, publish only replies.\n\
-             \x20   {{user: \"web1.example.net\", permissions: {{publish: {{allow: [\"lab.reply.>\", \"_INBOX.web1.example.net.>\"]}}, subscribe: {{allow: [\"lab.broadcast.agent.>\", \"lab.node.web1.example.net\", \"_INBOX.web1.example.net.>\"]}}}}}}\n\
-             \x20   {{user: \"CN=web1.example.net\", permissions: {{publish: {{allow: [\"lab.reply.>\", \"_INBOX.web1.example.net.>\"]}}, subscribe: {{allow: [\"lab.broadcast.agent.>\", \"lab.node.web1.example.net\", \"_INBOX.web1.example.net.>\"]}}}}}}\n\
+             \x20   {{user: \"web1.example.net\", permissions: {{publish: {{allow: [\"lab.reply.>\", \"_INBOX.web1.example.net.>\", {node_registry}]}}, subscribe: {{allow: [\"lab.broadcast.agent.>\", \"lab.node.web1.example.net\", \"_INBOX.web1.example.net.>\"]}}}}}}\n\
+             \x20   {{user: \"CN=web1.example.net\", permissions: {{publish: {{allow: [\"lab.reply.>\", \"_INBOX.web1.example.net.>\", {node_registry}]}}, subscribe: {{allow: [\"lab.broadcast.agent.>\", \"lab.node.web1.example.net\", \"_INBOX.web1.example.net.>\"]}}}}}}\n\
              \x20 ]\n}}\n"
         );
         let body = text

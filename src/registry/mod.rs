@@ -12,6 +12,7 @@
 mod checked;
 mod entry;
 mod error;
+pub mod permissions;
 mod publish;
 mod section;
 mod store;

@@ -28,6 +28,8 @@ pub struct Heartbeat {
     section: RegistrySection,
     /// Removes the entries when stopped (a daemon); a simulated fleet lets them expire.
     remove_on_stop: bool,
+    /// How long a start waits for the first entries to be written; None: until they are.
+    first_write_within: Option<Duration>,
 }
 
 impl Heartbeat {
@@ -36,7 +38,16 @@ impl Heartbeat {
             transport,
             section,
             remove_on_stop: false,
+            first_write_within: None,
         }
+    }
+
+    /// A start waits at most `within` for its first entries: a daemon serves even when the
+    /// broker does not answer JetStream (or does not let the node use it); the entry is
+    /// written when it can be.
+    pub fn serving_after(mut self, within: Duration) -> Heartbeat {
+        self.first_write_within = Some(within);
+        self
     }
 
     /// The entries are removed when the heartbeat stops, rather than left to expire.
@@ -45,22 +56,26 @@ impl Heartbeat {
         self
     }
 
-    /// Writes the entries of `nodes()` now, then every heartbeat until `stop` on a task of its
-    /// own (the handle ends once the entries are removed, with [`Heartbeat::removing_on_stop`]).
+    /// Writes the entries of `nodes()` now (returning once they are written, or see
+    /// [`Heartbeat::serving_after`]), then every heartbeat until `stop`, on a task of its own (the handle
+    /// ends once the entries are removed, with [`Heartbeat::removing_on_stop`]).
     /// A broker without JetStream is said once and tried again every heartbeat; the nodes keep
     /// serving.
     pub async fn start<F>(self, nodes: F, stop: Stop) -> tokio::task::JoinHandle<()>
     where
         F: Fn() -> Vec<PublishedNode> + Send + Sync + 'static,
     {
+        let first_write_within = self.first_write_within;
         let mut beating = Beating {
             heartbeat: self,
             registry: None,
             sealed: Sealed::default(),
             said_unavailable: false,
         };
-        beating.beat(nodes()).await;
-        tokio::spawn(async move {
+        let (first, written) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            beating.beat(nodes()).await;
+            let _ = first.send(());
             let interval = beating.heartbeat.section.heartbeat();
             loop {
                 tokio::select! {
@@ -70,7 +85,12 @@ impl Heartbeat {
                 beating.beat(nodes()).await;
             }
             beating.remove().await;
-        })
+        });
+        match first_write_within {
+            Some(within) => drop(tokio::time::timeout(within, written).await),
+            None => drop(written.await),
+        }
+        task
     }
 }
 

@@ -186,10 +186,11 @@ impl Registry {
         }
     }
 
-    /// Removes `identity`'s entry (a node that stops cleanly).
+    /// Removes `identity`'s entry (a node that stops cleanly): a deletion marker written on
+    /// its own key, which is all a broker lets a node write (permissions.rs).
     pub async fn remove(&self, identity: &str) -> Result<(), RegistryError> {
         self.store
-            .purge(identity)
+            .delete(identity)
             .await
             .map_err(|error| self.io(format!("removing {identity}: {error}")))
     }
@@ -248,7 +249,8 @@ impl Registry {
             .store
             .stream
             .create_consumer(jetstream::consumer::push::OrderedConfig {
-                deliver_subject: format!("_INBOX.{:032x}", rand::random::<u128>()),
+                // The connection's own inbox: where a broker lets this party receive.
+                deliver_subject: self.jetstream.client().new_inbox(),
                 filter_subject: format!("{prefix}>"),
                 deliver_policy: jetstream::consumer::DeliverPolicy::LastPerSubject,
                 replay_policy: jetstream::consumer::ReplayPolicy::Instant,
