@@ -340,7 +340,9 @@ async fn with_discovery(
     section: &RegistrySection,
 ) -> Result<RpcClient, Error> {
     let security = rpc.security_handle();
-    let opened = Registry::open(rpc.transport().as_ref(), section, security).await;
+    let opened = Registry::open(rpc.transport().as_ref(), section, security)
+        .await
+        .map(Registry::keeping_checks);
     let rpc = match method {
         Some(method) => rpc.with_discovery_method(method),
         None => rpc,

@@ -20,6 +20,8 @@ use crate::transport::Transport;
 /// The largest entry the bucket takes: a node with very many facts still fits, and one entry
 /// cannot grow without bound.
 const MOST_ENTRY_BYTES: i32 = 1 << 20;
+/// The longest the bucket's lookup may take.
+const LOOKUP_WITHIN: Duration = Duration::from_secs(2);
 /// Writes in flight at once when many nodes write together (the simulated fleet).
 const WRITES_IN_FLIGHT: usize = 1024;
 /// Entries checked in one share per core (below it, on one core).
@@ -53,7 +55,16 @@ impl Registry {
             broker: broker.clone(),
             reason,
         };
-        if let Err(error) = jetstream.get_stream(format!("KV_{bucket}")).await {
+        // A broker that does not let this party use JetStream never answers: a short wait,
+        // so that a client that would discover by broadcast anyway is not held up.
+        let lookup = jetstream.get_stream(format!("KV_{bucket}"));
+        let Ok(looked_up) = tokio::time::timeout(LOOKUP_WITHIN, lookup).await else {
+            return Err(unavailable(format!(
+                "no answer within {}s (does the broker let this certificate use JetStream? orchestrate broker-config)",
+                LOOKUP_WITHIN.as_secs()
+            )));
+        };
+        if let Err(error) = looked_up {
             return Err(match error.kind() {
                 GetStreamErrorKind::JetStream(inner)
                     if inner.error_code() == ErrorCode::STREAM_NOT_FOUND =>
@@ -121,21 +132,26 @@ impl Registry {
         broker: String,
         security: Option<Arc<ClientSecurity>>,
     ) -> Registry {
-        let file = security
-            .as_ref()
-            .and_then(|security| CheckedEntries::file_for(&bucket, &security.trust_fingerprint()));
-        let checked = match file {
-            Some(file) => CheckedEntries::kept_in(file),
-            None => CheckedEntries::in_memory(),
-        };
         Registry {
             jetstream,
             store,
             bucket,
             broker,
             security,
-            checked: Arc::new(checked),
+            checked: Arc::new(CheckedEntries::in_memory()),
         }
+    }
+
+    /// The registry with the entries whose signature checked kept between processes too (a
+    /// client's, in the user's cache folder, per bucket and CA): the next process does not
+    /// check them again. Without security there is nothing to keep.
+    pub fn keeping_checks(mut self) -> Registry {
+        let fingerprint = self.security.as_ref().map(|s| s.trust_fingerprint());
+        let file = fingerprint.and_then(|f| CheckedEntries::file_for(&self.bucket, &f));
+        if let Some(file) = file {
+            self.checked = Arc::new(CheckedEntries::kept_in(file));
+        }
+        self
     }
 
     pub fn bucket(&self) -> &str {

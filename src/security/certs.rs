@@ -13,6 +13,7 @@ use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use sha2::{Digest, Sha256};
 use webpki::{EndEntityCert, KeyUsage};
 
+use super::kept_checks::{KeptCheck, KeptChecks};
 use super::keys::{KeyError, KeyKind, SigningKey};
 use super::CertFiles;
 
@@ -37,6 +38,8 @@ pub struct Trust {
     checked: Mutex<HashMap<[u8; 32], Arc<CheckedCert>>>,
     /// The SHA-256 of the CA file's text: names this trust in what is kept of its checks.
     fingerprint: [u8; 32],
+    /// A client's checks kept between processes (None: this process only).
+    kept: Option<KeptChecks>,
 }
 
 /// A certificate that chains to the CA with the usage it was checked for, and what it says.
@@ -53,7 +56,7 @@ pub struct CheckedCert {
 
 /// What a certificate is checked as: the signer of a request (client auth), or of a reply
 /// (a node's certificate: client or server auth, as Puppet's CA issues both).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Usage {
     Client,
     Node,
@@ -210,6 +213,7 @@ impl Trust {
             anchors,
             checked: Mutex::new(HashMap::new()),
             fingerprint: Sha256::digest(pem.as_bytes()).into(),
+            kept: None,
         })
     }
 
@@ -232,7 +236,16 @@ impl Trust {
                 return Ok(known);
             }
         }
-        let checked = Arc::new(self.check_afresh(pubcert, usage, now)?);
+        let checked = match self.kept_check(&digest, pubcert, usage, now) {
+            Some(kept) => Arc::new(kept),
+            None => {
+                let checked = self.check_afresh(pubcert, usage, now)?;
+                if let Some(kept) = &self.kept {
+                    kept.keep(&digest, checked.kept());
+                }
+                Arc::new(checked)
+            }
+        };
         let mut memory = self
             .checked
             .lock()
@@ -242,6 +255,47 @@ impl Trust {
         }
         memory.insert(digest, checked.clone());
         Ok(checked)
+    }
+
+    /// This trust with its certificate checks kept between processes (a client's, in the
+    /// user's cache folder): what a next process would check again is read back instead.
+    pub fn keeping_checks(mut self) -> Trust {
+        let fingerprint: String = self
+            .fingerprint
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        self.kept = KeptChecks::for_ca(&fingerprint);
+        self
+    }
+
+    /// Writes the checks made since they were read, when they are kept.
+    pub fn write_kept_checks(&self) {
+        if let Some(kept) = &self.kept {
+            kept.write();
+        }
+    }
+
+    /// The certificate as a check kept from an earlier process found it: the same PEM, the
+    /// same usage, not past its end (the chain is not checked again; the signature will be).
+    fn kept_check(
+        &self,
+        digest: &[u8; 32],
+        pubcert: &str,
+        usage: Usage,
+        now: u64,
+    ) -> Option<CheckedCert> {
+        let kept = self.kept.as_ref()?.get(digest, usage, now)?;
+        let leaf = CertificateDer::pem_slice_iter(pubcert.as_bytes())
+            .next()?
+            .ok()?;
+        Some(CheckedCert {
+            der: leaf.into_owned(),
+            names: kept.names,
+            key: kept.key,
+            not_after: kept.not_after,
+            usage: kept.usage,
+        })
     }
 
     fn remembered(&self, digest: &[u8; 32]) -> Option<Arc<CheckedCert>> {
@@ -297,7 +351,22 @@ impl Trust {
     }
 }
 
+impl Drop for Trust {
+    fn drop(&mut self) {
+        self.write_kept_checks();
+    }
+}
+
 impl CheckedCert {
+    fn kept(&self) -> KeptCheck {
+        KeptCheck {
+            names: self.names.clone(),
+            key: self.key,
+            not_after: self.not_after,
+            usage: self.usage,
+        }
+    }
+
     /// Whether `name` is this certificate's CN or one of its DNS SANs, compared whole.
     pub fn is_named(&self, name: &str) -> bool {
         self.names.iter().any(|own| own == name)

@@ -8,6 +8,7 @@ mod broker_tls;
 mod callers;
 mod certs;
 mod config;
+mod kept_checks;
 mod keys;
 mod policy;
 mod refusal;

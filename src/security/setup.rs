@@ -70,7 +70,7 @@ impl ClientSecurity {
     /// The section's certificates and settings.
     pub fn load(section: &SecuritySection) -> Result<ClientSecurity, SecurityError> {
         let files = section.files()?;
-        let trust = Arc::new(Trust::load(&files.ca)?);
+        let trust = Arc::new(Trust::load(&files.ca)?.keeping_checks());
         let credentials = Credentials::load(&files)?;
         Ok(ClientSecurity::new(
             credentials,

@@ -56,4 +56,8 @@ pub const PINNED: &[(&str, &str)] = &[
     // A folder that does not exist keeps both out. HOME itself stays: Puppet, which the agent
     // tests run, needs it, and with XDG_CONFIG_HOME set the binary never reads it.
     ("XDG_CONFIG_HOME", "/nonexistent"),
+    // src/registry/checked.rs, src/security/kept_checks.rs: the checks a client keeps between
+    // processes go to `$XDG_CACHE_HOME/orchestrate`, else `~/.cache/orchestrate`; the tests'
+    // own folder keeps them out of the user's (each test's CA names its own files).
+    ("XDG_CACHE_HOME", "/tmp/orchestrate-test-cache"),
 ];
