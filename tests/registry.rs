@@ -153,6 +153,57 @@ fn registered(server: &NatsServer) -> Vec<String> {
 }
 
 #[test]
+fn in_a_bucket_that_keeps_history_the_latest_value_counts_and_a_deletion_removes() {
+    let server = NatsServer::start_jetstream();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let nats = Nats::connect(&NatsOptions::new(vec![server.url()]))
+            .await
+            .unwrap();
+        // Someone else made the bucket, keeping five values of each key.
+        let stream = async_nats::jetstream::stream::Config {
+            name: "KV_kept".into(),
+            subjects: vec!["$KV.kept.>".into()],
+            max_messages_per_subject: 5,
+            allow_rollup: true,
+            deny_delete: true,
+            ..Default::default()
+        };
+        nats.jetstream()
+            .unwrap()
+            .create_stream(stream)
+            .await
+            .unwrap();
+        let section = RegistrySection {
+            bucket: Some("kept".into()),
+            ..RegistrySection::default()
+        };
+        let registry = Registry::open_or_create(&nats, &section).await.unwrap();
+        let entry = |identity: &str, heartbeat: u64| {
+            let inventory = Inventory {
+                identity: identity.to_string(),
+                collectives: vec!["mcollective".into()],
+                heartbeat,
+                ..Inventory::default()
+            };
+            (
+                identity.to_string(),
+                bytes::Bytes::from(inventory.seal(None).unwrap()),
+            )
+        };
+        let writes = vec![entry("web1", 10), entry("web2", 10), entry("web2", 20)];
+        registry.put_all(writes).await.unwrap();
+        registry.remove("web1").await.unwrap();
+        let nodes = registry.nodes().await.unwrap();
+        let found: Vec<(String, u64)> = nodes
+            .into_iter()
+            .map(|node| (node.inventory.identity, node.inventory.heartbeat))
+            .collect();
+        assert_eq!(found, [("web2".to_string(), 20)]);
+    });
+}
+
+#[test]
 fn forged_registry_entries_are_dropped_by_a_secured_reader() {
     let server = NatsServer::start_jetstream();
     let ca = Authority::new("Puppet CA: test", KeyKind::EcdsaP256).unwrap();
