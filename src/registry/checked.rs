@@ -6,11 +6,13 @@
 //! can already act as this user.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::RwLock;
 
 use sha2::{Digest, Sha256};
+
+use crate::security::{cache_folder, write_atomically};
 
 /// One remembered check on disk: the digest, then the last valid second (little-endian).
 const RECORD: usize = 32 + 8;
@@ -54,14 +56,10 @@ impl CheckedEntries {
     /// The file for `bucket`'s entries checked against the CA `fingerprint`, in the user's
     /// cache folder (`$XDG_CACHE_HOME`, else `~/.cache`); None without either.
     pub fn file_for(bucket: &str, fingerprint: &str) -> Option<PathBuf> {
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .filter(|path| path.is_absolute())
-            .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))?;
         let short = fingerprint.get(..16).unwrap_or(fingerprint);
         Some(
-            cache
-                .join("orchestrate/registry")
+            cache_folder()?
+                .join("registry")
                 .join(format!("{bucket}-{short}")),
         )
     }
@@ -129,16 +127,6 @@ fn write_records(passed: &HashMap<EntryDigest, u64>) -> Vec<u8> {
         bytes.extend_from_slice(&until.to_le_bytes());
     }
     bytes
-}
-
-/// Written beside and renamed over, so a reader never sees half a file.
-fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(folder) = file.parent() {
-        std::fs::create_dir_all(folder)?;
-    }
-    let partial = file.with_extension(format!("partial-{}", std::process::id()));
-    std::fs::write(&partial, bytes)?;
-    std::fs::rename(&partial, file)
 }
 
 #[cfg(test)]

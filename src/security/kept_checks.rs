@@ -39,13 +39,9 @@ impl KeptChecks {
     /// The checks kept for the CA `fingerprint` (hex), in `$XDG_CACHE_HOME`, else `~/.cache`;
     /// None without either. A file that cannot be read is no checks.
     pub fn for_ca(fingerprint: &str) -> Option<KeptChecks> {
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .filter(|path| path.is_absolute())
-            .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))?;
         let short = fingerprint.get(..16).unwrap_or(fingerprint);
         Some(KeptChecks {
-            file: cache.join("orchestrate/certificates").join(short),
+            file: cache_folder()?.join("certificates").join(short),
             checks: OnceLock::new(),
         })
     }
@@ -91,20 +87,30 @@ impl KeptChecks {
         let Ok(bytes) = serde_json::to_vec(&checks.0) else {
             return;
         };
-        let written = (|| {
-            if let Some(folder) = self.file.parent() {
-                std::fs::create_dir_all(folder)?;
-            }
-            let partial = self
-                .file
-                .with_extension(format!("partial-{}", std::process::id()));
-            std::fs::write(&partial, bytes)?;
-            std::fs::rename(&partial, &self.file)
-        })();
-        if let Err(error) = written {
+        if let Err(error) = write_atomically(&self.file, &bytes) {
             tracing::debug!(file = %self.file.display(), %error, "cannot keep the certificate checks");
         }
     }
+}
+
+/// Where orchestrate keeps what a process may reuse: `$XDG_CACHE_HOME/orchestrate`, else
+/// `~/.cache/orchestrate`; None without either.
+pub fn cache_folder() -> Option<PathBuf> {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .filter(|path| path.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))?;
+    Some(cache.join("orchestrate"))
+}
+
+/// `bytes` written beside `file`, then renamed over it, so a reader never sees half a file.
+pub fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(folder) = file.parent() {
+        std::fs::create_dir_all(folder)?;
+    }
+    let partial = file.with_extension(format!("partial-{}", std::process::id()));
+    std::fs::write(&partial, bytes)?;
+    std::fs::rename(&partial, file)
 }
 
 fn hex(digest: &[u8; 32]) -> String {

@@ -25,6 +25,7 @@ pub use config::{
     CertFiles, LocateError, SecuritySection, DEFAULT_ALLOWED_CALLERS, DEFAULT_MAX_CLOCK_SKEW,
     DEFAULT_MAX_TTL, DEFAULT_PRIVILEGED_CALLERS,
 };
+pub use kept_checks::{cache_folder, write_atomically};
 pub use keys::{KeyError, KeyKind, SigningKey};
 pub use policy::{
     Asking, Decision, Effect, LineProblem, NodeCondition, Policies, PolicyError, PolicyErrorKind,
