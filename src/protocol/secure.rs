@@ -12,6 +12,7 @@ pub(crate) const SECURE_REPLY: &str = "choria:secure:reply:1";
 /// A node's entry in the registry (orchestrate's own: Choria has no signed registry).
 pub(crate) const REGISTRY_ENTRY: &str = "orchestrate:registry:entry:1";
 
+/// A signed layer: Choria's secure request, and the registry entry of the same shape.
 #[derive(Debug, Serialize, Deserialize)]
 struct SecureRequest {
     protocol: String,
@@ -75,24 +76,39 @@ pub(crate) fn seal_request(
     request_json: String,
     signer: Option<&dyn Signer>,
 ) -> Result<String, ProtocolError> {
-    let (signature, pubcert) = signed_by(signer, &request_json);
-    let secure = SecureRequest {
-        protocol: SECURE_REQUEST.to_string(),
-        message: request_json,
-        signature,
-        pubcert,
-    };
-    to_json(SECURE_REQUEST, &secure)
+    seal_signed(SECURE_REQUEST, request_json, signer)
 }
 
 /// The request JSON inside a secure request, with its signature for the node to check.
 pub(crate) fn open_request(bytes: &[u8]) -> Result<Seal, ProtocolError> {
-    let secure: SecureRequest = from_json(SECURE_REQUEST, bytes)?;
-    expect_protocol(SECURE_REQUEST, &secure.protocol)?;
+    open_signed(SECURE_REQUEST, bytes)
+}
+
+/// `message` in the signed layer `layer` (a secure request, a registry entry): the
+/// protocol, the message, its signature and the signer's certificate.
+fn seal_signed(
+    layer: &'static str,
+    message: String,
+    signer: Option<&dyn Signer>,
+) -> Result<String, ProtocolError> {
+    let (signature, pubcert) = signed_by(signer, &message);
+    let sealed = SecureRequest {
+        protocol: layer.to_string(),
+        message,
+        signature,
+        pubcert,
+    };
+    to_json(layer, &sealed)
+}
+
+/// The message inside the signed layer `layer`, with its signature for a verifier.
+fn open_signed(layer: &'static str, bytes: &[u8]) -> Result<Seal, ProtocolError> {
+    let sealed: SecureRequest = from_json(layer, bytes)?;
+    expect_protocol(layer, &sealed.protocol)?;
     Ok(Seal {
-        signature: from_base64(SECURE_REQUEST, &secure.signature)?,
-        message: secure.message,
-        pubcert: secure.pubcert,
+        signature: from_base64(layer, &sealed.signature)?,
+        message: sealed.message,
+        pubcert: sealed.pubcert,
     })
 }
 
@@ -134,25 +150,12 @@ pub fn seal_entry(
     inventory_json: String,
     signer: Option<&dyn Signer>,
 ) -> Result<String, ProtocolError> {
-    let (signature, pubcert) = signed_by(signer, &inventory_json);
-    let sealed = SecureRequest {
-        protocol: REGISTRY_ENTRY.to_string(),
-        message: inventory_json,
-        signature,
-        pubcert,
-    };
-    to_json(REGISTRY_ENTRY, &sealed)
+    seal_signed(REGISTRY_ENTRY, inventory_json, signer)
 }
 
 /// The inventory JSON inside a registry entry, with its signature for the reader to check.
 pub fn open_entry(bytes: &[u8]) -> Result<Seal, ProtocolError> {
-    let sealed: SecureRequest = from_json(REGISTRY_ENTRY, bytes)?;
-    expect_protocol(REGISTRY_ENTRY, &sealed.protocol)?;
-    Ok(Seal {
-        signature: from_base64(REGISTRY_ENTRY, &sealed.signature)?,
-        message: sealed.message,
-        pubcert: sealed.pubcert,
-    })
+    open_signed(REGISTRY_ENTRY, bytes)
 }
 
 fn hash_of(message: &str) -> String {
