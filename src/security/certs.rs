@@ -13,7 +13,7 @@ use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use sha2::{Digest, Sha256};
 use webpki::{EndEntityCert, KeyUsage};
 
-use super::kept_checks::{KeptCheck, KeptChecks};
+use super::kept_checks::{hex, KeptCheck, KeptChecks};
 use super::keys::{KeyError, KeyKind, SigningKey};
 use super::CertFiles;
 
@@ -217,9 +217,9 @@ impl Trust {
         })
     }
 
-    /// The SHA-256 of the CA certificates this trust was made from.
-    pub fn fingerprint(&self) -> [u8; 32] {
-        self.fingerprint
+    /// The SHA-256 of the CA certificates this trust was made from, in hex.
+    pub fn fingerprint(&self) -> String {
+        hex(&self.fingerprint)
     }
 
     /// `pubcert` (a PEM certificate, optionally followed by its chain) checked for `usage` at

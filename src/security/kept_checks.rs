@@ -113,7 +113,8 @@ pub fn write_atomically(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&partial, file)
 }
 
-fn hex(digest: &[u8; 32]) -> String {
+/// A digest as lowercase hex, as it names files and kept checks.
+pub(super) fn hex(digest: &[u8; 32]) -> String {
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 

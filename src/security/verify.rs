@@ -107,21 +107,18 @@ impl ReplyVerifier {
 
     /// Whether `reply` (read from `seal.message`) is signed by the node that it says answered.
     pub fn verify(&self, reply: &Reply, seal: &Seal, now: u64) -> Result<(), Refusal> {
-        if !seal.is_signed() {
-            return if self.accept_unsigned {
-                Ok(())
-            } else {
-                Err(Refusal::Unsigned)
-            };
-        }
         self.verify_node(&reply.sender, seal, now).map(|_| ())
     }
 
     /// Whether `seal` is signed by the node `name` (its certificate chains to the CA and names
-    /// it): a reply, or a node's registry entry. Returns until when the certificate holds.
-    pub fn verify_node(&self, name: &str, seal: &Seal, now: u64) -> Result<u64, Refusal> {
+    /// it), or unsigned where unsigned replies are accepted: a reply, or a node's registry
+    /// entry. Some(until when the certificate holds) when signed.
+    pub fn verify_node(&self, name: &str, seal: &Seal, now: u64) -> Result<Option<u64>, Refusal> {
         if !seal.is_signed() {
-            return Err(Refusal::Unsigned);
+            return match self.accept_unsigned {
+                true => Ok(None),
+                false => Err(Refusal::Unsigned),
+            };
         }
         let signer = self
             .trust
@@ -136,16 +133,11 @@ impl ReplyVerifier {
                 names: signer.names.clone(),
             });
         }
-        Ok(signer.not_after)
+        Ok(Some(signer.not_after))
     }
 
     pub fn trust(&self) -> &Trust {
         &self.trust
-    }
-
-    /// Whether messages without a signature are taken (`accept_unsigned_replies`).
-    pub fn accepts_unsigned(&self) -> bool {
-        self.accept_unsigned
     }
 }
 
