@@ -34,7 +34,6 @@ pub struct Registry {
     jetstream: jetstream::Context,
     store: kv::Store,
     bucket: String,
-    broker: String,
     /// With security on: what checks each entry's signature.
     security: Option<Arc<ClientSecurity>>,
     /// Entries whose signature checked: the same bytes again are not checked again.
@@ -78,7 +77,7 @@ impl Registry {
             .get_key_value(&bucket)
             .await
             .map_err(|error| unavailable(error.to_string()))?;
-        Ok(Registry::of(jetstream, store, bucket, broker, security))
+        Ok(Registry::of(jetstream, store, bucket, security))
     }
 
     /// The bucket named by `section`, created with the section's age limit when it does not
@@ -122,21 +121,19 @@ impl Registry {
                 reason,
             }
         })?;
-        Ok(Registry::of(jetstream, store, bucket, broker, None))
+        Ok(Registry::of(jetstream, store, bucket, None))
     }
 
     fn of(
         jetstream: jetstream::Context,
         store: kv::Store,
         bucket: String,
-        broker: String,
         security: Option<Arc<ClientSecurity>>,
     ) -> Registry {
         Registry {
             jetstream,
             store,
             bucket,
-            broker,
             security,
             checked: Arc::new(CheckedEntries::in_memory()),
         }
@@ -154,26 +151,15 @@ impl Registry {
         self
     }
 
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
-    pub fn broker(&self) -> &str {
-        &self.broker
-    }
-
-    /// How long an entry lives without a heartbeat, as the bucket was created.
-    pub fn expire_after(&self) -> Duration {
-        self.store.stream.cached_info().config.max_age
-    }
-
     /// Writes the entries `(identity, bytes)`, many in flight at once, each acknowledged by the
     /// broker before this returns.
     pub async fn put_all(&self, entries: Vec<(String, Bytes)>) -> Result<(), RegistryError> {
         let mut in_flight = std::collections::VecDeque::with_capacity(WRITES_IN_FLIGHT);
         for (key, bytes) in entries {
             if in_flight.len() == WRITES_IN_FLIGHT {
-                self.acknowledged(in_flight.pop_front()).await?;
+                if let Some(ack) = in_flight.pop_front() {
+                    self.acknowledged(ack).await?;
+                }
             }
             let subject = format!("$KV.{}.{key}", self.bucket);
             let ack = self
@@ -184,22 +170,18 @@ impl Registry {
             in_flight.push_back(ack);
         }
         for ack in in_flight {
-            self.acknowledged(Some(ack)).await?;
+            self.acknowledged(ack).await?;
         }
         Ok(())
     }
 
     async fn acknowledged(
         &self,
-        ack: Option<jetstream::context::PublishAckFuture>,
+        ack: jetstream::context::PublishAckFuture,
     ) -> Result<(), RegistryError> {
-        match ack {
-            Some(ack) => ack
-                .await
-                .map(|_| ())
-                .map_err(|error| self.io(format!("an entry was not stored: {error}"))),
-            None => Ok(()),
-        }
+        ack.await
+            .map(|_| ())
+            .map_err(|error| self.io(format!("an entry was not stored: {error}")))
     }
 
     /// Removes `identity`'s entry (a node that stops cleanly): a deletion marker written on
@@ -233,10 +215,12 @@ impl Registry {
         for outcome in outcomes {
             match outcome.checked {
                 Ok((node, until)) => {
-                    if let (false, Some(until)) = (outcome.known, until) {
-                        self.checked.remember(outcome.digest, until);
+                    if let (false, Some(digest), Some(until)) =
+                        (outcome.known, outcome.digest, until)
+                    {
+                        self.checked.remember(digest, until);
                     }
-                    current.push(outcome.digest);
+                    current.extend(outcome.digest);
                     nodes.push(node);
                 }
                 Err(refused) => {
@@ -289,17 +273,17 @@ impl Registry {
                 .subject
                 .strip_prefix(prefix.as_str())
                 .map(str::to_string);
-            let operation = message
+            // A deletion or purge marker carries its operation; an entry has none.
+            let deleted = message
                 .headers
                 .as_ref()
-                .and_then(|headers| headers.get("KV-Operation"))
-                .map(|value| value.as_str().to_string());
+                .is_some_and(|headers| headers.get("KV-Operation").is_some());
             if let Some(key) = key {
                 entries.push(RawEntry {
                     key,
                     bytes: message.payload.clone(),
                     written,
-                    deleted: operation.is_some(),
+                    deleted,
                 });
             }
             if pending == 0 {
@@ -340,7 +324,8 @@ struct RawEntry {
 /// What reading one entry came to.
 struct Outcome {
     key: String,
-    digest: EntryDigest,
+    /// With security on: what names the entry's check (without it there is nothing to keep).
+    digest: Option<EntryDigest>,
     /// Its signature had checked before: only read this time.
     known: bool,
     checked: Result<(RegisteredNode, Option<u64>), EntryRefused>,
@@ -353,8 +338,8 @@ impl Outcome {
         checked: &CheckedEntries,
         now: u64,
     ) -> Outcome {
-        let digest = digest_of(&raw.bytes);
-        let known = security.is_some() && checked.passed(&digest, now);
+        let digest = security.map(|_| digest_of(&raw.bytes));
+        let known = digest.is_some_and(|digest| checked.passed(&digest, now));
         let security = if known { None } else { security };
         Outcome {
             key: raw.key.clone(),
