@@ -100,15 +100,8 @@ impl RpcClient {
         options.caller_id = security.caller_id();
         options.sender_id = security.certname().to_string();
         RpcClient {
-            transport,
-            options: Arc::new(options),
             security: Some(security),
-            sent: Arc::default(),
-            sensitive: Arc::new([]),
-            registry: None,
-            method: None,
-            no_registry: None,
-            stale: Arc::default(),
+            ..RpcClient::new(transport, options)
         }
     }
 
