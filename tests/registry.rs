@@ -24,6 +24,30 @@ fn start_node(dir: &Path, server: &NatsServer, identity: &str, cluster: &str) ->
     start_agent(&config, &[])
 }
 
+/// web1 and web2 in cluster bravo, web3 in charlie.
+fn bravo_and_charlie(dir: &Path, server: &NatsServer) -> [Process; 3] {
+    [
+        start_node(dir, server, "web1.example.net", "bravo"),
+        start_node(dir, server, "web2.example.net", "bravo"),
+        start_node(dir, server, "web3.example.net", "charlie"),
+    ]
+}
+
+/// The entry `identity` writes in collective mcollective, signed by `signer` when given.
+fn sealed_entry(
+    identity: &str,
+    heartbeat: u64,
+    signer: Option<&dyn orchestrate::protocol::Signer>,
+) -> bytes::Bytes {
+    let inventory = Inventory {
+        identity: identity.to_string(),
+        collectives: vec!["mcollective".into()],
+        heartbeat,
+        ..Inventory::default()
+    };
+    bytes::Bytes::from(inventory.seal(signer).unwrap())
+}
+
 /// The identities that answered `rpcutil ping` chosen by `filter` (`-F cluster=bravo`); none
 /// when no node matched.
 fn pinged(server: &NatsServer, method: &str, filter: &[&str]) -> Vec<String> {
@@ -70,11 +94,7 @@ fn eventually(within: Duration, expected: &[&str], found: impl Fn() -> Vec<Strin
 fn registry_and_broadcast_discovery_choose_the_same_nodes() {
     let dir = tempfile::tempdir().unwrap();
     let server = NatsServer::start_jetstream();
-    let _nodes = [
-        start_node(dir.path(), &server, "web1.example.net", "bravo"),
-        start_node(dir.path(), &server, "web2.example.net", "bravo"),
-        start_node(dir.path(), &server, "web3.example.net", "charlie"),
-    ];
+    let _nodes = bravo_and_charlie(dir.path(), &server);
     for filter in [
         &["-F", "cluster=bravo"][..],
         &["-C", "role::web"],
@@ -179,16 +199,10 @@ fn in_a_bucket_that_keeps_history_the_latest_value_counts_and_a_deletion_removes
             ..RegistrySection::default()
         };
         let registry = Registry::open_or_create(&nats, &section).await.unwrap();
-        let entry = |identity: &str, heartbeat: u64| {
-            let inventory = Inventory {
-                identity: identity.to_string(),
-                collectives: vec!["mcollective".into()],
-                heartbeat,
-                ..Inventory::default()
-            };
+        let entry = |identity: &str, heartbeat| {
             (
                 identity.to_string(),
-                bytes::Bytes::from(inventory.seal(None).unwrap()),
+                sealed_entry(identity, heartbeat, None),
             )
         };
         let writes = vec![entry("web1", 10), entry("web2", 10), entry("web2", 20)];
@@ -220,13 +234,7 @@ fn forged_registry_entries_are_dropped_by_a_secured_reader() {
             .await
             .unwrap();
         let entry = |identity: &str, signer: Option<&dyn orchestrate::protocol::Signer>| {
-            let inventory = Inventory {
-                identity: identity.to_string(),
-                collectives: vec!["mcollective".into()],
-                heartbeat: 30,
-                ..Inventory::default()
-            };
-            bytes::Bytes::from(inventory.seal(signer).unwrap())
+            sealed_entry(identity, 30, signer)
         };
         let web1 = ca.credentials("web1.example.net").unwrap();
         let web2 = ca.credentials("web2.example.net").unwrap();
@@ -301,11 +309,7 @@ mcollective { 'ping':
 fn a_playbook_discovers_from_the_registry_by_its_own_call() {
     let dir = tempfile::tempdir().unwrap();
     let server = NatsServer::start_jetstream();
-    let _nodes = [
-        start_node(dir.path(), &server, "web1.example.net", "bravo"),
-        start_node(dir.path(), &server, "web2.example.net", "bravo"),
-        start_node(dir.path(), &server, "web3.example.net", "charlie"),
-    ];
+    let _nodes = bravo_and_charlie(dir.path(), &server);
     // The run itself discovers by broadcast: the call's method is the one that counts.
     let out = Test::new()
         .file("seed.pp", REGISTRY_PLAYBOOK)
