@@ -258,6 +258,7 @@ pub struct Fleet {
 pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
     let broker = args.broker.load()?;
     let options = args.client_options(&broker);
+    let method = args.discovery_method.or(broker.config.discovery.method);
     if args.fleet.is_some() && args.broker.nats.is_some() {
         return Err(Error::usage(
             "give --fleet FILE (a simulated fleet) or --nats URL (a real one), not both",
@@ -273,7 +274,6 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
             }
             None => RpcClient::new(transport, options),
         };
-        let method = args.discovery_method.or(broker.config.discovery.method);
         let rpc = with_discovery(rpc, method, &broker.config.registry).await?;
         return Ok(Fleet {
             rpc: Some(rpc),
@@ -316,7 +316,7 @@ pub async fn connect(args: &FleetArgs, repo: &Path) -> Result<Fleet, Error> {
     // broadcasting instead.
     let mut rpc = RpcClient::secured(transport, options, Arc::new(client_security))
         .without_registry("the simulated fleet runs in this process, without a broker");
-    if let Some(method) = args.discovery_method.or(broker.config.discovery.method) {
+    if let Some(method) = method {
         rpc = rpc.with_discovery_method(method);
     }
     Ok(Fleet {

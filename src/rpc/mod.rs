@@ -149,11 +149,6 @@ impl RpcClient {
         stale.iter().cloned().collect()
     }
 
-    /// The registry discovery reads, when it does.
-    pub fn registry(&self) -> Option<&Registry> {
-        self.registry.as_deref()
-    }
-
     /// The client's security, to share (the registry checks entries with it).
     pub fn security_handle(&self) -> Option<Arc<ClientSecurity>> {
         self.security.clone()
