@@ -11,7 +11,7 @@ use clap::Args;
 use super::broker::{self, BrokerArgs};
 use super::setup;
 use crate::fleet::{FleetError, FleetFile, FleetSecurity, SimulatedFleet};
-use crate::registry::{Heartbeat, PublishedNode};
+use crate::registry::Heartbeat;
 use crate::security::{Authority, AuthorityError, KeyKind, SecuritySection};
 use crate::stop::Stop;
 use crate::transport::Transport;
@@ -75,7 +75,7 @@ pub fn run(args: FleetServeArgs) -> Result<(), Error> {
             let registry = broker.config.registry.clone();
             if registry.enabled() {
                 let registrations = served.registrations();
-                let nodes = move || registrations.iter().map(PublishedNode::clone).collect();
+                let nodes = move || registrations.clone();
                 Heartbeat::new(transport, registry)
                     .start(nodes, stop.clone())
                     .await;
